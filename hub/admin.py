@@ -1,0 +1,24 @@
+from django.contrib import admin
+
+from .models import AuditEvent
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    list_display = ("at", "actor_username", "action", "target_type", "target_repr",
+                    "project_shortname")
+    list_filter = ("action", "target_type", "project_shortname")
+    search_fields = ("actor_username", "action", "target_repr", "project_shortname")
+    date_hierarchy = "at"
+    list_select_related = ()
+    readonly_fields = [f.name for f in AuditEvent._meta.fields]
+
+    # Audit events are a record: nobody edits or deletes them through the admin.
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

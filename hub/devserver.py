@@ -1,0 +1,89 @@
+"""`make run`: the whole hub on one machine, stopped with Ctrl-C.
+
+Starts a local AWS stand-in (moto server), the web server, a Celery worker and Celery
+beat. Uses DATABASE_URL, CELERY_BROKER_URL and AWS settings from the environment when
+given; otherwise SQLite and a file-system broker under var/, and moto on HUB_AWS_PORT.
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def wait_for_port(host: str, port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            sock.settimeout(0.5)
+            if sock.connect_ex((host, port)) == 0:
+                return
+        time.sleep(0.2)
+    raise SystemExit(f"Nothing answered on {host}:{port} after {timeout:.0f}s")
+
+
+def main() -> int:
+    env = dict(os.environ)
+    env.setdefault("DJANGO_SETTINGS_MODULE", "hub.settings")
+    env.setdefault("HUB_DEBUG", "1")
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    port = int(env.get("HUB_PORT", "8000"))
+    aws_port = int(env.get("HUB_AWS_PORT", "5000"))
+    use_moto = not env.get("AWS_ENDPOINT_URL") and env.get("HUB_USE_REAL_AWS") != "1"
+
+    commands: list[tuple[str, list[str]]] = []
+    if use_moto:
+        env["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{aws_port}"
+        # moto accepts any credentials; these keep boto3 from looking for real ones.
+        env.setdefault("AWS_ACCESS_KEY_ID", "testing")
+        env.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+        commands.append(("aws", [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(aws_port)]))
+    manage = [sys.executable, str(ROOT / "manage.py")]
+    celery = [str(BIN / "celery"), "-A", "hub"]
+    commands += [
+        ("web", [*manage, "runserver", f"127.0.0.1:{port}", "--noreload"]),
+        ("worker", [*celery, "worker", "-l", "info", "-c", "2"]),
+        ("beat", [*celery, "beat", "-l", "info"]),
+    ]
+
+    subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], env=env, check=True, cwd=ROOT)
+    subprocess.run([*manage, "hub_seed_demo"], env=env, check=True, cwd=ROOT)
+
+    processes: list[tuple[str, subprocess.Popen]] = []
+
+    def stop(*_):
+        for _, process in processes:
+            if process.poll() is None:
+                process.terminate()
+        for _, process in processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    for name, command in commands:
+        processes.append((name, subprocess.Popen(command, env=env, cwd=ROOT)))
+        if name == "aws":
+            wait_for_port("127.0.0.1", aws_port)
+    wait_for_port("127.0.0.1", port)
+    print(f"\nPlatform Hub is running on http://127.0.0.1:{port}/  (Ctrl-C stops everything)\n",
+          flush=True)
+    while True:
+        for name, process in processes:
+            if process.poll() is not None:
+                print(f"{name} exited with {process.returncode}; stopping the rest.", flush=True)
+                stop()
+        time.sleep(1)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,67 @@
+import secrets
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from projects.choices import Role
+from projects.models import Membership, Project, Service
+
+DEMO_USERS = (
+    # username, email, hub admin
+    ("admin", "admin@example.com", True),
+    ("developer", "developer@example.com", False),
+)
+
+
+class Command(BaseCommand):
+    help = ("Create the demo data (a hub admin, a plain user, project 'demo' with service "
+            "'hello-world-app') if missing, and print the demo sign-in details.")
+
+    def handle(self, *args, **options):
+        passwords = self._passwords()
+        User = get_user_model()
+        with transaction.atomic():
+            users = {}
+            for username, email, staff in DEMO_USERS:
+                user, created = User.objects.get_or_create(
+                    username=username,
+                    defaults={"email": email, "is_staff": staff, "is_superuser": staff},
+                )
+                if created:
+                    user.set_password(passwords[username])
+                    user.save(update_fields=["password"])
+                users[username] = user
+            project, _ = Project.objects.get_or_create(
+                shortname="demo",
+                defaults={"name": "Demo project",
+                          "description": "A project to try the hub with."},
+            )
+            Membership.objects.get_or_create(project=project, user=users["admin"],
+                                             defaults={"role": Role.ADMIN})
+            Membership.objects.get_or_create(project=project, user=users["developer"],
+                                             defaults={"role": Role.MEMBER})
+            Service.objects.get_or_create(
+                project=project, name="hello-world-app",
+                defaults={"description": "The guide's example service."},
+            )
+        self.stdout.write("Demo sign-in (these passwords are stored in var/demo-passwords):")
+        for username, _, staff in DEMO_USERS:
+            role = "hub admin" if staff else "project member"
+            self.stdout.write(f"  {username:<10} {passwords[username]}   ({role})")
+
+    def _passwords(self) -> dict[str, str]:
+        """Generated once, kept under var/ so every run prints the same ones."""
+        path = settings.VAR_DIR / "demo-passwords"
+        stored = {}
+        if path.exists():
+            for line in path.read_text().splitlines():
+                name, _, password = line.partition(" ")
+                stored[name] = password
+        for username, _, _ in DEMO_USERS:
+            stored.setdefault(username, secrets.token_urlsafe(9))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(f"{k} {v}\n" for k, v in stored.items()))
+        path.chmod(0o600)
+        return stored

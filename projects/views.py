@@ -1,0 +1,314 @@
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.views import View
+from django.views.generic import TemplateView
+
+from hub.exceptions import HubError
+from hub.forms import apply_service_errors
+from hub.models import AuditEvent
+
+from . import selectors, services
+from .forms import (
+    MemberAddForm,
+    MemberRoleForm,
+    ProjectCreateForm,
+    ProjectSettingsForm,
+    ServiceForm,
+)
+from .models import Project, Service
+from .permissions import is_hub_admin, project_access
+
+User = get_user_model()
+
+
+class ProjectViewMixin:
+    """Loads the project named in the URL and what the user may do in it.
+
+    A project you cannot see answers 404, as if it did not exist; an action you may not
+    take in a project you can see answers 403."""
+
+    require_admin = False
+    require_repo_manager = False
+    tab = ""
+
+    def dispatch(self, request, *args, **kwargs):
+        self.project = Project.objects.filter(shortname=kwargs["shortname"]).first()
+        if self.project is None:
+            raise Http404("No such project.")
+        self.access = project_access(request.user, self.project)
+        if not self.access.can_view:
+            raise Http404("No such project.")
+        if self.require_admin and not self.access.is_admin:
+            raise PermissionDenied("Only project admins can do this.")
+        if self.require_repo_manager and not self.access.is_repo_manager:
+            raise PermissionDenied("Only repo managers of this project can do this.")
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(project=self.project, access=self.access, tab=self.tab)
+        return context
+
+
+class ProjectListView(TemplateView):
+    template_name = "projects/project_list.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["projects"] = selectors.projects_for_user(self.request.user)
+        context["can_create"] = is_hub_admin(self.request.user)
+        return context
+
+
+class ProjectCreateView(TemplateView):
+    template_name = "projects/project_create.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        if not is_hub_admin(request.user):
+            raise PermissionDenied("Only hub admins can create projects.")
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.setdefault("form", ProjectCreateForm())
+        return context
+
+    def post(self, request, *args, **kwargs):
+        form = ProjectCreateForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                admin = services.find_user(data["admin"]) if data["admin"] else None
+                project = services.project_create(
+                    actor=request.user, shortname=data["shortname"], name=data["name"],
+                    description=data["description"], repo_management=data["repo_management"],
+                    admin=admin,
+                )
+            except HubError as exc:
+                if exc.fields.get("user"):
+                    exc.fields["admin"] = exc.fields.pop("user")
+                apply_service_errors(form, exc)
+            else:
+                messages.success(request, f"Project {project.shortname} created.")
+                return redirect("projects:detail", shortname=project.shortname)
+        return self.render_to_response(self.get_context_data(form=form), status=400)
+
+
+class ProjectDetailView(ProjectViewMixin, TemplateView):
+    """The OVERVIEW & PEOPLE tab."""
+
+    template_name = "projects/project_detail.html"
+    tab = "overview"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["memberships"] = selectors.project_members(self.project)
+        context["role_choices"] = MemberRoleForm.base_fields["role"].choices
+        if self.access.is_admin:
+            context.setdefault("member_form", MemberAddForm())
+            context.setdefault("settings_form", ProjectSettingsForm(initial={
+                "name": self.project.name,
+                "description": self.project.description,
+                "repo_management": self.project.repo_management,
+            }))
+        return context
+
+
+class ProjectActionView(ProjectViewMixin, View):
+    """Base for POST-only admin actions on the overview page: on bad input the overview is
+    shown again with the form and its errors."""
+
+    require_admin = True
+    form_class = None
+    context_name = ""
+
+    def post(self, request, *args, **kwargs):
+        form = self.form_class(request.POST)
+        if form.is_valid():
+            try:
+                message = self.perform(form.cleaned_data)
+            except HubError as exc:
+                apply_service_errors(form, exc)
+            else:
+                messages.success(request, message)
+                return redirect(self.success_url())
+        return self.invalid(form)
+
+    def success_url(self) -> str:
+        return reverse("projects:detail", kwargs={"shortname": self.project.shortname})
+
+    def invalid(self, form):
+        view = ProjectDetailView()
+        view.setup(self.request, shortname=self.project.shortname)
+        view.project, view.access = self.project, self.access
+        context = view.get_context_data(**{self.context_name: form})
+        summary = " ".join(form.non_field_errors()) or "Please correct the errors below."
+        messages.error(self.request, summary)
+        return view.render_to_response(context, status=400)
+
+
+class ProjectSettingsView(ProjectActionView):
+    form_class = ProjectSettingsForm
+    context_name = "settings_form"
+
+    def perform(self, data):
+        services.project_update(actor=self.request.user, project=self.project, **data)
+        return "Project settings saved."
+
+
+class MemberAddView(ProjectActionView):
+    form_class = MemberAddForm
+    context_name = "member_form"
+
+    def perform(self, data):
+        membership = services.membership_add(
+            actor=self.request.user, project=self.project, user=data["user"], role=data["role"]
+        )
+        return f"{membership.user.username} added as {membership.get_role_display().lower()}."
+
+
+class MemberRoleView(ProjectActionView):
+    form_class = MemberRoleForm
+    context_name = "role_form"
+
+    def perform(self, data):
+        user = get_object_or_404(User, username=self.kwargs["username"])
+        services.membership_change_role(
+            actor=self.request.user, project=self.project, user=user, role=data["role"]
+        )
+        return f"{user.username} is now {data['role']}."
+
+    def invalid(self, form):
+        messages.error(self.request, " ".join(e for errs in form.errors.values() for e in errs))
+        return redirect(self.success_url())
+
+
+class MemberRemoveView(ProjectViewMixin, View):
+    require_admin = True
+
+    def post(self, request, *args, **kwargs):
+        user = get_object_or_404(User, username=kwargs["username"])
+        try:
+            services.membership_remove(actor=request.user, project=self.project, user=user)
+        except HubError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, f"{user.username} removed from {self.project.shortname}.")
+        return redirect("projects:detail", shortname=self.project.shortname)
+
+
+class ServiceListView(ProjectViewMixin, TemplateView):
+    """The SERVICES tab; project admins create services here."""
+
+    template_name = "projects/service_list.html"
+    tab = "services"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["services"] = selectors.project_services(self.project)
+        if self.access.is_admin:
+            context.setdefault("form", ServiceForm())
+        return context
+
+    def post(self, request, *args, **kwargs):
+        if not self.access.is_admin:
+            raise PermissionDenied("Only project admins can create services.")
+        form = ServiceForm(request.POST)
+        if form.is_valid():
+            try:
+                service = services.service_create(
+                    actor=request.user, project=self.project, **form.cleaned_data
+                )
+            except HubError as exc:
+                apply_service_errors(form, exc)
+            else:
+                messages.success(request, f"Service {service.name} created.")
+                return redirect("projects:services", shortname=self.project.shortname)
+        return self.render_to_response(self.get_context_data(form=form), status=400)
+
+
+class ServiceMixin(ProjectViewMixin):
+    require_admin = True
+    tab = "services"
+
+    def dispatch(self, request, *args, **kwargs):
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_service(self) -> Service:
+        return get_object_or_404(Service, project=self.project, pk=self.kwargs["service_id"])
+
+
+class ServiceEditView(ServiceMixin, TemplateView):
+    template_name = "projects/service_edit.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["service"] = self.service
+        context.setdefault("form", ServiceForm(instance=self.service))
+        return context
+
+    def get(self, request, *args, **kwargs):
+        self.service = self.get_service()
+        return super().get(request, *args, **kwargs)
+
+    def post(self, request, *args, **kwargs):
+        self.service = self.get_service()
+        form = ServiceForm(request.POST)
+        if form.is_valid():
+            try:
+                services.service_update(actor=request.user, service=self.service,
+                                        **form.cleaned_data)
+            except HubError as exc:
+                apply_service_errors(form, exc)
+            else:
+                messages.success(request, f"Service {self.service.name} saved.")
+                return redirect("projects:services", shortname=self.project.shortname)
+        self.service.refresh_from_db()
+        return self.render_to_response(self.get_context_data(form=form), status=400)
+
+
+class ServiceDeleteView(ServiceMixin, TemplateView):
+    template_name = "projects/service_delete.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["service"] = self.service
+        return context
+
+    def get(self, request, *args, **kwargs):
+        self.service = self.get_service()
+        return super().get(request, *args, **kwargs)
+
+    def post(self, request, *args, **kwargs):
+        self.service = self.get_service()
+        try:
+            services.service_delete(actor=request.user, service=self.service)
+        except HubError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, f"Service {self.service.name} deleted.")
+        return redirect("projects:services", shortname=self.project.shortname)
+
+
+class ProjectActivityView(ProjectViewMixin, TemplateView):
+    """The project's audit events, newest first, for project admins."""
+
+    template_name = "projects/project_activity.html"
+    require_admin = True
+    tab = "activity"
+    paginate_by = 50
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        events = AuditEvent.objects.filter(project=self.project).order_by("-at", "-id")
+        action = self.request.GET.get("action", "")
+        if action:
+            events = events.filter(action__startswith=action)
+        page = Paginator(events, self.paginate_by).get_page(self.request.GET.get("page"))
+        context.update(page=page, events=page.object_list, action=action)
+        return context

@@ -1,0 +1,37 @@
+import pytest
+from django.contrib.auth import get_user_model
+
+from projects.choices import Role
+from projects.models import Membership, Project, Service
+
+User = get_user_model()
+
+
+@pytest.fixture
+def make_user(db):
+    def make(username, *, staff=False, **extra):
+        return User.objects.create_user(
+            username=username, email=f"{username}@example.com", password="pw-" + username,
+            is_staff=staff, **extra,
+        )
+    return make
+
+
+@pytest.fixture
+def world(db, make_user):
+    """Two projects and one person in every role of the access matrix."""
+    project = Project.objects.create(shortname="acp", name="ACP")
+    other = Project.objects.create(shortname="other", name="Other")
+    users = {
+        "non_member": make_user("outsider"),
+        "member": make_user("member"),
+        "project_admin": make_user("padmin"),
+        "other_admin": make_user("otheradmin"),
+        "hub_admin": make_user("hubadmin", staff=True),
+    }
+    Membership.objects.create(project=project, user=users["member"], role=Role.MEMBER)
+    Membership.objects.create(project=project, user=users["project_admin"], role=Role.ADMIN)
+    Membership.objects.create(project=other, user=users["other_admin"], role=Role.ADMIN)
+    service = Service.objects.create(project=project, name="hello-world-app")
+    return type("World", (), {"project": project, "other": other, "users": users,
+                              "service": service})
