@@ -1,9 +1,46 @@
-"""The one place that builds boto3 clients. Gateways (`docker_repos/ecr.py`,
-`identities/iam.py`) call `client()`; nothing else imports boto3."""
+"""The one place that builds boto3 clients and turns AWS failures into the hub's two kinds:
+transient (retry later) and permanent (mark the object failed with a reason). Gateways
+(`docker_repos/ecr.py`, `identities/iam.py`) use these; nothing else imports boto3."""
+
+from contextlib import contextmanager
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
 from django.conf import settings
+
+TRANSIENT_CODES = frozenset({
+    "Throttling", "ThrottlingException", "ThrottledException", "RequestLimitExceeded",
+    "TooManyRequestsException", "RequestThrottled", "SlowDown", "ServiceUnavailable",
+    "ServiceUnavailableException", "InternalFailure", "InternalError", "InternalServerError",
+    "ServerException", "RequestTimeout", "RequestTimeoutException", "PriorRequestNotComplete",
+})
+
+
+class AwsError(Exception):
+    """An AWS call failed. `reason` is a sentence a user understands; never a secret."""
+
+    transient = False
+
+    def __init__(self, reason: str, *, code: str = ""):
+        super().__init__(reason)
+        self.reason = reason
+        self.code = code
+
+
+class AwsTransientError(AwsError):
+    transient = True
+
+
+class AwsPermanentError(AwsError):
+    pass
 
 
 def client(service_name: str):
@@ -19,3 +56,52 @@ def client(service_name: str):
         config=config,
         endpoint_url=settings.AWS_ENDPOINT_URL or None,
     )
+
+
+def error_code(exc: ClientError) -> str:
+    return exc.response.get("Error", {}).get("Code", "")
+
+
+def classify(exc: Exception, doing: str) -> AwsError:
+    """Turn a botocore exception into AwsTransientError or AwsPermanentError."""
+    if isinstance(exc, (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError,
+                        ConnectionError)):
+        return AwsTransientError(f"AWS unreachable while trying to {doing}", code="Unreachable")
+    if isinstance(exc, ClientError):
+        code = error_code(exc)
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        message = exc.response.get("Error", {}).get("Message", "") or code
+        if code in TRANSIENT_CODES or status >= 500 or status == 429:
+            return AwsTransientError(f"AWS is busy ({code or status}) while trying to {doing}",
+                                     code=code)
+        if code in ("AccessDenied", "AccessDeniedException", "UnrecognizedClientException",
+                    "InvalidClientTokenId", "SignatureDoesNotMatch"):
+            return AwsPermanentError(
+                f"AWS denied the hub permission to {doing} ({code}): an operator must check "
+                "the hub's IAM policy", code=code)
+        if code in ("InvalidParameterException", "InvalidParameterValue", "ValidationException",
+                    "ValidationError", "MalformedPolicyDocument",
+                    "MalformedPolicyDocumentException", "InvalidTagParameterException"):
+            return AwsPermanentError(f"AWS refused the request to {doing}: {message}", code=code)
+        if code in ("LimitExceededException", "LimitExceeded", "TooManyTagsException"):
+            return AwsPermanentError(f"An AWS limit was reached while trying to {doing}: "
+                                     f"{message}", code=code)
+        return AwsPermanentError(f"AWS failed to {doing} ({code}): {message}", code=code)
+    if isinstance(exc, BotoCoreError):
+        return AwsTransientError(f"AWS call failed while trying to {doing}: "
+                                 f"{exc.__class__.__name__}", code=exc.__class__.__name__)
+    raise exc
+
+
+@contextmanager
+def aws_call(doing: str, *, ok_codes: tuple[str, ...] = ()):
+    """Run AWS calls, re-raising failures as AwsError. `ok_codes` are error codes the caller
+    handles itself (e.g. RepositoryNotFoundException on delete): those pass through."""
+    try:
+        yield
+    except ClientError as exc:
+        if error_code(exc) in ok_codes:
+            raise
+        raise classify(exc, doing) from exc
+    except BotoCoreError as exc:
+        raise classify(exc, doing) from exc

@@ -49,9 +49,27 @@ def _required(name: str) -> str:
     return value
 
 
+def _checked_fernet_keys(keys: list[str]) -> list[str]:
+    """Fail at start-up, not at the first secret reveal, on a malformed key."""
+    from cryptography.fernet import Fernet
+
+    for position, key in enumerate(keys, start=1):
+        try:
+            Fernet(key.encode())
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"HUB_FERNET_KEYS: key {position} is not a Fernet key (generate one with "
+                '`python -c "from cryptography.fernet import Fernet; '
+                'print(Fernet.generate_key().decode())"`)'
+            ) from None
+    return keys
+
+
 if PRODUCTION:
     SECRET_KEY = _required("SECRET_KEY")
-    HUB_FERNET_KEYS = env_list("HUB_FERNET_KEYS") or [_required("HUB_FERNET_KEYS")]
+    HUB_FERNET_KEYS = _checked_fernet_keys(
+        env_list("HUB_FERNET_KEYS") or [_required("HUB_FERNET_KEYS")]
+    )
 else:
     from django.core.management.utils import get_random_secret_key
 
@@ -66,6 +84,8 @@ else:
 
 DEBUG = env_bool("HUB_DEBUG", default=False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "" if PRODUCTION else "127.0.0.1,localhost,testserver")
+if PRODUCTION and not ALLOWED_HOSTS:
+    _required("ALLOWED_HOSTS")  # empty would answer every request with 400
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
@@ -275,3 +295,8 @@ LOGGING = {
 # Development serves static files straight from the apps and packages; production from
 # STATIC_ROOT after collectstatic.
 WHITENOISE_USE_FINDERS = not PRODUCTION
+
+# Celery retries of transient AWS failures: exponential backoff with jitter.
+HUB_TASK_MAX_RETRIES = int(os.environ.get("HUB_TASK_MAX_RETRIES", "6"))
+HUB_TASK_RETRY_BASE = float(os.environ.get("HUB_TASK_RETRY_BASE", "2"))  # seconds
+HUB_TASK_RETRY_CAP = float(os.environ.get("HUB_TASK_RETRY_CAP", "300"))

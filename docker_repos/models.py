@@ -1,0 +1,84 @@
+import re
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+from hub.choices import Status
+from projects.models import Project, Service
+
+from .choices import TagMutability
+
+# ECR's rule: lowercase alphanumeric components separated by '.', '_', '-' or '/'.
+REPO_NAME_RE = re.compile(r"^[a-z0-9]+(?:[._\-/][a-z0-9]+)*\Z")
+ECR_NAME_MAX = 256
+
+
+def validate_repo_name(value: str) -> None:
+    if not REPO_NAME_RE.match(value or ""):
+        raise ValidationError(
+            "Use lowercase letters and digits, separated by single '.', '_', '-' or '/' "
+            "(no separator at the start, at the end or twice in a row).",
+            code="invalid_name",
+        )
+
+
+class DockerRepo(models.Model):
+    """A private ECR repository named `<project.shortname>/<name>`. The row is the desired
+    state; Celery tasks converge ECR to it and record the outcome in `status`."""
+
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="docker_repos")
+    # PROTECT: a service (or project) with repositories cannot be deleted, so no ECR
+    # repository is ever orphaned.
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="docker_repos")
+    name = models.CharField(max_length=ECR_NAME_MAX, validators=[validate_repo_name])
+    description = models.TextField(blank=True)
+    tag_mutability = models.CharField(max_length=9, choices=TagMutability.choices,
+                                      default=TagMutability.MUTABLE)
+    scan_on_push = models.BooleanField(default=True)
+    keep_last_images = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(10000)],
+        help_text="Optional lifecycle rule: keep only the newest N images.",
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING,
+                              db_index=True)
+    status_detail = models.TextField(blank=True)
+    # Set once a deletion is requested: retry then resumes the deletion, not the creation.
+    delete_requested = models.BooleanField(default=False)
+    uri = models.CharField(max_length=512, blank=True)
+    arn = models.CharField(max_length=512, blank=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                     on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    status_changed_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["project", "name"]
+        verbose_name = "Docker repository"
+        verbose_name_plural = "Docker repositories"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "name"], name="unique_repo_name_in_project",
+                violation_error_message="A repository with this name already exists in the "
+                                        "project.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.project.shortname}/{self.name}"
+
+    def clean(self) -> None:
+        errors = {}
+        if self.service_id and self.project_id and self.service.project_id != self.project_id:
+            errors["service"] = "This service belongs to another project."
+        if self.name and self.project_id and len(self.full_name) > ECR_NAME_MAX:
+            errors["name"] = (f"The full name '{self.project.shortname}/<name>' must fit ECR's "
+                              f"{ECR_NAME_MAX}-character limit.")
+        if errors:
+            raise ValidationError(errors)

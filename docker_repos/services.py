@@ -1,0 +1,255 @@
+"""Repositories: every change goes through these functions. Web requests only write the
+desired state and enqueue a task after commit; the `repo_provision` / `repo_destroy`
+functions, run by tasks, converge ECR to it and record the outcome."""
+
+import logging
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from hub.audit import audit
+from hub.aws import AwsPermanentError, AwsTransientError
+from hub.choices import Status
+from hub.exceptions import Conflict, InvalidInput, NotAllowed
+from projects.models import Project, Service
+from projects.permissions import project_access
+
+from . import ecr, selectors
+from .choices import TagMutability
+from .models import DockerRepo
+from .policy import PolicyTooLarge, render_lifecycle_policy, render_repository_policy
+
+logger = logging.getLogger(__name__)
+
+
+def _require_repo_manager(actor, project: Project) -> None:
+    if not project_access(actor, project).is_repo_manager:
+        raise NotAllowed("Only repo managers of this project can do this.")
+
+
+def _enqueue(task, *args) -> None:
+    """Send a task once the transaction has committed. If the broker is down the request
+    still succeeds: the row stays in its transitional state and the reconciler re-sends it."""
+
+    def send():
+        try:
+            task.apply_async(args=args, retry=True, retry_policy={"max_retries": 2,
+                                                                  "interval_start": 0.2})
+        except Exception:
+            logger.warning("Could not enqueue %s%s; the reconciler will retry it.",
+                           task.name, args, exc_info=True)
+
+    transaction.on_commit(send)
+
+
+# --- Requests from people ---------------------------------------------------------------
+
+
+def repo_request(
+    *,
+    actor,
+    project: Project,
+    service: Service | int,
+    name: str,
+    description: str = "",
+    tag_mutability: str = TagMutability.MUTABLE,
+    scan_on_push: bool = True,
+    keep_last_images: int | None = None,
+) -> DockerRepo:
+    from . import tasks
+
+    _require_repo_manager(actor, project)
+    if not isinstance(service, Service):
+        service = Service.objects.filter(project=project, pk=service).first()
+    if service is None or service.project_id != project.pk:
+        message = "Choose a service of this project."
+        raise InvalidInput(message, fields={"service": [message]})
+    repo = DockerRepo(
+        project=project, service=service, name=(name or "").strip(),
+        description=description or "", tag_mutability=tag_mutability,
+        scan_on_push=scan_on_push, keep_last_images=keep_last_images or None,
+        requested_by=actor if actor.is_authenticated else None,
+    )
+    try:
+        repo.full_clean(validate_constraints=False)
+    except ValidationError as exc:
+        raise InvalidInput.from_django(exc) from None
+    duplicate = Conflict(f"A repository named {repo.full_name} already exists.",
+                         fields={"name": ["A repository with this name already exists in the "
+                                          "project."]})
+    if DockerRepo.objects.filter(project=project, name=repo.name).exists():
+        raise duplicate
+    try:
+        with transaction.atomic():
+            repo.save()
+            audit(actor=actor, action="docker_repo.requested", target=repo, project=project,
+                  detail={"service": service.name, "tag_mutability": tag_mutability,
+                          "scan_on_push": scan_on_push, "keep_last_images": keep_last_images})
+            _enqueue(tasks.provision_repo, repo.pk)
+    except IntegrityError:
+        raise duplicate from None  # someone asked for the same name a moment earlier
+    return repo
+
+
+def repo_delete(*, actor, repo: DockerRepo) -> DockerRepo:
+    from . import tasks
+
+    _require_repo_manager(actor, repo.project)
+    with transaction.atomic():
+        locked = DockerRepo.objects.select_for_update().get(pk=repo.pk)
+        if locked.status == Status.DELETING:
+            return locked  # already on its way out
+        if locked.status == Status.PENDING:
+            raise Conflict(f"{locked.full_name} is still being created: delete it once it is "
+                           "active or failed.")
+        locked.status = Status.DELETING
+        locked.status_detail = ""
+        locked.delete_requested = True
+        locked.status_changed_at = timezone.now()
+        locked.save(update_fields=["status", "status_detail", "delete_requested",
+                                   "status_changed_at", "updated_at"])
+        audit(actor=actor, action="docker_repo.delete_requested", target=locked,
+              project=locked.project)
+        _enqueue(tasks.destroy_repo, locked.pk)
+    return locked
+
+
+def repo_retry(*, actor, repo: DockerRepo) -> DockerRepo:
+    from . import tasks
+
+    _require_repo_manager(actor, repo.project)
+    with transaction.atomic():
+        locked = DockerRepo.objects.select_for_update().get(pk=repo.pk)
+        if locked.status != Status.FAILED:
+            raise Conflict(f"Only a failed repository can be retried; {locked.full_name} is "
+                           f"{locked.get_status_display().lower()}.")
+        locked.status = Status.DELETING if locked.delete_requested else Status.PENDING
+        locked.status_detail = ""
+        locked.status_changed_at = timezone.now()
+        locked.save(update_fields=["status", "status_detail", "status_changed_at", "updated_at"])
+        audit(actor=actor, action="docker_repo.retried", target=locked, project=locked.project,
+              detail={"status": locked.status})
+        task = tasks.destroy_repo if locked.delete_requested else tasks.provision_repo
+        _enqueue(task, locked.pk)
+    return locked
+
+
+def repo_enqueue_pending(*, repo: DockerRepo) -> None:
+    """Send the task that moves a repository out of its transitional state (reconciler)."""
+    from . import tasks
+
+    task = tasks.destroy_repo if repo.status == Status.DELETING else tasks.provision_repo
+    _enqueue(task, repo.pk)
+
+
+# --- Convergence, run by tasks ----------------------------------------------------------
+
+
+def _is_ours(repo: DockerRepo, found: ecr.EcrRepository) -> bool:
+    tags = ecr.repository_tags(found.arn)
+    return (tags.get("hub-repo-id") == str(repo.pk)
+            and tags.get("hub-project") == repo.project.shortname)
+
+
+def _load(repo_id: int, status: str) -> DockerRepo | None:
+    repo = DockerRepo.objects.select_related("project", "service").filter(pk=repo_id).first()
+    if repo is None or repo.status != status:
+        return None  # done, or someone moved it on: nothing to do
+    return repo
+
+
+def repo_provision(repo_id: int) -> None:
+    """Create (or adopt) the ECR repository and make its settings and policies match the
+    database. Safe to run twice, or again after a crash between any two AWS calls."""
+    repo = _load(repo_id, Status.PENDING)
+    if repo is None:
+        return
+    name = repo.full_name
+    found = ecr.describe_repository(name)
+    if found is None:
+        try:
+            found = ecr.create_repository(
+                name, tags=selectors.hub_tags(repo), tag_mutability=repo.tag_mutability,
+                scan_on_push=repo.scan_on_push,
+            )
+        except ecr.RepositoryNameTaken:
+            found = ecr.describe_repository(name)
+            if found is None:
+                raise AwsTransientError(f"ECR reported {name} both taken and missing") from None
+            if not _is_ours(repo, found):
+                raise _name_taken(name) from None
+    elif not _is_ours(repo, found):
+        raise _name_taken(name)
+    ecr.put_settings(name, tag_mutability=repo.tag_mutability, scan_on_push=repo.scan_on_push)
+    ecr.put_lifecycle_policy(name, render_lifecycle_policy(keep_last_images=repo.keep_last_images))
+    ecr.set_repository_policy(name, _repository_policy(repo))
+    with transaction.atomic():
+        moved = DockerRepo.objects.filter(pk=repo.pk, status=Status.PENDING).update(
+            status=Status.ACTIVE, status_detail="", uri=found.uri, arn=found.arn,
+            status_changed_at=timezone.now(), updated_at=timezone.now(),
+        )
+        if moved:
+            audit(actor=None, action="docker_repo.active", target=repo, project=repo.project,
+                  detail={"uri": found.uri})
+
+
+def _name_taken(name: str) -> AwsPermanentError:
+    return AwsPermanentError(
+        f"The name {name} is already taken in ECR by a repository the hub does not manage. "
+        "Choose another name, or ask an operator to remove the other repository.",
+        code="NameTaken",
+    )
+
+
+def _repository_policy(repo: DockerRepo) -> dict | None:
+    try:
+        return render_repository_policy(pull=selectors.repo_pull_principals(repo),
+                                        push=selectors.repo_push_principals(repo))
+    except PolicyTooLarge as exc:
+        raise AwsPermanentError(str(exc), code="PolicyTooLarge") from None
+
+
+def repo_destroy(repo_id: int) -> None:
+    """Delete the ECR repository with its images, then the row. An ECR repository of the
+    same name that the hub does not manage is left alone."""
+    repo = _load(repo_id, Status.DELETING)
+    if repo is None:
+        return
+    found = ecr.describe_repository(repo.full_name)
+    if found is not None and _is_ours(repo, found):
+        ecr.delete_repository(repo.full_name)
+    with transaction.atomic():
+        locked = DockerRepo.objects.select_for_update().filter(
+            pk=repo.pk, status=Status.DELETING).first()
+        if locked is None:
+            return
+        audit(actor=None, action="docker_repo.deleted", target=locked, project=repo.project,
+              detail={"name": repo.full_name})
+        locked.delete()
+
+
+def repo_note_retrying(repo_id: int, detail: str) -> None:
+    DockerRepo.objects.filter(
+        pk=repo_id, status__in=[Status.PENDING, Status.DELETING]
+    ).update(status_detail=detail, updated_at=timezone.now())
+
+
+def repo_mark_failed(repo_id: int, reason: str) -> None:
+    with transaction.atomic():
+        repo = DockerRepo.objects.select_for_update().select_related("project").filter(
+            pk=repo_id, status__in=[Status.PENDING, Status.DELETING]).first()
+        if repo is None:
+            return
+        repo.status = Status.FAILED
+        repo.status_detail = reason
+        repo.status_changed_at = timezone.now()
+        repo.save(update_fields=["status", "status_detail", "status_changed_at", "updated_at"])
+        audit(actor=None, action="docker_repo.failed", target=repo, project=repo.project,
+              detail={"reason": reason, "while": "deleting" if repo.delete_requested
+                      else "creating"})
+
+
+def repo_images(repo: DockerRepo, *, page_token: str | None = None, page_size: int = 20):
+    """One page of the repository's images, read live from ECR."""
+    return ecr.list_images(repo.full_name, page_token=page_token, page_size=page_size)

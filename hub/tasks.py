@@ -1,0 +1,37 @@
+"""What every converging task shares: transient AWS failures retry with exponential
+backoff and jitter; permanent ones, and the last retry, mark the object failed with a
+reason. Nothing is left pending silently."""
+
+import logging
+import random
+
+from django.conf import settings
+
+from .aws import AwsError
+
+logger = logging.getLogger(__name__)
+
+
+def backoff_seconds(retries: int) -> float:
+    delay = min(settings.HUB_TASK_RETRY_CAP, settings.HUB_TASK_RETRY_BASE * 2**retries)
+    return delay * random.uniform(0.5, 1.5)  # noqa: S311 - jitter, not security
+
+
+def converge(task, *, work, on_retry, on_failed, object_id) -> None:
+    """Run `work(object_id)` inside Celery task `task` (bound)."""
+    try:
+        work(object_id)
+    except AwsError as exc:
+        attempt = task.request.retries + 1
+        total = settings.HUB_TASK_MAX_RETRIES + 1
+        if exc.transient and attempt < total:
+            on_retry(object_id, f"{exc.reason} — retrying (attempt {attempt} of {total})")
+            raise task.retry(countdown=backoff_seconds(task.request.retries), exc=exc) from None
+        reason = exc.reason if not exc.transient else f"{exc.reason} — gave up after {total} " \
+                                                       "attempts; press Retry to try again"
+        on_failed(object_id, reason)
+    except Exception as exc:
+        # A bug, not AWS: say so on the object instead of leaving it pending forever.
+        logger.exception("%s failed for id %s", task.name, object_id)
+        on_failed(object_id, f"Unexpected error in the hub ({exc.__class__.__name__}); the "
+                             "operators can see it in the worker log. Press Retry to try again.")

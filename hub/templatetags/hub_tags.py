@@ -1,0 +1,19 @@
+from django import template
+from django.utils.html import format_html
+
+from hub.choices import IN_FLIGHT, Status, status_colour
+
+register = template.Library()
+
+
+@register.simple_tag
+def status_badge(status: str, detail: str = ""):
+    """The status label in its colour; in-flight states get a spinner."""
+    label = Status(status).label if status in Status.values else status
+    spinner = format_html('<span class="spinner" aria-hidden="true"></span>') \
+        if status in IN_FLIGHT else ""
+    return format_html(
+        '<span class="badge badge-{}" data-status="{}"{}>{}{}</span>',
+        status_colour(status), status,
+        format_html(' title="{}"', detail) if detail else "", spinner, label,
+    )
