@@ -30,6 +30,23 @@ class AuditedAdminMixin:
         for obj in queryset:
             self.delete_model(request, obj)
 
+    def save_formset(self, request, form, formset, change):
+        """Inline rows (e.g. a project's members and services) are changes too."""
+        prefix = formset.model._meta.model_name
+        deleted = [f.instance for f in formset.deleted_forms if f.instance.pk is not None]
+        for obj in deleted:
+            audit(actor=request.user, action=f"{prefix}.deleted", target=obj,
+                  project=getattr(obj, "project", None),
+                  detail={"via": "admin", **_safe_fields(obj)})
+        super().save_formset(request, form, formset, change)
+        for obj in formset.new_objects:
+            audit(actor=request.user, action=f"{prefix}.created", target=obj,
+                  project=getattr(obj, "project", None), detail={"via": "admin"})
+        for obj, changed in formset.changed_objects:
+            audit(actor=request.user, action=f"{prefix}.updated", target=obj,
+                  project=getattr(obj, "project", None),
+                  detail={"via": "admin", "changed": sorted(changed)})
+
 
 def _safe_fields(obj) -> dict:
     return {k: str(v) for k, v in model_to_dict(obj).items() if k in ("name", "shortname", "role")}

@@ -23,7 +23,7 @@ class Command(BaseCommand):
         passwords = self._passwords()
         User = get_user_model()
         with transaction.atomic():
-            users = {}
+            users, known = {}, {}
             for username, email, staff in DEMO_USERS:
                 user, created = User.objects.get_or_create(
                     username=username,
@@ -33,6 +33,9 @@ class Command(BaseCommand):
                     user.set_password(passwords[username])
                     user.save(update_fields=["password"])
                 users[username] = user
+                # A user that existed before (e.g. var/ was wiped but the database kept)
+                # may have another password: never print one that does not work.
+                known[username] = created or user.check_password(passwords[username])
             project, _ = Project.objects.get_or_create(
                 shortname="demo",
                 defaults={"name": "Demo project",
@@ -49,7 +52,8 @@ class Command(BaseCommand):
         self.stdout.write("Demo sign-in (these passwords are stored in var/demo-passwords):")
         for username, _, staff in DEMO_USERS:
             role = "hub admin" if staff else "project member"
-            self.stdout.write(f"  {username:<10} {passwords[username]}   ({role})")
+            password = passwords[username] if known[username] else "(set earlier, not shown)"
+            self.stdout.write(f"  {username:<10} {password}   ({role})")
 
     def _passwords(self) -> dict[str, str]:
         """Generated once, kept under var/ so every run prints the same ones."""

@@ -1,0 +1,43 @@
+from django import forms
+
+from .choices import TagMutability
+from .models import DockerRepo
+
+
+class RepoRequestForm(forms.Form):
+    service = forms.ModelChoiceField(queryset=None, empty_label=None,
+                                     help_text="The service this repository belongs to.")
+    name = forms.CharField(
+        max_length=256,
+        help_text="Lowercase letters and digits, separated by '.', '_', '-' or '/'. "
+                  "For example hello-world-app.",
+    )
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    tag_mutability = forms.ChoiceField(label="Tags", choices=TagMutability.choices,
+                                       initial=TagMutability.MUTABLE, widget=forms.RadioSelect)
+    scan_on_push = forms.BooleanField(label="Scan images for vulnerabilities on push",
+                                      required=False, initial=True)
+    keep_last_images = forms.IntegerField(
+        label="Keep only the last N images", required=False, min_value=1, max_value=10000,
+        help_text="Optional. Older images are expired by an ECR lifecycle rule.",
+    )
+
+    def __init__(self, *args, project, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.project = project
+        self.fields["service"].queryset = project.services.order_by("name")
+        self.fields["name"].widget.attrs.update(autocomplete="off", spellcheck="false")
+
+
+class RepoDeleteForm(forms.Form):
+    confirm = forms.CharField(label="Type the repository's full name to confirm")
+
+    def __init__(self, *args, repo: DockerRepo, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.repo = repo
+
+    def clean_confirm(self):
+        value = self.cleaned_data["confirm"].strip()
+        if value != self.repo.full_name:
+            raise forms.ValidationError(f"Type {self.repo.full_name} exactly to confirm.")
+        return value
