@@ -242,6 +242,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
+        "control_folder": str(_broker_dir / "control"),
         # The exchange tables; kombu's default is "control" in the working directory.
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,

@@ -1,8 +1,7 @@
-from hub.aws import client
-from hub.choices import Status
-
 from docker_repos import services
 from docker_repos.models import DockerRepo
+from hub.aws import client
+from hub.choices import Status
 
 
 def test_request_then_provision_makes_it_active(world, aws, django_capture_on_commit_callbacks):
