@@ -111,6 +111,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "hub.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -242,7 +243,6 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
-        "control_folder": str(_broker_dir / "control"),
         # The exchange tables; kombu's default is "control" in the working directory.
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
@@ -271,6 +271,24 @@ HUB_AWS_MAX_ATTEMPTS = int(os.environ.get("HUB_AWS_MAX_ATTEMPTS", "3"))
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # the browser's API calls read it for X-CSRFToken
 X_FRAME_OPTIONS = "DENY"
+# Every script and stylesheet is served by the hub itself (no CDN). Inline style
+# attributes are allowed for the Django admin; inline scripts are not.
+HUB_CSP = {
+    "default-src": "'self'",
+    "script-src": "'self'",
+    "style-src": "'self' 'unsafe-inline'",
+    "img-src": "'self' data:",
+    "font-src": "'self' data:",
+    "connect-src": "'self'",
+    "object-src": "'none'",
+    "base-uri": "'self'",
+    "form-action": "'self'",
+    "frame-ancestors": "'none'",
+}
+# Sign-in lockout (allauth): after this many failed attempts for one account, sign-in
+# for it is refused for the timeout; per IP address, 10 failures a minute.
+ACCOUNT_LOGIN_ATTEMPTS_LIMIT = int(os.environ.get("HUB_LOGIN_ATTEMPTS_LIMIT", "5"))
+ACCOUNT_LOGIN_ATTEMPTS_TIMEOUT = int(os.environ.get("HUB_LOGIN_ATTEMPTS_TIMEOUT", "300"))
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 if PRODUCTION:
@@ -287,7 +305,11 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"redact_secrets": {"()": "hub.logging.RedactSecretsFilter"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain",
+                    "filters": ["redact_secrets"]},
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("HUB_LOG_LEVEL", "INFO")},
     "loggers": {
         "botocore": {"level": "WARNING"},

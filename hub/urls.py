@@ -1,12 +1,15 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from . import health, views
 
 admin.site.site_header = "Platform Hub administration"
 admin.site.site_title = "Platform Hub admin"
 admin.site.index_title = "Operations"
+# The admin signs in through the hub's own sign-in page (with its lockout and OIDC).
+admin.site.login = RedirectView.as_view(pattern_name="account_login", query_string=True)
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -17,7 +20,7 @@ urlpatterns = [
     path("", include("docker_repos.urls")),
     path("identities/", include("identities.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
 ]
 
 handler403 = "hub.views.error_403"

@@ -1,0 +1,65 @@
+import logging
+
+import pytest
+from django.urls import reverse
+
+from hub.logging import REDACTED, RedactSecretsFilter, redact
+
+
+def test_every_page_carries_a_strict_content_security_policy(client, db):
+    response = client.get(reverse("account_login"))
+    csp = response["Content-Security-Policy"]
+    assert "default-src 'self'" in csp
+    assert "script-src 'self';" in csp  # no 'unsafe-inline' for scripts
+    assert "frame-ancestors 'none'" in csp
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert "camera=()" in response["Permissions-Policy"]
+
+
+def test_pages_load_nothing_from_another_origin(client, world):
+    client.force_login(world.users["project_admin"])
+    body = client.get(reverse("projects:detail", args=["acp"])).content.decode()
+    assert "http://" not in body.replace("http://testserver", "")
+    assert "https://" not in body
+    assert "<script>" not in body  # inline scripts would be blocked by the CSP
+
+
+def test_sign_in_locks_an_account_after_repeated_failures(client, make_user, settings):
+    make_user("target")
+    url = reverse("account_login")
+    for _ in range(settings.ACCOUNT_LOGIN_ATTEMPTS_LIMIT):
+        response = client.post(url, {"login": "target", "password": "wrong"})
+        assert response.status_code == 200  # form redisplayed with an error
+    # The right password is refused too while the account is locked.
+    response = client.post(url, {"login": "target", "password": "pw-target"})
+    assert response.status_code in (200, 429)
+    assert "_auth_user_id" not in client.session
+    assert b"Too many failed login attempts" in response.content
+
+
+def test_admin_sign_in_goes_through_the_hub_sign_in(client, db):
+    response = client.get("/admin/login/?next=/admin/")
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("account_login"))
+
+
+@pytest.mark.parametrize("secret", [
+    "hub_0123456789ab_" + "A" * 43,
+    "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    "gAAAAABm" + "x" * 60,
+])
+def test_secrets_are_redacted_from_log_lines(secret, caplog):
+    logger = logging.getLogger("hub.test")
+    handler_filter = RedactSecretsFilter()
+    record = logger.makeRecord("hub.test", logging.INFO, __file__, 1,
+                               "created key %s for robot", (secret,), None)
+    handler_filter.filter(record)
+    assert secret not in record.getMessage()
+    assert REDACTED in record.getMessage()
+
+
+def test_redaction_keeps_ordinary_text():
+    text = "repository acp/hello-world-app is active (sha256:0309d2655ecef6b4)"
+    assert redact(text) == text
+    assert redact("password=hunter2 and more") == f"password={REDACTED} and more"
