@@ -21,7 +21,7 @@ class DockerRepoAdmin(admin.ModelAdmin):
     fields = ("project", "service", "name", "description", "status", "status_detail", "uri",
               "arn", "tag_mutability", "scan_on_push", "keep_last_images", "delete_requested",
               "requested_by", "created_at", "updated_at", "status_changed_at")
-    actions = ["retry_failed"]
+    actions = ["retry_failed", "reconcile_selected"]
 
     def has_add_permission(self, request):
         # Repositories are requested on the project's page or through the API, so they go
@@ -53,6 +53,16 @@ class DockerRepoAdmin(admin.ModelAdmin):
             except HubError as exc:
                 self.message_user(request, f"{repo}: {exc.message}", messages.ERROR)
         self.message_user(request, f"{done} repositor{'y' if done == 1 else 'ies'} retried.")
+
+
+    @admin.action(description="Reconcile the selected repositories with ECR now")
+    def reconcile_selected(self, request, queryset):
+        from .reconcile import reconcile
+
+        report = reconcile(repo_ids=list(queryset.values_list("pk", flat=True)))
+        for line in report.lines():
+            self.message_user(request, line,
+                              messages.ERROR if line.startswith("error") else messages.INFO)
 
 
 _CSS = {"green": "#176c3a", "blue": "#1f5fbf", "orange": "#8a4b00", "red": "#b42318",

@@ -163,3 +163,18 @@ def list_images(name: str, *, page_token: str | None = None,
     ]
     images.sort(key=lambda image: image.pushed_at or 0, reverse=True)
     return images, response.get("nextToken")
+
+
+def iter_repository_pages(*, page_size: int = 1000):
+    """Every repository in the registry, one page (a list of EcrRepository) at a time."""
+    token = None
+    while True:
+        kwargs = {"maxResults": page_size}
+        if token:
+            kwargs["nextToken"] = token
+        with aws_call("list the registry's repositories"):
+            response = _ecr().describe_repositories(**kwargs)
+        yield [_repository(data) for data in response.get("repositories", [])]
+        token = response.get("nextToken")
+        if not token:
+            return

@@ -183,7 +183,7 @@ def repo_provision(repo_id: int) -> None:
         raise _name_taken(name)
     ecr.put_settings(name, tag_mutability=repo.tag_mutability, scan_on_push=repo.scan_on_push)
     ecr.put_lifecycle_policy(name, render_lifecycle_policy(keep_last_images=repo.keep_last_images))
-    ecr.set_repository_policy(name, _repository_policy(repo))
+    ecr.set_repository_policy(name, repository_policy(repo))
     with transaction.atomic():
         moved = DockerRepo.objects.filter(pk=repo.pk, status=Status.PENDING).update(
             status=Status.ACTIVE, status_detail="", uri=found.uri, arn=found.arn,
@@ -202,7 +202,7 @@ def _name_taken(name: str) -> AwsPermanentError:
     )
 
 
-def _repository_policy(repo: DockerRepo) -> dict | None:
+def repository_policy(repo: DockerRepo) -> dict | None:
     try:
         return render_repository_policy(pull=selectors.repo_pull_principals(repo),
                                         push=selectors.repo_push_principals(repo))

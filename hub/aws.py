@@ -12,6 +12,7 @@ from botocore.exceptions import (
     ConnectionError,
     ConnectTimeoutError,
     EndpointConnectionError,
+    NoCredentialsError,
     ReadTimeoutError,
 )
 from django.conf import settings
@@ -49,7 +50,8 @@ def client(service_name: str):
         connect_timeout=settings.HUB_AWS_CONNECT_TIMEOUT,
         read_timeout=settings.HUB_AWS_READ_TIMEOUT,
         # botocore retries throttling and 5xx itself first; Celery retries after that.
-        retries={"mode": "standard", "max_attempts": settings.HUB_AWS_MAX_ATTEMPTS},
+        # total_max_attempts counts the first try (botocore's `max_attempts` does not).
+        retries={"mode": "standard", "total_max_attempts": settings.HUB_AWS_MAX_ATTEMPTS},
     )
     return boto3.client(
         service_name,
@@ -87,6 +89,9 @@ def classify(exc: Exception, doing: str) -> AwsError:
             return AwsPermanentError(f"An AWS limit was reached while trying to {doing}: "
                                      f"{message}", code=code)
         return AwsPermanentError(f"AWS failed to {doing} ({code}): {message}", code=code)
+    if isinstance(exc, NoCredentialsError):
+        return AwsPermanentError(f"The hub has no AWS credentials, so it cannot {doing}: an "
+                                 "operator must configure them", code="NoCredentials")
     if isinstance(exc, BotoCoreError):
         return AwsTransientError(f"AWS call failed while trying to {doing}: "
                                  f"{exc.__class__.__name__}", code=exc.__class__.__name__)

@@ -257,7 +257,15 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    "reconcile": {
+        "task": "docker_repos.tasks.reconcile",
+        "schedule": 60.0,
+        "options": {"expires": 55},  # a pass that could not start in time is dropped
+    },
+}
+# A repository pending or deleting with no progress for this long is re-sent.
+HUB_RECONCILE_STUCK_AFTER = int(os.environ.get("HUB_RECONCILE_STUCK_AFTER", "300"))
 
 # --- AWS ----------------------------------------------------------------------------
 AWS_DEFAULT_REGION = os.environ.get("AWS_DEFAULT_REGION", "eu-west-2")
@@ -287,8 +295,11 @@ HUB_CSP = {
 }
 # Sign-in lockout (allauth): after this many failed attempts for one account, sign-in
 # for it is refused for the timeout; per IP address, 10 failures a minute.
-ACCOUNT_LOGIN_ATTEMPTS_LIMIT = int(os.environ.get("HUB_LOGIN_ATTEMPTS_LIMIT", "5"))
-ACCOUNT_LOGIN_ATTEMPTS_TIMEOUT = int(os.environ.get("HUB_LOGIN_ATTEMPTS_TIMEOUT", "300"))
+HUB_LOGIN_ATTEMPTS_LIMIT = int(os.environ.get("HUB_LOGIN_ATTEMPTS_LIMIT", "5"))
+HUB_LOGIN_ATTEMPTS_TIMEOUT = int(os.environ.get("HUB_LOGIN_ATTEMPTS_TIMEOUT", "300"))
+ACCOUNT_RATE_LIMITS = {
+    "login_failed": f"10/m/ip,{HUB_LOGIN_ATTEMPTS_LIMIT}/{HUB_LOGIN_ATTEMPTS_TIMEOUT}s/key",
+}
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 if PRODUCTION:
@@ -324,4 +335,4 @@ WHITENOISE_USE_FINDERS = not PRODUCTION
 # Celery retries of transient AWS failures: exponential backoff with jitter.
 HUB_TASK_MAX_RETRIES = int(os.environ.get("HUB_TASK_MAX_RETRIES", "6"))
 HUB_TASK_RETRY_BASE = float(os.environ.get("HUB_TASK_RETRY_BASE", "2"))  # seconds
-HUB_TASK_RETRY_CAP = float(os.environ.get("HUB_TASK_RETRY_CAP", "300"))
+HUB_TASK_RETRY_CAP = float(os.environ.get("HUB_TASK_RETRY_CAP", "120"))

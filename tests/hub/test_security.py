@@ -28,7 +28,7 @@ def test_pages_load_nothing_from_another_origin(client, world):
 def test_sign_in_locks_an_account_after_repeated_failures(client, make_user, settings):
     make_user("target")
     url = reverse("account_login")
-    for _ in range(settings.ACCOUNT_LOGIN_ATTEMPTS_LIMIT):
+    for _ in range(settings.HUB_LOGIN_ATTEMPTS_LIMIT):
         response = client.post(url, {"login": "target", "password": "wrong"})
         assert response.status_code == 200  # form redisplayed with an error
     # The right password is refused too while the account is locked.

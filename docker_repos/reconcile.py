@@ -1,0 +1,171 @@
+"""The reconciler: nothing stays stuck, and ECR keeps matching the database.
+
+One pass (a) re-sends the task of every repository that has sat `pending` or `deleting`
+with no progress for longer than HUB_RECONCILE_STUCK_AFTER (a lost message, a killed
+worker, a broker that was down at enqueue time) and (b) compares every active repository
+with ECR: deleted outside the hub → recreated; settings, lifecycle or repository policy
+edited outside the hub → written back. It reads in pages and writes only what differs.
+Several workers may run it at once: on PostgreSQL an advisory lock lets one pass run."""
+
+import logging
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from hub.audit import audit
+from hub.aws import AwsError
+from hub.choices import Status
+
+from . import ecr, services
+from .models import DockerRepo
+from .policy import render_lifecycle_policy, same_policy
+
+logger = logging.getLogger(__name__)
+
+ADVISORY_LOCK_KEY = 0x4855425245434F  # "HUBRECO"
+
+
+@dataclass
+class ReconcileReport:
+    dry_run: bool = False
+    skipped: bool = False
+    checked: int = 0
+    requeued: list[str] = field(default_factory=list)
+    recreated: list[str] = field(default_factory=list)
+    repaired: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def changes(self) -> int:
+        return len(self.requeued) + len(self.recreated) + len(self.repaired)
+
+    def lines(self) -> list[str]:
+        if self.skipped:
+            return ["Another reconciler pass is running; skipped."]
+        verb = "would " if self.dry_run else ""
+        lines = [f"{verb}re-send the task of {name}" for name in self.requeued]
+        lines += [f"{verb}recreate {name} (deleted in ECR outside the hub)"
+                  for name in self.recreated]
+        lines += [f"{verb}repair {item}" for item in self.repaired]
+        lines += [f"error: {error}" for error in self.errors]
+        lines.append(f"{self.checked} active repositories checked, {self.changes} "
+                     f"change{'s' if self.changes != 1 else ''}"
+                     f"{' planned' if self.dry_run else ''}.")
+        return lines
+
+
+@contextmanager
+def _single_pass():
+    if connection.vendor != "postgresql":
+        yield True
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [ADVISORY_LOCK_KEY])
+        got = cursor.fetchone()[0]
+    try:
+        yield got
+    finally:
+        if got:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [ADVISORY_LOCK_KEY])
+
+
+def reconcile(*, dry_run: bool = False, repo_ids=None, page_size: int = 500) -> ReconcileReport:
+    report = ReconcileReport(dry_run=dry_run)
+    with _single_pass() as got:
+        if not got:
+            report.skipped = True
+            return report
+        _requeue_stuck(report, repo_ids)
+        try:
+            _repair_drift(report, repo_ids, page_size)
+        except AwsError as exc:
+            # AWS unreachable: the next pass tries again; nothing was half-written.
+            report.errors.append(exc.reason)
+    for line in report.lines():
+        logger.info("reconcile: %s", line)
+    return report
+
+
+def _requeue_stuck(report: ReconcileReport, repo_ids) -> None:
+    cutoff = timezone.now() - timedelta(seconds=settings.HUB_RECONCILE_STUCK_AFTER)
+    stuck = DockerRepo.objects.filter(status__in=[Status.PENDING, Status.DELETING],
+                                      updated_at__lt=cutoff).select_related("project")
+    if repo_ids is not None:
+        stuck = stuck.filter(pk__in=repo_ids)
+    for repo in stuck.iterator(chunk_size=500):
+        report.requeued.append(repo.full_name)
+        if report.dry_run:
+            continue
+        with transaction.atomic():
+            # Touch the row so the next pass waits another threshold before re-sending.
+            moved = DockerRepo.objects.filter(pk=repo.pk, status=repo.status,
+                                              updated_at=repo.updated_at).update(
+                updated_at=timezone.now())
+            if moved:
+                services.repo_enqueue_pending(repo=repo)
+
+
+def _repair_drift(report: ReconcileReport, repo_ids, page_size: int) -> None:
+    in_ecr: dict[str, ecr.EcrRepository] = {}
+    for page in ecr.iter_repository_pages():
+        for found in page:
+            in_ecr[found.name] = found
+    active = (DockerRepo.objects.filter(status=Status.ACTIVE)
+              .select_related("project", "service").order_by("pk"))
+    if repo_ids is not None:
+        active = active.filter(pk__in=repo_ids)
+    for repo in active.iterator(chunk_size=page_size):
+        report.checked += 1
+        found = in_ecr.get(repo.full_name)
+        if found is None:
+            report.recreated.append(repo.full_name)
+            if not report.dry_run:
+                _recreate(repo)
+            continue
+        _repair_repo(report, repo, found)
+
+
+def _recreate(repo: DockerRepo) -> None:
+    with transaction.atomic():
+        moved = DockerRepo.objects.filter(pk=repo.pk, status=Status.ACTIVE).update(
+            status=Status.PENDING, uri="", arn="", status_changed_at=timezone.now(),
+            updated_at=timezone.now(),
+            status_detail="The ECR repository was deleted outside the hub; recreating it.",
+        )
+        if not moved:
+            return
+        audit(actor=None, action="docker_repo.drift_recreated", target=repo,
+              project=repo.project, detail={"reason": "deleted in ECR outside the hub"})
+        repo.status = Status.PENDING
+        services.repo_enqueue_pending(repo=repo)
+
+
+def _repair_repo(report: ReconcileReport, repo: DockerRepo, found: ecr.EcrRepository) -> None:
+    name = repo.full_name
+    repaired = []
+    if (found.tag_mutability, found.scan_on_push) != (repo.tag_mutability, repo.scan_on_push):
+        repaired.append("settings")
+        if not report.dry_run:
+            ecr.put_settings(name, tag_mutability=repo.tag_mutability,
+                             scan_on_push=repo.scan_on_push)
+    wanted_lifecycle = render_lifecycle_policy(keep_last_images=repo.keep_last_images)
+    if not same_policy(ecr.get_lifecycle_policy(name), wanted_lifecycle):
+        repaired.append("lifecycle policy")
+        if not report.dry_run:
+            ecr.put_lifecycle_policy(name, wanted_lifecycle)
+    wanted_policy = services.repository_policy(repo)
+    if not same_policy(ecr.get_repository_policy(name), wanted_policy):
+        repaired.append("repository policy")
+        if not report.dry_run:
+            ecr.set_repository_policy(name, wanted_policy)
+    if repaired:
+        report.repaired.append(f"{name}: {', '.join(repaired)}")
+        if not report.dry_run:
+            audit(actor=None, action="docker_repo.drift_repaired", target=repo,
+                  project=repo.project,
+                  detail={"repaired": repaired, "reason": "edited in ECR outside the hub"})

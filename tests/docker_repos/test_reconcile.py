@@ -1,0 +1,122 @@
+import json
+from datetime import timedelta
+
+from django.core.management import call_command
+from django.utils import timezone
+
+from docker_repos import services
+from docker_repos.models import DockerRepo
+from docker_repos.reconcile import reconcile
+from hub.aws import client
+from hub.choices import Status
+from hub.models import AuditEvent
+
+
+def _active_repo(world, name="web", **kwargs):
+    repo = services.repo_request(actor=world.users["member"], project=world.project,
+                                 service=world.service, name=name, **kwargs)
+    services.repo_provision(repo.pk)
+    repo.refresh_from_db()
+    assert repo.status == Status.ACTIVE
+    return repo
+
+
+def test_stuck_pending_request_is_sent_again_and_ends_active(
+        world, aws, settings, django_capture_on_commit_callbacks):
+    # The request committed but its message was lost: nothing is on its way.
+    with django_capture_on_commit_callbacks(execute=False):
+        repo = services.repo_request(actor=world.users["member"], project=world.project,
+                                     service=world.service, name="lost")
+    DockerRepo.objects.filter(pk=repo.pk).update(
+        updated_at=timezone.now() - timedelta(seconds=settings.HUB_RECONCILE_STUCK_AFTER + 1))
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    from hub.celery import app
+    app.conf.task_always_eager = True
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            report = reconcile()
+    finally:
+        app.conf.task_always_eager = False
+    assert report.requeued == ["acp/lost"]
+    repo.refresh_from_db()
+    assert repo.status == Status.ACTIVE
+
+
+def test_a_recent_pending_request_is_left_to_its_task(
+        world, aws, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False):
+        services.repo_request(actor=world.users["member"], project=world.project,
+                              service=world.service, name="fresh")
+    assert reconcile().requeued == []
+
+
+def test_repository_deleted_outside_the_hub_is_recreated_with_an_audit_event(
+        world, aws, django_capture_on_commit_callbacks):
+    repo = _active_repo(world)
+    client("ecr").delete_repository(repositoryName="acp/web", force=True)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        report = reconcile()
+    assert report.recreated == ["acp/web"]
+    repo.refresh_from_db()
+    assert repo.status == Status.PENDING
+    assert len(callbacks) == 1  # the provisioning task is on its way
+    services.repo_provision(repo.pk)
+    repo.refresh_from_db()
+    assert repo.status == Status.ACTIVE
+    assert client("ecr").describe_repositories(repositoryNames=["acp/web"])["repositories"]
+    assert AuditEvent.objects.filter(action="docker_repo.drift_recreated",
+                                     target_id=str(repo.pk)).exists()
+
+
+def test_policy_and_settings_edited_outside_the_hub_are_written_back(world, aws, settings):
+    settings.HUB_ECR_PULL_PRINCIPALS = ["arn:aws:iam::123456789012:role/nodes"]
+    repo = _active_repo(world, keep_last_images=5)
+    ecr = client("ecr")
+    ecr.set_repository_policy(repositoryName="acp/web", policyText=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Sid": "Sneaky", "Effect": "Allow",
+                       "Principal": {"AWS": "arn:aws:iam::999999999999:root"},
+                       "Action": ["ecr:*"]}]}))
+    ecr.put_image_tag_mutability(repositoryName="acp/web", imageTagMutability="IMMUTABLE")
+    ecr.delete_lifecycle_policy(repositoryName="acp/web")
+
+    dry = reconcile(dry_run=True)
+    assert dry.repaired == ["acp/web: settings, lifecycle policy, repository policy"]
+    assert "999999999999" in ecr.get_repository_policy(repositoryName="acp/web")["policyText"]
+
+    report = reconcile()
+    assert report.repaired == ["acp/web: settings, lifecycle policy, repository policy"]
+    policy = json.loads(ecr.get_repository_policy(repositoryName="acp/web")["policyText"])
+    assert "999999999999" not in json.dumps(policy)
+    principals = policy["Statement"][0]["Principal"]["AWS"]
+    assert principals in ("arn:aws:iam::123456789012:role/nodes",
+                          ["arn:aws:iam::123456789012:role/nodes"])
+    described = ecr.describe_repositories(repositoryNames=["acp/web"])["repositories"][0]
+    assert described["imageTagMutability"] == "MUTABLE"
+    assert ecr.get_lifecycle_policy(repositoryName="acp/web")
+    assert AuditEvent.objects.filter(action="docker_repo.drift_repaired",
+                                     target_id=str(repo.pk)).count() == 1
+    # Converged: the next pass finds nothing to do.
+    again = reconcile()
+    assert again.changes == 0 and again.checked == 1
+
+
+def test_dry_run_command_prints_plans_and_changes_nothing(world, aws, capsys):
+    repo = _active_repo(world)
+    client("ecr").delete_repository(repositoryName="acp/web", force=True)
+    call_command("hub_reconcile", "--dry-run")
+    out = capsys.readouterr().out
+    assert "would recreate acp/web" in out
+    assert "1 active repositories checked, 1 change planned." in out
+    repo.refresh_from_db()
+    assert repo.status == Status.ACTIVE
+
+
+def test_unreachable_aws_is_reported_not_raised(world, aws, settings):
+    _active_repo(world)
+    settings.AWS_ENDPOINT_URL = "http://127.0.0.1:9"
+    settings.HUB_AWS_MAX_ATTEMPTS = 1
+    settings.HUB_AWS_CONNECT_TIMEOUT = 0.2
+    report = reconcile()
+    assert report.errors and "unreachable" in report.errors[0]
+    assert report.changes == 0
