@@ -1,6 +1,10 @@
+from django.contrib import admin, messages
 from django.forms.models import model_to_dict
+from django.utils.html import format_html
 
 from .audit import audit
+from .choices import Status, status_colour
+from .exceptions import HubError
 
 
 class AuditedAdminMixin:
@@ -50,3 +54,27 @@ class AuditedAdminMixin:
 
 def _safe_fields(obj) -> dict:
     return {k: str(v) for k, v in model_to_dict(obj).items() if k in ("name", "shortname", "role")}
+
+
+_STATUS_CSS = {"green": "#176c3a", "blue": "#1f5fbf", "orange": "#8a4b00", "red": "#b42318",
+               "grey": "#4a5462"}
+
+
+class StatusAdminMixin:
+    """A coloured status column (`status_label`) for models with the hub's status field."""
+
+    @admin.display(description="status", ordering="status")
+    def status_label(self, obj):
+        return format_html('<span style="color:{}">{}</span>',
+                           _STATUS_CSS.get(status_colour(obj.status)), obj.get_status_display())
+
+    def retry_each(self, request, queryset, retry, describe) -> None:
+        """Run `retry(obj)` (a service) for each failed object, reporting errors."""
+        done = 0
+        for obj in queryset.filter(status=Status.FAILED):
+            try:
+                retry(obj)
+                done += 1
+            except HubError as exc:
+                self.message_user(request, f"{describe(obj)}: {exc.message}", messages.ERROR)
+        self.message_user(request, f"{done} retried.")

@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MinLengthValidator, RegexValidator
 from django.db import models
 from django.db.models.functions import Lower
@@ -9,6 +10,9 @@ shortname_validator = RegexValidator(
     r"^[a-z][a-z0-9-]*\Z",
     "Use lowercase letters, digits and hyphens, starting with a letter.",
 )
+# Shortnames that would collide with the hub's own addresses (/projects/new/).
+RESERVED_SHORTNAMES = frozenset({"new"})
+
 service_name_validator = RegexValidator(
     r"^[a-z0-9]+(?:[._-][a-z0-9]+)*\Z",
     "Use lowercase letters and digits, separated by single '.', '_' or '-'.",
@@ -43,6 +47,13 @@ class Project(models.Model):
 
     def __str__(self) -> str:
         return self.shortname
+
+    def clean(self):
+        super().clean()
+        if self.shortname in RESERVED_SHORTNAMES:
+            raise ValidationError(
+                {"shortname": f"'{self.shortname}' is reserved by the hub: choose another."}
+            )
 
 
 class Membership(models.Model):
