@@ -2,7 +2,9 @@
 transient (retry later) and permanent (mark the object failed with a reason). Gateways
 (`docker_repos/ecr.py`, `identities/iam.py`) use these; nothing else imports boto3."""
 
+import os
 from contextlib import contextmanager
+from functools import lru_cache
 
 import boto3
 from botocore.config import Config
@@ -45,19 +47,46 @@ class AwsPermanentError(AwsError):
 
 
 def client(service_name: str):
+    """A boto3 client for the configured region and endpoint. Clients are thread-safe and
+    costly to build (tens of milliseconds), so each configuration's client is built once."""
+    return _client(service_name, settings.AWS_ENDPOINT_URL or None, settings.AWS_DEFAULT_REGION,
+                   settings.HUB_AWS_CONNECT_TIMEOUT, settings.HUB_AWS_READ_TIMEOUT,
+                   settings.HUB_AWS_MAX_ATTEMPTS, _credentials_fingerprint(),
+                   boto3._get_default_session())
+
+
+def _credentials_fingerprint() -> tuple:
+    # A change of credentials in the environment (tests, a rotated key) gets a new client.
+    return tuple(os.environ.get(name, "") for name in (
+        "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"))
+
+
+@lru_cache(maxsize=32)
+def _client(service_name, endpoint_url, region, connect_timeout, read_timeout, max_attempts,
+            _credentials, session):
     config = Config(
-        region_name=settings.AWS_DEFAULT_REGION,
-        connect_timeout=settings.HUB_AWS_CONNECT_TIMEOUT,
-        read_timeout=settings.HUB_AWS_READ_TIMEOUT,
+        region_name=region,
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
         # botocore retries throttling and 5xx itself first; Celery retries after that.
-        # total_max_attempts counts the first try (botocore's `max_attempts` does not).
-        retries={"mode": "standard", "total_max_attempts": settings.HUB_AWS_MAX_ATTEMPTS},
+        retries={"mode": "standard", "total_max_attempts": max_attempts},
     )
-    return boto3.client(
-        service_name,
-        config=config,
-        endpoint_url=settings.AWS_ENDPOINT_URL or None,
-    )
+    # From boto3's default session, so event handlers registered on it apply (tests).
+    made = session.client(service_name, config=config, endpoint_url=endpoint_url)
+    for hook in CLIENT_HOOKS:
+        hook(made)
+    return made
+
+
+# Functions called with every new client, e.g. to register botocore event handlers that
+# count calls (benchmarks). Call reset_clients() after changing this list.
+CLIENT_HOOKS: list = []
+
+
+def reset_clients() -> None:
+    """Forget the built clients: the next call builds new ones, with the default session's
+    event handlers and CLIENT_HOOKS as they are now."""
+    _client.cache_clear()
 
 
 def error_code(exc: ClientError) -> str:
