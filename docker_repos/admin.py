@@ -1,11 +1,12 @@
 from django.contrib import admin, messages
 from django.utils.html import format_html
 
+from hub.admin_mixins import StatusAdminMixin
 from hub.choices import Status, status_colour
 from hub.exceptions import HubError
 
 from . import services
-from .models import DockerRepo
+from .models import DockerRepo, RepoAccess, RobotAccount
 
 
 @admin.register(DockerRepo)
@@ -67,3 +68,64 @@ class DockerRepoAdmin(admin.ModelAdmin):
 
 _CSS = {"green": "#176c3a", "blue": "#1f5fbf", "orange": "#8a4b00", "red": "#b42318",
         "grey": "#4a5462"}
+
+
+@admin.register(RobotAccount)
+class RobotAccountAdmin(StatusAdminMixin, admin.ModelAdmin):
+    """Robot accounts are managed on the repository's MANAGE ACCESS page (or the API);
+    here operators look and retry. The secret is never shown."""
+
+    list_display = ("name", "repo", "status_label", "iam_username", "access_key_id",
+                    "key_created_at", "updated_at")
+    list_filter = ("status", "repo__project")
+    search_fields = ("name", "iam_username", "access_key_id", "repo__name",
+                     "repo__project__shortname", "status_detail")
+    list_select_related = ("repo__project",)
+    exclude = ("secret_access_key_encrypted",)
+    readonly_fields = ("repo", "name", "status", "status_detail", "iam_username", "iam_arn",
+                       "access_key_id", "key_created_at", "rotation_requested",
+                       "removal_requested", "created_by", "created_at", "updated_at",
+                       "status_changed_at")
+    actions = ["retry_failed"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # removal deletes its IAM user: MANAGE ACCESS does it in order
+
+    @admin.action(description="Retry the selected failed robot accounts")
+    def retry_failed(self, request, queryset):
+        self.retry_each(request, queryset.select_related("repo__project"),
+                        lambda robot: services.robot_retry(actor=request.user, robot=robot),
+                        str)
+
+
+@admin.register(RepoAccess)
+class RepoAccessAdmin(StatusAdminMixin, admin.ModelAdmin):
+    list_display = ("user", "repo", "writable", "status_label", "updated_at")
+    list_filter = ("status", "writable", "repo__project")
+    search_fields = ("user__username", "user__email", "repo__name", "repo__project__shortname",
+                     "status_detail")
+    list_select_related = ("user", "repo__project")
+    readonly_fields = ("repo", "user", "writable", "status", "status_detail",
+                       "removal_requested", "created_at", "updated_at", "status_changed_at")
+    actions = ["retry_failed"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # access changes go through the policy sync: MANAGE ACCESS
+
+    @admin.action(description="Retry the selected failed access entries")
+    def retry_failed(self, request, queryset):
+        self.retry_each(request, queryset.select_related("repo__project", "user"),
+                        lambda access: services.access_retry(actor=request.user, access=access),
+                        str)

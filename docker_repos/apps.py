@@ -1,6 +1,22 @@
 from django.apps import AppConfig
+from django.contrib.auth import get_user_model
+from django.db.models.signals import pre_delete
 
 
 class DockerReposConfig(AppConfig):
     name = "docker_repos"
     verbose_name = "Docker repositories"
+
+    def ready(self):
+        from identities.signals import ecr_identity_failed, ecr_identity_ready
+        from projects.signals import member_removed
+
+        from . import handlers
+
+        member_removed.connect(handlers.member_removed, dispatch_uid="docker_repos.member_removed")
+        ecr_identity_ready.connect(handlers.ecr_identity_ready,
+                                   dispatch_uid="docker_repos.ecr_identity_ready")
+        ecr_identity_failed.connect(handlers.ecr_identity_failed,
+                                    dispatch_uid="docker_repos.ecr_identity_failed")
+        pre_delete.connect(handlers.user_deleting, sender=get_user_model(),
+                           dispatch_uid="docker_repos.user_deleting")

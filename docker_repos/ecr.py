@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from botocore.exceptions import ClientError
 
-from hub.aws import aws_call, client, error_code
+from hub.aws import AwsError, AwsTransientError, aws_call, classify, client, error_code
 
 
 @dataclass(frozen=True)
@@ -124,8 +124,31 @@ def set_repository_policy(name: str, policy: dict | None) -> None:
         except ClientError:
             pass
         return
-    with aws_call(f"write the repository policy of {name}"):
-        ecr.set_repository_policy(repositoryName=name, policyText=json.dumps(policy))
+    doing = f"write the repository policy of {name}"
+    try:
+        with aws_call(doing, ok_codes=("InvalidParameterException",)):
+            ecr.set_repository_policy(repositoryName=name, policyText=json.dumps(policy))
+    except ClientError as exc:
+        raise classify_policy_rejection(exc, doing) from exc
+
+
+# How ECR answers a policy naming an IAM principal it does not know (yet): a new IAM user
+# takes a few seconds to be visible to ECR (IAM is eventually consistent).
+POLICY_REJECTED = "Invalid repository policy provided"
+
+
+def classify_policy_rejection(exc: ClientError, doing: str) -> AwsError:
+    """SetRepositoryPolicy's InvalidParameterException. The hub renders the document
+    itself (and checks its size), so "Invalid repository policy provided" almost always
+    means a principal IAM has just created: transient, retried with backoff. Any other
+    invalid parameter is permanent."""
+    message = exc.response.get("Error", {}).get("Message", "")
+    if POLICY_REJECTED in message:
+        return AwsTransientError(
+            f"ECR does not accept the repository policy yet, most likely because a new IAM "
+            f"user is not visible to it yet (this takes a few seconds) while trying to "
+            f"{doing}", code="PolicyPrincipalNotReady")
+    return classify(exc, doing)
 
 
 def delete_repository(name: str) -> bool:

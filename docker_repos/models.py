@@ -6,6 +6,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from hub.choices import Status
+from identities.models import IAM_USERNAME_MAX, IamCredentials, iam_safe
 from projects.models import Project, Service
 
 from .choices import TagMutability
@@ -82,3 +83,87 @@ class DockerRepo(models.Model):
                               f"{ECR_NAME_MAX}-character limit.")
         if errors:
             raise ValidationError(errors)
+
+
+ROBOT_NAME_RE = re.compile(r"^[a-z][a-z0-9-]*\Z")
+ROBOT_PREFIX = "hub-robot-"
+
+
+def validate_robot_name(value: str) -> None:
+    if not ROBOT_NAME_RE.match(value or ""):
+        raise ValidationError(
+            "Use lowercase letters, digits and hyphens, starting with a letter (e.g. drone-ci).",
+            code="invalid_robot_name",
+        )
+
+
+def robot_iam_username(project_shortname: str, repo_name: str, robot_name: str) -> str:
+    """`hub-robot-<project>-<repo>-<robot>`; the '/' of a nested repository name (and any
+    other character IAM refuses) becomes '-'. May exceed 64 characters: see clean()."""
+    return iam_safe(f"{ROBOT_PREFIX}{project_shortname}-{repo_name}-{robot_name}")
+
+
+class RobotAccount(IamCredentials):
+    """A CI robot of one repository: its own IAM user, allowed to pull and push that
+    repository only (through the repository policy)."""
+
+    repo = models.ForeignKey(DockerRepo, on_delete=models.CASCADE, related_name="robots")
+    name = models.CharField(max_length=IAM_USERNAME_MAX, validators=[validate_robot_name])
+    # Set when the robot is to go: a failed removal is retried as a removal.
+    removal_requested = models.BooleanField(default=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["repo", "name"]
+        verbose_name = "robot account"
+        constraints = [
+            models.UniqueConstraint(fields=["repo", "name"], name="unique_robot_name_in_repo",
+                                    violation_error_message="This repository already has a "
+                                                            "robot account with this name."),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.repo.full_name if self.repo_id else '?'} robot {self.name}"
+
+    def clean(self) -> None:
+        if not (self.name and self.repo_id and ROBOT_NAME_RE.match(self.name)):
+            return
+        project = self.repo.project.shortname
+        wanted = robot_iam_username(project, self.repo.name, self.name)
+        if len(wanted) > IAM_USERNAME_MAX:
+            room = IAM_USERNAME_MAX - len(robot_iam_username(project, self.repo.name, ""))
+            hint = (f"use at most {room} characters for this repository" if room > 0 else
+                    "this repository's name is too long for robot accounts")
+            raise ValidationError({"name": ValidationError(
+                f"The robot's IAM user name {wanted} would be {len(wanted)} characters; IAM "
+                f"allows {IAM_USERNAME_MAX}: {hint}.", code="robot_name_too_long")})
+
+
+class RepoAccess(models.Model):
+    """A person's access to a repository: pull, or pull and push (`writable`). Granted
+    through the repository policy naming their ECR identity."""
+
+    repo = models.ForeignKey(DockerRepo, on_delete=models.CASCADE, related_name="accesses")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="repo_accesses")
+    writable = models.BooleanField(default=False, help_text="May push as well as pull.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING,
+                              db_index=True)
+    status_detail = models.TextField(blank=True)
+    removal_requested = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    status_changed_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["repo", "user__username"]
+        verbose_name = "repository access"
+        verbose_name_plural = "repository access"
+        constraints = [
+            models.UniqueConstraint(fields=["repo", "user"], name="unique_access_per_person"),
+        ]
+
+    def __str__(self) -> str:
+        mode = "pull+push" if self.writable else "pull"
+        return f"{self.user} {mode} {self.repo.full_name if self.repo_id else '?'}"

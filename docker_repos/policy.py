@@ -54,6 +54,20 @@ def render_repository_policy(*, pull: list[str], push: list[str]) -> dict | None
     return policy
 
 
+def render_access_policy(*, readers: list[str], writers: list[str], robots: list[str],
+                         cluster: list[str]) -> dict | None:
+    """The repository policy of an access list: `readers` (people) and `cluster`
+    (HUB_ECR_PULL_PRINCIPALS, e.g. cluster node roles) pull; `writers` (people) and
+    `robots` pull and push. A principal in both lists gets the wider grant once."""
+    return render_repository_policy(pull=[*cluster, *readers], push=[*writers, *robots])
+
+
+def placeholder_user_arn(iam_username: str) -> str:
+    """The ARN an IAM user of the hub will have, with a 12-digit stand-in for the account
+    (every account id has 12 digits): the size of a policy is known before the user is."""
+    return f"arn:aws:iam::000000000000:user/platform-hub/{iam_username}"
+
+
 def render_lifecycle_policy(*, keep_last_images: int | None) -> dict | None:
     if not keep_last_images:
         return None

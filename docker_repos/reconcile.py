@@ -20,7 +20,7 @@ from hub.audit import audit
 from hub.aws import AwsError
 from hub.choices import Status
 
-from . import ecr, services
+from . import access, ecr, services
 from .models import DockerRepo
 from .policy import render_lifecycle_policy, same_policy
 
@@ -81,6 +81,7 @@ def reconcile(*, dry_run: bool = False, repo_ids=None, page_size: int = 500) -> 
             report.skipped = True
             return report
         _requeue_stuck(report, repo_ids)
+        access.requeue_stuck(report, repo_ids)  # robots, people's access, identities
         try:
             _repair_drift(report, repo_ids, page_size)
         except AwsError as exc:

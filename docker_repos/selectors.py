@@ -1,10 +1,13 @@
+from dataclasses import dataclass, field
+
 from django.conf import settings
 from django.db.models import QuerySet
 
-from hub.choices import IN_FLIGHT
+from hub.choices import IN_FLIGHT, Status
 from projects.models import Project
 
-from .models import DockerRepo
+from .models import DockerRepo, RepoAccess, RobotAccount
+from .policy import render_access_policy
 
 
 def project_repos(project: Project) -> QuerySet[DockerRepo]:
@@ -18,13 +21,17 @@ def any_in_flight(repos) -> bool:
 
 
 def repo_pull_principals(repo: DockerRepo) -> list[str]:
-    """ARNs allowed to pull the repository (the configured cluster principals)."""
-    return list(settings.HUB_ECR_PULL_PRINCIPALS)
+    """ARNs allowed to pull the repository: the configured cluster principals, and every
+    reader, writer and robot whose IAM user exists."""
+    plan = repo_policy_plan(repo)
+    return [*plan.cluster, *plan.readers.values(), *plan.writers.values(),
+            *plan.robots.values()]
 
 
 def repo_push_principals(repo: DockerRepo) -> list[str]:
-    """ARNs allowed to pull and push the repository."""
-    return []
+    """ARNs allowed to pull and push the repository: writers and robots."""
+    plan = repo_policy_plan(repo)
+    return [*plan.writers.values(), *plan.robots.values()]
 
 
 def hub_tags(repo: DockerRepo) -> dict[str, str]:
@@ -34,3 +41,70 @@ def hub_tags(repo: DockerRepo) -> dict[str, str]:
         "hub-service": repo.service.name,
         "hub-repo-id": str(repo.pk),
     }
+
+
+# --- Access: robots and people ------------------------------------------------------------
+
+# An entry is in the repository policy unless it is on its way out, once its IAM user
+# exists (the ARN is known). Pending entries go in (that is how they become active);
+# failed ones stay in (a grant that failed to change keeps what AWS already has).
+GRANTED = (Status.PENDING, Status.ACTIVE, Status.FAILED)
+
+
+@dataclass(frozen=True)
+class PolicyPlan:
+    """One write of a repository policy: the principals it grants, and which rows they
+    come from, so that exactly those rows are moved on once AWS accepted it."""
+
+    readers: dict[int, str] = field(default_factory=dict)  # RepoAccess id -> identity ARN
+    writers: dict[int, str] = field(default_factory=dict)  # RepoAccess id -> identity ARN
+    robots: dict[int, str] = field(default_factory=dict)  # RobotAccount id -> ARN
+    cluster: tuple[str, ...] = ()
+    removing_accesses: frozenset[int] = frozenset()  # RepoAccess ids left out, to delete
+    removing_robots: frozenset[int] = frozenset()  # RobotAccount ids left out, to delete
+
+    def document(self) -> dict | None:
+        """Raises policy.PolicyTooLarge beyond ECR's limit."""
+        return render_access_policy(readers=list(self.readers.values()),
+                                    writers=list(self.writers.values()),
+                                    robots=list(self.robots.values()),
+                                    cluster=list(self.cluster))
+
+
+def repo_access_state(repo: DockerRepo) -> tuple[list[RobotAccount], list[RepoAccess]]:
+    """The repository's robots and people (with their identities), in two queries."""
+    robots = list(RobotAccount.objects.filter(repo=repo).order_by("name"))
+    accesses = list(RepoAccess.objects.filter(repo=repo)
+                    .select_related("user", "user__ecr_identity").order_by("user__username"))
+    return robots, accesses
+
+
+def access_in_flight(robots, accesses) -> bool:
+    return any(entry.status in IN_FLIGHT for entry in [*robots, *accesses])
+
+
+def _identity_arn(access: RepoAccess) -> str:
+    identity = getattr(access.user, "ecr_identity", None)
+    return identity.iam_arn if identity is not None else ""
+
+
+def plan_from(robots, accesses, *, cluster=()) -> PolicyPlan:
+    """The policy plan of an access list (pure: no queries beyond the rows given)."""
+    readers, writers, robot_arns = {}, {}, {}
+    for access in accesses:
+        arn = _identity_arn(access)
+        if access.status in GRANTED and not access.removal_requested and arn:
+            (writers if access.writable else readers)[access.pk] = arn
+    for robot in robots:
+        if robot.status in GRANTED and not robot.removal_requested and robot.iam_arn:
+            robot_arns[robot.pk] = robot.iam_arn
+    return PolicyPlan(
+        readers=readers, writers=writers, robots=robot_arns, cluster=tuple(cluster),
+        removing_accesses=frozenset(a.pk for a in accesses if a.status == Status.REMOVING),
+        removing_robots=frozenset(r.pk for r in robots if r.status == Status.REMOVING),
+    )
+
+
+def repo_policy_plan(repo: DockerRepo) -> PolicyPlan:
+    robots, accesses = repo_access_state(repo)
+    return plan_from(robots, accesses, cluster=settings.HUB_ECR_PULL_PRINCIPALS)

@@ -12,6 +12,7 @@ from hub.audit import audit
 from hub.aws import AwsPermanentError, AwsTransientError
 from hub.choices import Status
 from hub.exceptions import Conflict, InvalidInput, NotAllowed
+from identities import iam
 from projects.models import Project, Service
 from projects.permissions import project_access
 
@@ -68,7 +69,7 @@ def repo_request(
     repo = DockerRepo(
         project=project, service=service, name=(name or "").strip(),
         description=description or "", tag_mutability=tag_mutability,
-        scan_on_push=scan_on_push, keep_last_images=keep_last_images or None,
+        scan_on_push=scan_on_push, keep_last_images=keep_last_images,
         requested_by=actor if actor.is_authenticated else None,
     )
     try:
@@ -167,12 +168,14 @@ def repo_provision(repo_id: int) -> None:
         return
     name = repo.full_name
     found = ecr.describe_repository(name)
+    created = False
     if found is None:
         try:
             found = ecr.create_repository(
                 name, tags=selectors.hub_tags(repo), tag_mutability=repo.tag_mutability,
                 scan_on_push=repo.scan_on_push,
             )
+            created = True
         except ecr.RepositoryNameTaken:
             found = ecr.describe_repository(name)
             if found is None:
@@ -181,9 +184,17 @@ def repo_provision(repo_id: int) -> None:
                 raise _name_taken(name) from None
     elif not _is_ours(repo, found):
         raise _name_taken(name)
-    ecr.put_settings(name, tag_mutability=repo.tag_mutability, scan_on_push=repo.scan_on_push)
-    ecr.put_lifecycle_policy(name, render_lifecycle_policy(keep_last_images=repo.keep_last_images))
-    ecr.set_repository_policy(name, repository_policy(repo))
+    # A repository created just now has its settings and no policies yet: only what is
+    # wanted is written. One found already (adopted, or a re-run) is synced in full.
+    if (found.tag_mutability, found.scan_on_push) != (repo.tag_mutability, repo.scan_on_push):
+        ecr.put_settings(name, tag_mutability=repo.tag_mutability,
+                         scan_on_push=repo.scan_on_push)
+    lifecycle = render_lifecycle_policy(keep_last_images=repo.keep_last_images)
+    if lifecycle is not None or not created:
+        ecr.put_lifecycle_policy(name, lifecycle)
+    policy = repository_policy(repo)
+    if policy is not None or not created:
+        ecr.set_repository_policy(name, policy)
     with transaction.atomic():
         moved = DockerRepo.objects.filter(pk=repo.pk, status=Status.PENDING).update(
             status=Status.ACTIVE, status_detail="", uri=found.uri, arn=found.arn,
@@ -192,6 +203,8 @@ def repo_provision(repo_id: int) -> None:
         if moved:
             audit(actor=None, action="docker_repo.active", target=repo, project=repo.project,
                   detail={"uri": found.uri})
+            # Recreated after a drift: access entries waiting for it move on now.
+            access_enqueue_pending(repo=repo)
 
 
 def _name_taken(name: str) -> AwsPermanentError:
@@ -211,11 +224,15 @@ def repository_policy(repo: DockerRepo) -> dict | None:
 
 
 def repo_destroy(repo_id: int) -> None:
-    """Delete the ECR repository with its images, then the row. An ECR repository of the
-    same name that the hub does not manage is left alone."""
+    """Delete the robots' IAM users, the ECR repository with its images, then the row. An
+    ECR repository of the same name that the hub does not manage is left alone."""
     repo = _load(repo_id, Status.DELETING)
     if repo is None:
         return
+    # The robots' IAM users go first (keys and policies before the user); their rows go
+    # with the repository's.
+    for iam_username in repo.robots.values_list("iam_username", flat=True):
+        iam.delete_user(iam_username)
     found = ecr.describe_repository(repo.full_name)
     if found is not None and _is_ours(repo, found):
         ecr.delete_repository(repo.full_name)
@@ -253,3 +270,15 @@ def repo_mark_failed(repo_id: int, reason: str) -> None:
 def repo_images(repo: DockerRepo, *, page_token: str | None = None, page_size: int = 20):
     """One page of the repository's images, read live from ECR."""
     return ecr.list_images(repo.full_name, page_token=page_token, page_size=page_size)
+
+
+# Access (robots and people): the services live in access.py; these are the names the
+# views, the API and the admin call.
+from .access import (  # noqa: E402, F401
+    access_enqueue_pending,
+    access_retry,
+    access_set,
+    robot_retry,
+    robot_reveal_credentials,
+    robot_rotate,
+)

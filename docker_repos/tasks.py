@@ -4,7 +4,7 @@ from celery import shared_task
 
 from hub.tasks import converge
 
-from . import services
+from . import access, services
 
 
 @shared_task(bind=True, max_retries=None, acks_late=True)
@@ -25,3 +25,22 @@ def reconcile() -> None:
     from .reconcile import reconcile as run
 
     run()
+
+
+@shared_task(bind=True, max_retries=None, acks_late=True)
+def sync_repo_access(self, repo_id: int) -> None:
+    """Write the repository policy from the access list and record what AWS accepted."""
+    converge(self, work=access.access_sync, on_retry=access.access_note_retrying,
+             on_failed=access.access_mark_failed, object_id=repo_id)
+
+
+@shared_task(bind=True, max_retries=None, acks_late=True)
+def provision_robot(self, robot_id: int) -> None:
+    converge(self, work=access.robot_provision, on_retry=access.robot_note_retrying,
+             on_failed=access.robot_mark_failed, object_id=robot_id)
+
+
+@shared_task(bind=True, max_retries=None, acks_late=True)
+def destroy_robot(self, robot_id: int) -> None:
+    converge(self, work=access.robot_destroy, on_retry=access.robot_note_retrying,
+             on_failed=access.robot_mark_failed, object_id=robot_id)

@@ -1,20 +1,28 @@
+import re
+
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.functional import cached_property
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 from django.views.generic import TemplateView
+from django.views.generic.base import ContextMixin, TemplateResponseMixin
 
 from hub.aws import AwsError
+from hub.choices import Status
 from hub.exceptions import HubError
 from hub.forms import apply_service_errors
 from hub.models import AuditEvent
+from projects.selectors import project_members
 from projects.views import ProjectViewMixin
 
 from . import selectors, services
 from .forms import RepoDeleteForm, RepoRequestForm
-from .models import DockerRepo
+from .models import DockerRepo, RepoAccess, RobotAccount
+from .snippets import robot_snippets
 
 
 class ProjectReposView(ProjectViewMixin, TemplateView):
@@ -65,8 +73,12 @@ class RepoRequestView(ProjectViewMixin, TemplateView):
 class RepoMixin(ProjectViewMixin):
     tab = "repos"
 
-    def dispatch(self, request, *args, **kwargs):
-        return super().dispatch(request, *args, **kwargs)
+    @cached_property
+    def repo(self) -> DockerRepo:
+        """Looked up on first use, so after the project's permission checks (a member who
+        may not act gets 403 before a missing repository's 404). No `get` override here: a
+        POST-only view answers GET with 405, not a crash."""
+        return self.get_repo()
 
     def get_repo(self) -> DockerRepo:
         repo = (DockerRepo.objects.select_related("project", "service", "requested_by")
@@ -80,10 +92,6 @@ class RepoMixin(ProjectViewMixin):
         context["repo"] = self.repo
         return context
 
-    def get(self, request, *args, **kwargs):
-        self.repo = self.get_repo()
-        return super().get(request, *args, **kwargs)
-
 
 class RepoDetailView(RepoMixin, TemplateView):
     template_name = "docker_repos/repo_detail.html"
@@ -92,6 +100,7 @@ class RepoDetailView(RepoMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         repo = self.repo
         context["polling"] = selectors.any_in_flight([repo])
+        context.update(_access_context(repo))
         context["events"] = AuditEvent.objects.filter(
             target_type="dockerrepo", target_id=str(repo.pk)).order_by("-at", "-id")[:20]
         if repo.uri:
@@ -157,3 +166,198 @@ class RepoRetryView(RepoMixin, View):
                                                require_https=request.is_secure()):
             target = reverse("docker_repos:project-repos", args=[self.project.shortname])
         return redirect(target)
+
+
+# --- Access: robots and people ------------------------------------------------------------
+
+ROBOT_NAMES_SPLIT = re.compile(r"[\s,]+")  # "add robot accounts": one or more names
+
+
+def _region_of(repo: DockerRepo) -> str:
+    parts = repo.arn.split(":")
+    return parts[3] if len(parts) > 5 and parts[3] else settings.AWS_DEFAULT_REGION
+
+
+def _access_context(repo: DockerRepo) -> dict:
+    robots, accesses = selectors.repo_access_state(repo)
+    return {"robots": robots, "accesses": accesses,
+            "access_polling": selectors.access_in_flight(robots, accesses)}
+
+
+class RepoAccessFragmentView(RepoMixin, TemplateView):
+    """The repository's robots and people with their status, re-fetched every 2 s while
+    anything is in flight."""
+
+    template_name = "docker_repos/partials/repo_access.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(_access_context(self.repo))
+        return context
+
+
+class RepoAccessView(RepoMixin, TemplateView):
+    """MANAGE ACCESS: the repository's robot accounts, and which members may pull and
+    push. Save applies the whole form as the desired state."""
+
+    template_name = "docker_repos/repo_access.html"
+    require_repo_manager = True
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        robots, accesses = selectors.repo_access_state(self.repo)
+        by_user = {access.user_id: access for access in accesses}
+        submitted = kwargs.get("submitted")
+        rows = []
+        for membership in project_members(self.project):
+            access = by_user.get(membership.user_id)
+            granted = access is not None and not access.removal_requested
+            username = membership.user.username
+            if submitted is not None:
+                pull = username in submitted["pull"] or username in submitted["push"]
+                push = username in submitted["push"]
+            else:
+                pull, push = granted, granted and access.writable
+            rows.append({"membership": membership, "access": access, "pull": pull,
+                         "push": push})
+        context.update(robots=robots, rows=rows, is_active=self.repo.status == Status.ACTIVE,
+                       removed_robots=(submitted or {}).get("remove_robot", set()),
+                       new_robots=(submitted or {}).get("new_robots", ""))
+        return context
+
+    def post(self, request, *args, **kwargs):
+        self.repo = self.get_repo()
+        submitted = {
+            "pull": set(request.POST.getlist("pull")),
+            "push": set(request.POST.getlist("push")),
+            "remove_robot": set(request.POST.getlist("remove_robot")),
+            "new_robots": request.POST.get("new_robots", ""),
+        }
+        current = RobotAccount.objects.filter(repo=self.repo, removal_requested=False)
+        robots = [{"name": name} for name in current.values_list("name", flat=True)
+                  if name not in submitted["remove_robot"]]
+        robots += [{"name": name} for name in ROBOT_NAMES_SPLIT.split(submitted["new_robots"])
+                   if name]
+        users = [{"username": username, "writable": username in submitted["push"]}
+                 for username in sorted(submitted["pull"] | submitted["push"])]
+        try:
+            services.access_set(actor=request.user, repo=self.repo, robots=robots, users=users)
+        except HubError as exc:
+            context = self.get_context_data(submitted=submitted, error=exc)
+            return self.render_to_response(context, status=exc.status_code)
+        messages.success(request, f"Access to {self.repo.full_name} saved: the changes become "
+                                  "Active in a few seconds.")
+        return redirect("docker_repos:detail", shortname=self.project.shortname,
+                        repo_id=self.repo.pk)
+
+
+class RobotMixin(RepoMixin):
+    """A robot account of the repository; its credentials are for repo managers only."""
+
+    require_repo_manager = True
+
+    def get_robot(self) -> RobotAccount:
+        robot = (RobotAccount.objects.select_related("repo__project")
+                 .filter(repo=self.repo, pk=self.kwargs["robot_id"]).first())
+        if robot is None:
+            raise Http404("No such robot account.")
+        return robot
+
+    def load(self) -> None:
+        self.repo = self.get_repo()
+        self.robot = self.get_robot()
+
+    def back(self):
+        return redirect("docker_repos:robot", shortname=self.project.shortname,
+                        repo_id=self.repo.pk, robot_id=self.robot.pk)
+
+
+class RobotPageMixin(RobotMixin, TemplateResponseMixin, ContextMixin):
+    template_name = "docker_repos/robot_detail.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["robot"] = self.robot
+        if self.repo.uri:
+            context["region"] = _region_of(self.repo)
+            context["registry"] = self.repo.uri.split("/", 1)[0]
+            context["snippets"] = robot_snippets(repo_uri=self.repo.uri,
+                                                 region=context["region"],
+                                                 robot_name=self.robot.name)
+        return context
+
+
+class RobotDetailView(RobotPageMixin, View):
+    """A robot's credentials (the secret behind Reveal), Rotate, and CI snippets."""
+
+    def get(self, request, *args, **kwargs):
+        self.load()
+        return self.render_to_response(self.get_context_data())
+
+
+class RobotRevealView(RobotPageMixin, View):
+    """POST: the robot page with the secret, in this response only (audited, not cached)."""
+
+    def post(self, request, *args, **kwargs):
+        self.load()
+        try:
+            key_id, secret = services.robot_reveal_credentials(actor=request.user,
+                                                               robot=self.robot)
+        except HubError as exc:
+            messages.error(request, exc.message)
+            return self.back()
+        response = self.render_to_response(self.get_context_data(revealed_key_id=key_id,
+                                                                 revealed_secret=secret))
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class RobotRotateView(RobotMixin, View):
+    def post(self, request, *args, **kwargs):
+        self.load()
+        try:
+            services.robot_rotate(actor=request.user, robot=self.robot)
+        except HubError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, f"Rotating the access key of {self.robot.name}: the new "
+                                      "key replaces the old one in a few seconds.")
+        return self.back()
+
+
+def _back_to_repo(request, view) -> str:
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                           require_https=request.is_secure()):
+        target = reverse("docker_repos:detail", args=[view.project.shortname, view.repo.pk])
+    return target
+
+
+class RobotRetryView(RobotMixin, View):
+    def post(self, request, *args, **kwargs):
+        self.load()
+        try:
+            services.robot_retry(actor=request.user, robot=self.robot)
+        except HubError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, f"Retrying robot account {self.robot.name}.")
+        return redirect(_back_to_repo(request, self))
+
+
+class AccessRetryView(RepoMixin, View):
+    require_repo_manager = True
+
+    def post(self, request, *args, **kwargs):
+        self.repo = self.get_repo()
+        access = (RepoAccess.objects.select_related("repo__project", "user")
+                  .filter(repo=self.repo, pk=kwargs["access_id"]).first())
+        if access is None:
+            raise Http404("No such access entry.")
+        try:
+            services.access_retry(actor=request.user, access=access)
+        except HubError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, f"Retrying {access.user.username}'s access.")
+        return redirect(_back_to_repo(request, self))

@@ -6,6 +6,7 @@ import logging
 import random
 
 from django.conf import settings
+from django.db import transaction
 
 from .aws import AwsError
 
@@ -35,3 +36,18 @@ def converge(task, *, work, on_retry, on_failed, object_id) -> None:
         logger.exception("%s failed for id %s", task.name, object_id)
         on_failed(object_id, f"Unexpected error in the hub ({exc.__class__.__name__}); the "
                              "operators can see it in the worker log. Press Retry to try again.")
+
+
+def enqueue_on_commit(task, *args) -> None:
+    """Send a task once the transaction has committed. If the broker is down the request
+    still succeeds: the row stays in its transitional state and the reconciler re-sends it."""
+
+    def send():
+        try:
+            task.apply_async(args=args, retry=True, retry_policy={"max_retries": 2,
+                                                                  "interval_start": 0.2})
+        except Exception:
+            logger.warning("Could not enqueue %s%s; the reconciler will retry it.",
+                           task.name, args, exc_info=True)
+
+    transaction.on_commit(send)

@@ -1,6 +1,9 @@
 from django.contrib import admin
 
-from .models import ApiToken
+from hub.admin_mixins import StatusAdminMixin
+
+from . import services
+from .models import ApiToken, EcrIdentity
 
 
 @admin.register(ApiToken)
@@ -15,3 +18,38 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         # Tokens are created by their owner (page or hub_api_token), so it is shown once.
         return False
+
+
+@admin.register(EcrIdentity)
+class EcrIdentityAdmin(StatusAdminMixin, admin.ModelAdmin):
+    """People's ECR identities: created on the Connected Identities page or by a grant;
+    here operators look and retry. The secret is never shown. Deactivating the person
+    (in Users) deletes their access keys."""
+
+    list_display = ("iam_username", "user", "status_label", "access_key_id", "key_created_at",
+                    "updated_at")
+    list_filter = ("status", "user__is_active")
+    search_fields = ("iam_username", "user__username", "user__email", "access_key_id",
+                     "status_detail")
+    list_select_related = ("user",)
+    exclude = ("secret_access_key_encrypted",)
+    readonly_fields = ("user", "status", "status_detail", "iam_username", "iam_arn",
+                       "access_key_id", "key_created_at", "rotation_requested", "created_at",
+                       "updated_at", "status_changed_at")
+    actions = ["retry_failed"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Retry the selected failed ECR identities")
+    def retry_failed(self, request, queryset):
+        self.retry_each(
+            request, queryset.select_related("user"),
+            lambda identity: services.ecr_identity_retry(user=identity.user, actor=request.user),
+            str)

@@ -1,6 +1,17 @@
 from django.apps import AppConfig
+from django.contrib.auth import get_user_model
+from django.db.models.signals import post_delete, post_save
 
 
 class IdentitiesConfig(AppConfig):
     name = "identities"
     verbose_name = "Identities and API tokens"
+
+    def ready(self):
+        from . import handlers
+        from .models import EcrIdentity
+
+        post_save.connect(handlers.user_saved, sender=get_user_model(),
+                          dispatch_uid="identities.user_saved")
+        post_delete.connect(handlers.ecr_identity_deleted, sender=EcrIdentity,
+                            dispatch_uid="identities.ecr_identity_deleted")

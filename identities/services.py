@@ -1,13 +1,17 @@
 from datetime import timedelta
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from hub.audit import audit
-from hub.exceptions import InvalidInput, NotFound
+from hub.choices import Status
+from hub.exceptions import Conflict, InvalidInput, NotFound
+from hub.tasks import enqueue_on_commit
 
-from . import tokens
-from .models import ApiToken
+from . import iam, tokens
+from .credentials import converge_credentials, secret_of
+from .models import ApiToken, EcrIdentity, identity_iam_username
+from .signals import ecr_identity_failed, ecr_identity_ready
 
 # last_used_at is written at most this often per token, not on every request.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -55,3 +59,221 @@ def api_token_authenticate(token: str):
     if api_token.last_used_at is None or now - api_token.last_used_at > LAST_USED_RESOLUTION:
         ApiToken.objects.filter(pk=api_token.pk).update(last_used_at=now)
     return api_token.user
+
+
+# --- ECR identities (Connected Identities) ----------------------------------------------
+
+DEACTIVATED_DETAIL = ("The account was deactivated, so its access keys were deleted. Once "
+                      "it is active again, press Retry to create new ones.")
+
+
+def _free_iam_username(username: str) -> str:
+    name = identity_iam_username(username)
+    # IAM user names are unique regardless of case: `Alice` must not collide with `alice`.
+    if EcrIdentity.objects.filter(iam_username__iexact=name).exists():
+        name = identity_iam_username(username, hashed=True)
+    return name
+
+
+def ecr_identity_request(*, user, actor=None) -> EcrIdentity:
+    """The person's ECR identity, created (and its IAM user requested) if they have none.
+    `actor` is who asked, when not the person themselves (a repo manager granting access)."""
+    from . import tasks
+
+    actor = actor or user
+    if not user.is_active:
+        raise Conflict(f"{user.username}'s account is deactivated: no credentials are created.")
+    existing = EcrIdentity.objects.filter(user=user).first()
+    if existing is not None:
+        return existing
+    try:
+        with transaction.atomic():
+            identity = EcrIdentity.objects.create(
+                user=user, iam_username=_free_iam_username(user.username))
+            audit(actor=actor, action="ecr_identity.requested", target=identity,
+                  detail={"user": user.username, "iam_username": identity.iam_username})
+            enqueue_on_commit(tasks.provision_identity, identity.pk)
+    except IntegrityError:
+        # Requested a moment earlier (a double click, or a grant at the same time).
+        return EcrIdentity.objects.get(user=user)
+    return identity
+
+
+def _own_identity(user, *, lock: bool = False) -> EcrIdentity:
+    identities = EcrIdentity.objects.select_for_update() if lock else EcrIdentity.objects
+    identity = identities.filter(user=user).first() if user.is_authenticated else None
+    if identity is None:
+        raise NotFound("You have no ECR credentials yet: create them first.")
+    return identity
+
+
+def ecr_identity_reveal(*, user) -> tuple[str, str]:
+    """The owner's access key id and secret. Only ever the caller's own; audited."""
+    identity = _own_identity(user)
+    if identity.status != Status.ACTIVE or not identity.has_key:
+        raise Conflict("Your credentials are not active yet "
+                       f"({identity.get_status_display().lower()}).")
+    with transaction.atomic():
+        audit(actor=user, action="ecr_identity.credentials_revealed", target=identity,
+              detail={"access_key_id": identity.access_key_id})
+    return identity.access_key_id, secret_of(identity)
+
+
+def ecr_identity_rotate(*, user) -> EcrIdentity:
+    """Replace the owner's access key: the new one is created and stored before the old
+    one is deleted."""
+    from . import tasks
+
+    with transaction.atomic():
+        identity = _own_identity(user, lock=True)
+        if identity.status != Status.ACTIVE:
+            raise Conflict("Only active credentials can be rotated; yours are "
+                           f"{identity.get_status_display().lower()}.")
+        _move(identity, Status.PENDING, "Creating a new access key; the current one works "
+                                        "until it is replaced.", rotation_requested=True)
+        audit(actor=user, action="ecr_identity.rotation_requested", target=identity,
+              detail={"access_key_id": identity.access_key_id})
+        enqueue_on_commit(tasks.provision_identity, identity.pk)
+    return identity
+
+
+def ecr_identity_retry(*, user, actor=None) -> EcrIdentity:
+    """Try a failed identity again: create its credentials, or (for a deactivated account)
+    delete its keys again."""
+    from . import tasks
+
+    actor = actor or user
+    with transaction.atomic():
+        identity = _own_identity(user, lock=True)
+        if identity.status != Status.FAILED:
+            raise Conflict("Only failed credentials can be retried; yours are "
+                           f"{identity.get_status_display().lower()}.")
+        if user.is_active:
+            _move(identity, Status.PENDING, "")
+            enqueue_on_commit(tasks.provision_identity, identity.pk)
+        else:
+            _move(identity, Status.REMOVING, "")
+            enqueue_on_commit(tasks.disable_identity_keys, identity.pk)
+        audit(actor=actor, action="ecr_identity.retried", target=identity,
+              detail={"status": identity.status})
+    return identity
+
+
+def ecr_identity_deactivate(*, user) -> None:
+    """The account was deactivated: its access keys are deleted in IAM (the IAM user stays,
+    so repository policies that name it stay valid)."""
+    from . import tasks
+
+    with transaction.atomic():
+        identity = EcrIdentity.objects.select_for_update().filter(user=user).first()
+        if identity is None or identity.status == Status.REMOVING:
+            return
+        if identity.status == Status.FAILED and not identity.access_key_id:
+            return  # no key to delete (already done, or never created)
+        _move(identity, Status.REMOVING, "Deleting the access keys: the account was "
+                                         "deactivated.", rotation_requested=False)
+        audit(actor=None, action="ecr_identity.deactivation_requested", target=identity,
+              detail={"user": user.username})
+        enqueue_on_commit(tasks.disable_identity_keys, identity.pk)
+
+
+def ecr_identity_enqueue_pending(*, identity: EcrIdentity) -> None:
+    """Send the task that moves an identity out of its transitional state (reconciler)."""
+    from . import tasks
+
+    task = (tasks.disable_identity_keys if identity.status == Status.REMOVING
+            else tasks.provision_identity)
+    enqueue_on_commit(task, identity.pk)
+
+
+def _move(identity: EcrIdentity, status: str, detail: str, **fields) -> None:
+    identity.status = status
+    identity.status_detail = detail
+    identity.status_changed_at = timezone.now()
+    for key, value in fields.items():
+        setattr(identity, key, value)
+    identity.save(update_fields=["status", "status_detail", "status_changed_at", "updated_at",
+                                 *fields])
+
+
+# --- Convergence, run by tasks ----------------------------------------------------------
+
+
+def identity_tags(identity: EcrIdentity) -> dict[str, str]:
+    return {"hub-kind": "person", "hub-username": identity.user.username[:256]}
+
+
+def ecr_identity_provision(identity_id: int) -> None:
+    """Create the person's IAM user, login policy and access key (or rotate the key)."""
+    identity = (EcrIdentity.objects.select_related("user")
+                .filter(pk=identity_id, status=Status.PENDING).first())
+    if identity is None:
+        return
+    if not identity.user.is_active:
+        ecr_identity_mark_failed(identity_id, "The account is deactivated: no credentials "
+                                              "are created.")
+        return
+    if not converge_credentials(identity, tags=identity_tags(identity)):
+        return
+    rotated = identity.rotation_requested
+    with transaction.atomic():
+        moved = EcrIdentity.objects.filter(pk=identity.pk, status=Status.PENDING).update(
+            status=Status.ACTIVE, status_detail="", rotation_requested=False,
+            status_changed_at=timezone.now(), updated_at=timezone.now())
+        if not moved:
+            return
+        identity.refresh_from_db()
+        audit(actor=None, action="ecr_identity.rotated" if rotated else "ecr_identity.active",
+              target=identity, detail={"access_key_id": identity.access_key_id,
+                                       "iam_username": identity.iam_username})
+        ecr_identity_ready.send(sender=EcrIdentity, identity=identity)
+
+
+def ecr_identity_disable_keys(identity_id: int) -> None:
+    identity = EcrIdentity.objects.filter(pk=identity_id, status=Status.REMOVING).first()
+    if identity is None:
+        return
+    deleted = iam.delete_all_access_keys(identity.iam_username)
+    with transaction.atomic():
+        moved = EcrIdentity.objects.filter(pk=identity.pk, status=Status.REMOVING).update(
+            status=Status.FAILED, status_detail=DEACTIVATED_DETAIL, access_key_id="",
+            secret_access_key_encrypted="", key_created_at=None, rotation_requested=False,
+            status_changed_at=timezone.now(), updated_at=timezone.now())
+        if moved:
+            audit(actor=None, action="ecr_identity.keys_deleted", target=identity,
+                  detail={"access_key_ids": deleted, "reason": "account deactivated"})
+
+
+def ecr_identity_note_retrying(identity_id: int, detail: str) -> None:
+    EcrIdentity.objects.filter(
+        pk=identity_id, status__in=[Status.PENDING, Status.REMOVING]
+    ).update(status_detail=detail, updated_at=timezone.now())
+
+
+def ecr_identity_mark_failed(identity_id: int, reason: str) -> None:
+    """A task gave up. A failed rotation leaves the current key in place and working, so
+    the identity goes back to active (with the reason); anything else is failed."""
+    with transaction.atomic():
+        identity = EcrIdentity.objects.select_for_update().filter(
+            pk=identity_id, status__in=[Status.PENDING, Status.REMOVING]).first()
+        if identity is None:
+            return
+        if identity.status == Status.PENDING and identity.rotation_requested \
+                and identity.has_key:
+            _move(identity, Status.ACTIVE, f"Rotating the access key failed: {reason} The "
+                  "current key still works; press Rotate to try again.",
+                  rotation_requested=False)
+            audit(actor=None, action="ecr_identity.rotation_failed", target=identity,
+                  detail={"reason": reason})
+            return
+        action = "deleting keys" if identity.status == Status.REMOVING else "creating"
+        _move(identity, Status.FAILED, reason)
+        audit(actor=None, action="ecr_identity.failed", target=identity,
+              detail={"reason": reason, "while": action})
+        if action == "creating":
+            ecr_identity_failed.send(sender=EcrIdentity, identity=identity, reason=reason)
+
+
+def iam_user_delete(name: str) -> None:
+    """Delete an IAM user of the hub whose row is gone (keys and policies first)."""
+    iam.delete_user(name)

@@ -2,15 +2,91 @@ from django.contrib import messages
 from django.shortcuts import redirect
 from django.views import View
 from django.views.generic import TemplateView
+from django.views.generic.base import ContextMixin, TemplateResponseMixin
 
+from hub.choices import IN_FLIGHT, Status
 from hub.exceptions import HubError
 
-from . import services
+from . import selectors, services
 from .models import ApiToken
 
 
-class ConnectedIdentitiesView(TemplateView):
+class ConnectedIdentitiesMixin(TemplateResponseMixin, ContextMixin):
+    """Your own connected identities: there is no page for anyone else's."""
+
     template_name = "identities/connected_identities.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        identity = selectors.ecr_identity_of(self.request.user)
+        context.update(identity=identity, registry=selectors.ecr_registry(identity),
+                       polling=identity is not None and identity.status in IN_FLIGHT)
+        return context
+
+
+class ConnectedIdentitiesView(ConnectedIdentitiesMixin, View):
+    """Under "Amazon ECR": your IAM credentials, the registry, and the commands of the
+    user guide (for AWS CLI v2)."""
+
+    def get(self, request, *args, **kwargs):
+        return self.render_to_response(self.get_context_data())
+
+
+class EcrIdentityStatusView(ConnectedIdentitiesView):
+    """Your ECR identity alone, re-fetched every 2 s while it is in flight."""
+
+    template_name = "identities/partials/ecr_identity.html"
+
+
+class EcrIdentityCreateView(View):
+    def post(self, request):
+        try:
+            identity = services.ecr_identity_request(user=request.user)
+        except HubError as exc:
+            messages.error(request, exc.message)
+        else:
+            if identity.status == Status.PENDING:
+                messages.success(request, "Creating your ECR credentials: they are ready in a "
+                                          "few seconds.")
+        return redirect("identities:connected")
+
+
+class EcrIdentityRevealView(ConnectedIdentitiesMixin, View):
+    """POST: the page with your secret access key, in this response only (audited)."""
+
+    def post(self, request):
+        try:
+            key_id, secret = services.ecr_identity_reveal(user=request.user)
+        except HubError as exc:
+            messages.error(request, exc.message)
+            return redirect("identities:connected")
+        response = self.render_to_response(self.get_context_data(revealed_key_id=key_id,
+                                                                 revealed_secret=secret))
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class EcrIdentityRotateView(View):
+    def post(self, request):
+        try:
+            services.ecr_identity_rotate(user=request.user)
+        except HubError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, "Rotating your access key: the new key replaces the old "
+                                      "one in a few seconds. Run aws configure again with it.")
+        return redirect("identities:connected")
+
+
+class EcrIdentityRetryView(View):
+    def post(self, request):
+        try:
+            services.ecr_identity_retry(user=request.user)
+        except HubError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, "Trying again.")
+        return redirect("identities:connected")
 
 
 class ApiTokenListView(TemplateView):

@@ -23,8 +23,10 @@ def _require_admin(actor, project: Project) -> None:
 
 
 def _validate(instance) -> None:
+    """Field and model validation. Uniqueness is not checked here: a duplicate is a
+    Conflict (409 in the API), raised by the caller."""
     try:
-        instance.full_clean()
+        instance.full_clean(validate_unique=False, validate_constraints=False)
     except ValidationError as exc:
         raise InvalidInput.from_django(exc) from None
 
@@ -71,6 +73,10 @@ def project_create(
         repo_management=repo_management,
     )
     _validate(project)
+    duplicate = Conflict("A project with this shortname already exists.",
+                         fields={"shortname": ["A project with this shortname already exists."]})
+    if Project.objects.filter(shortname=project.shortname).exists():
+        raise duplicate
     try:
         with transaction.atomic():
             project.save()
@@ -82,8 +88,7 @@ def project_create(
                 audit(actor=actor, action="membership.added", target=membership,
                       project=project, detail={"user": admin.username, "role": Role.ADMIN})
     except IntegrityError:
-        message = "A project with this shortname already exists."
-        raise InvalidInput(message, fields={"shortname": [message]}) from None
+        raise duplicate from None  # created by someone else a moment earlier
     return project
 
 
@@ -197,12 +202,16 @@ def membership_remove(*, actor, project: Project, user) -> None:
 
 def _save_service(service: Service) -> None:
     _validate(service)
+    message = "This project already has a service with this name."
+    duplicate = Conflict(message, fields={"name": [message]})
+    if (Service.objects.filter(project=service.project_id, name__iexact=service.name)
+            .exclude(pk=service.pk).exists()):
+        raise duplicate
     try:
         with transaction.atomic():
             service.save()
     except IntegrityError:
-        message = "This project already has a service with this name."
-        raise InvalidInput(message, fields={"name": [message]}) from None
+        raise duplicate from None
 
 
 def service_create(*, actor, project: Project, name: str, description: str = "") -> Service:

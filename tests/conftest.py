@@ -1,6 +1,8 @@
 import pytest
 from django.contrib.auth import get_user_model
+from moto import mock_aws
 
+from hub.aws import reset_clients
 from projects.choices import Role
 from projects.models import Membership, Project, Service
 
@@ -41,3 +43,19 @@ def world(db, make_user):
     service = Service.objects.create(project=project, name="hello-world-app")
     return type("World", (), {"project": project, "other": other, "users": users,
                               "service": service})
+
+
+@pytest.fixture
+def aws(settings, monkeypatch):
+    """ECR, IAM and STS in-process (moto), with the hub pointed at it."""
+    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                       "AWS_SESSION_TOKEN": "testing"}.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    settings.AWS_ENDPOINT_URL = ""
+    settings.HUB_TASK_RETRY_BASE = 0
+    reset_clients()
+    with mock_aws():
+        yield
+    reset_clients()

@@ -10,9 +10,18 @@
     if (!source) return;
     var text = source.value !== undefined ? source.value : source.textContent;
     var done = function () {
-      var label = button.textContent;
+      // Restore the markup, not the text: a label's words for screen readers only
+      // (<span class="visually-hidden">) must stay hidden. A second press within the
+      // 1.5 s keeps the original label.
+      if (!button.hasAttribute("data-copy-label")) {
+        button.setAttribute("data-copy-label", button.innerHTML);
+      }
       button.textContent = "Copied";
-      setTimeout(function () { button.textContent = label; }, 1500);
+      clearTimeout(button.copiedTimer);
+      button.copiedTimer = setTimeout(function () {
+        button.innerHTML = button.getAttribute("data-copy-label");
+        button.removeAttribute("data-copy-label");
+      }, 1500);
     };
     if (navigator.clipboard && window.isSecureContext) {
       navigator.clipboard.writeText(text.trim()).then(done);
@@ -36,6 +45,23 @@
   // Selects that apply on change: <select data-autosubmit>
   document.addEventListener("change", function (event) {
     if (event.target.matches("select[data-autosubmit]")) event.target.form.requestSubmit();
+  });
+
+  // Checkboxes that imply another: <input type="checkbox" data-implies="#pull-1"> ticks
+  // #pull-1 too (push includes pull), and unticking #pull-1 unticks what implies it.
+  document.addEventListener("change", function (event) {
+    var box = event.target;
+    if (!box.matches || !box.matches("input[type=checkbox]")) return;
+    var implied = box.getAttribute("data-implies");
+    if (implied && box.checked) {
+      var target = document.querySelector(implied);
+      if (target) target.checked = true;
+    }
+    if (!box.checked && box.id) {
+      document.querySelectorAll('input[data-implies="#' + box.id + '"]').forEach(function (other) {
+        other.checked = false;
+      });
+    }
   });
 
   // Polled fragments: <div data-poll-url="..." data-poll-interval="2000"> is replaced by

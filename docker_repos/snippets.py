@@ -1,0 +1,97 @@
+"""Ready-to-paste CI configuration for a robot account (pure: text in, text out).
+
+The user guide's Drone pipeline used `aws ecr get-login`, which AWS CLI v2 removed; these
+use `aws ecr get-login-password | docker login --password-stdin`, which works in v1
+(1.17.10 and later) and v2 and keeps the token out of the process list and build logs."""
+
+from dataclasses import dataclass
+
+AWSCLI_IMAGE = "amazon/aws-cli:latest"
+
+
+@dataclass(frozen=True)
+class Snippet:
+    key: str
+    title: str
+    text: str
+    note: str = ""
+
+
+def robot_snippets(*, repo_uri: str, region: str, robot_name: str) -> list[Snippet]:
+    registry, _, path = repo_uri.partition("/")
+    image = path.rsplit("/", 1)[-1]
+    secret_name = "ecr-" + image.replace("_", "-").replace(".", "-")
+    return [
+        Snippet("drone", "Drone CI pipeline", _DRONE.format(
+            registry=registry, region=region, path=path, image=image, awscli=AWSCLI_IMAGE),
+            note=f"Store the robot's access key id and secret as the Drone secrets "
+                 f"AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY ({robot_name})."),
+        Snippet("github", "GitHub Actions job", _GITHUB.format(
+            registry=registry, region=region, uri=repo_uri),
+            note="Store the robot's access key id and secret as the repository secrets "
+                 "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY."),
+        Snippet("kubernetes", "Kubernetes image pull secret", _KUBERNETES.format(
+            registry=registry, region=region, secret_name=secret_name),
+            note="Inside the ACP clusters no imagePullSecret is needed: the clusters are "
+                 "allowed to pull every repository of the hub. Elsewhere, an ECR login "
+                 "token lasts 12 hours, so a pull secret made from it must be refreshed "
+                 "(e.g. by a CronJob running the command below with the robot's "
+                 "credentials)."),
+    ]
+
+
+# `$$` is Drone's escape for a literal `$` (the guide's pipeline uses it too).
+_DRONE = """\
+pipeline:
+
+  build:
+    image: docker:18.09.0
+    environment:
+    - DOCKER_HOST=tcp://172.17.0.1:2375
+    commands:
+    - docker build -t {image}:$${{DRONE_COMMIT_SHA}} .
+
+  ecr_push:
+    image: docker:18.09.0
+    secrets:
+    - AWS_ACCESS_KEY_ID
+    - AWS_SECRET_ACCESS_KEY
+    environment:
+    - AWS_DEFAULT_REGION={region}
+    - AWSCLI_IMAGE={awscli}
+    - DOCKER_HOST=tcp://172.17.0.1:2375
+    - REGISTRY_URL={registry}
+    commands:
+    - docker run --rm -e "AWS_ACCESS_KEY_ID=$${{AWS_ACCESS_KEY_ID}}" -e "AWS_SECRET_ACCESS_KEY=$${{AWS_SECRET_ACCESS_KEY}}" -e "AWS_DEFAULT_REGION=$${{AWS_DEFAULT_REGION}}" $${{AWSCLI_IMAGE}} ecr get-login-password | docker login --username AWS --password-stdin $${{REGISTRY_URL}}
+    - docker tag {image}:$${{DRONE_COMMIT_SHA}} $${{REGISTRY_URL}}/{path}:$${{DRONE_COMMIT_SHA}}
+    - docker push $${{REGISTRY_URL}}/{path}:$${{DRONE_COMMIT_SHA}}
+"""  # noqa: E501 - a command line is one line
+
+_GITHUB = """\
+jobs:
+  push-image:
+    runs-on: ubuntu-latest
+    env:
+      AWS_ACCESS_KEY_ID: ${{{{ secrets.AWS_ACCESS_KEY_ID }}}}
+      AWS_SECRET_ACCESS_KEY: ${{{{ secrets.AWS_SECRET_ACCESS_KEY }}}}
+      AWS_DEFAULT_REGION: {region}
+    steps:
+      - uses: actions/checkout@v4
+      - name: Log in to ECR
+        run: aws ecr get-login-password | docker login --username AWS --password-stdin {registry}
+      - name: Build and push
+        run: |
+          docker build -t {uri}:${{{{ github.sha }}}} .
+          docker push {uri}:${{{{ github.sha }}}}
+"""
+
+_KUBERNETES = """\
+kubectl create secret docker-registry {secret_name} \\
+  --docker-server={registry} \\
+  --docker-username=AWS \\
+  --docker-password="$(aws ecr get-login-password --region {region})" \\
+  --dry-run=client -o yaml | kubectl apply -f -
+# then, in the pod spec:
+#   imagePullSecrets:
+#   - name: {secret_name}
+"""

@@ -1,0 +1,183 @@
+"""What the access pages show, to whom: MANAGE ACCESS, the repository's robots and people,
+a robot's credentials and snippets."""
+
+import pytest
+from django.urls import reverse
+
+from docker_repos.models import RepoAccess, RobotAccount
+from hub.choices import Status
+from hub.models import AuditEvent
+from projects.models import Project
+from tests.access_helpers import FAKE_SECRET, fake_active_repo, fake_identity, fake_robot
+from tests.helpers import assert_shows, page
+
+
+@pytest.fixture
+def repo(world):
+    return fake_active_repo(world, "hello-world-app")
+
+
+def urls(repo, robot=None):
+    args = ["acp", repo.pk]
+    result = {
+        "detail": reverse("docker_repos:detail", args=args),
+        "fragment": reverse("docker_repos:access-fragment", args=args),
+        "manage": reverse("docker_repos:access", args=args),
+    }
+    if robot is not None:
+        result.update(
+            robot=reverse("docker_repos:robot", args=[*args, robot.pk]),
+            reveal=reverse("docker_repos:robot-reveal", args=[*args, robot.pk]),
+            rotate=reverse("docker_repos:robot-rotate", args=[*args, robot.pk]),
+        )
+    return result
+
+
+def admins_only(world):
+    Project.objects.filter(pk=world.project.pk).update(repo_management="admins")
+
+
+def test_the_repository_lists_robots_and_people_with_their_status(world, client, repo, aws):
+    robot = fake_robot(repo, "drone-ci")
+    failed = fake_robot(repo, "broken", status=Status.FAILED)
+    RobotAccount.objects.filter(pk=failed.pk).update(status_detail="IAM said no")
+    fake_identity(world.users["member"])
+    RepoAccess.objects.create(repo=repo, user=world.users["member"], status=Status.ACTIVE)
+    RepoAccess.objects.create(repo=repo, user=world.users["project_admin"], writable=True,
+                              status=Status.PENDING)
+    client.force_login(world.users["project_admin"])
+    body = page(client.get(urls(repo)["detail"]))
+    assert 'data-robot="drone-ci"' in body and 'data-robot="broken"' in body
+    assert 'data-person="member"' in body and 'data-person="padmin"' in body
+    assert "Pull + push" in body
+    assert "IAM said no" in body
+    assert reverse("docker_repos:robot-retry", args=["acp", repo.pk, failed.pk]) in body
+    assert robot.access_key_id in body, "repo managers see the access key id"
+    assert urls(repo, robot)["reveal"] in body and urls(repo, robot)["rotate"] in body
+    assert urls(repo)["manage"] in body, "the MANAGE ACCESS button"
+    # Every person listed links to Connected Identities.
+    assert body.count(f'href="{reverse("identities:connected")}"') >= 3
+    # Something is pending: the list refreshes itself.
+    assert f'data-poll-url="{urls(repo)["fragment"]}"' in body
+    assert FAKE_SECRET not in body
+
+
+def test_the_list_stops_polling_once_nothing_is_in_flight(world, client, repo):
+    fake_robot(repo)
+    client.force_login(world.users["member"])
+    body = page(client.get(urls(repo)["fragment"]))
+    assert 'data-robot="ci"' in body
+    assert "data-poll-url" not in body
+
+
+@pytest.mark.parametrize("role", ["member", "hub_admin", "project_admin"])
+def test_members_who_do_not_manage_see_no_robot_key_id(world, client, repo, role, aws):
+    admins_only(world)
+    robot = fake_robot(repo)
+    client.force_login(world.users[role])
+    manages = role != "member"
+    for url in (urls(repo)["detail"], urls(repo)["fragment"]):
+        body = page(client.get(url))
+        assert 'data-robot="ci"' in body, "everyone in the project sees the robot"
+        assert (robot.access_key_id in body) is manages
+        assert (urls(repo, robot)["reveal"] in body) is manages
+        assert FAKE_SECRET not in body
+    detail = page(client.get(urls(repo)["detail"]))
+    assert (f'href="{urls(repo)["manage"]}"' in detail) is manages
+
+
+def test_manage_access_lists_members_with_pull_and_push_unticked_by_default(
+        world, client, repo):
+    client.force_login(world.users["project_admin"])
+    response = client.get(urls(repo)["manage"])
+    body = page(response)
+    for username in ("member", "padmin"):
+        assert f'name="pull" value="{username}"' in body
+        assert f'name="push" value="{username}"' in body
+    assert "checked" not in body
+    assert_shows(response, "generally people should never be given write access")
+    assert 'data-implies="#pull-1"' in body
+
+
+def test_saving_applies_the_whole_form(world, client, repo, django_capture_on_commit_callbacks):
+    keep, drop = fake_robot(repo, "keep"), fake_robot(repo, "drop")
+    client.force_login(world.users["member"])
+    with django_capture_on_commit_callbacks(execute=False):
+        response = client.post(urls(repo)["manage"], {
+            "remove_robot": ["drop"], "new_robots": "drone-ci, gha",
+            "pull": ["member"], "push": ["padmin"],  # push without pull ticked: both
+        })
+    assert response.status_code == 302 and response["Location"] == urls(repo)["detail"]
+    robots = dict(RobotAccount.objects.values_list("name", "status"))
+    assert robots == {"keep": Status.ACTIVE, "drop": Status.REMOVING,
+                      "drone-ci": Status.PENDING, "gha": Status.PENDING}
+    people = {a.user.username: a.writable for a in RepoAccess.objects.select_related("user")}
+    assert people == {"member": False, "padmin": True}
+    assert keep.pk and drop.pk
+    # The form shows the desired state back.
+    body = page(client.get(urls(repo)["manage"]))
+    assert 'name="pull" value="member" id="pull-1" checked' in body
+    assert 'name="push" value="member"' in body
+    assert 'value="padmin" id="push-2" data-implies="#pull-2" checked' in body
+
+
+def test_a_refused_save_shows_why_and_keeps_what_was_ticked(world, client, repo):
+    client.force_login(world.users["member"])
+    response = client.post(urls(repo)["manage"], {"new_robots": "Drone_CI",
+                                                  "pull": ["member"]})
+    assert response.status_code == 400
+    assert_shows(response, "lowercase letters, digits and hyphens")
+    body = page(response)
+    assert 'value="Drone_CI"' in body
+    assert 'name="pull" value="member" id="pull-1" checked' in body
+    assert not RobotAccount.objects.exists() and not RepoAccess.objects.exists()
+
+
+def test_a_repository_that_is_not_active_offers_no_form(world, client, repo):
+    repo.status = Status.PENDING
+    repo.save()
+    client.force_login(world.users["member"])
+    body = page(client.get(urls(repo)["manage"]))
+    assert "once the repository is active" in body
+    assert 'name="pull"' not in body
+
+
+def test_revealing_a_robot_secret_shows_it_once_uncached_and_audited(world, client, repo):
+    robot = fake_robot(repo, "drone-ci")
+    client.force_login(world.users["member"])
+    page_body = page(client.get(urls(repo, robot)["robot"]))
+    assert robot.access_key_id in page_body and FAKE_SECRET not in page_body
+    response = client.post(urls(repo, robot)["reveal"])
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "no-store"
+    assert FAKE_SECRET in page(response)
+    assert 'data-copy="#robot-secret"' in page(response)
+    assert AuditEvent.objects.filter(action="robot.credentials_revealed",
+                                     actor=world.users["member"]).count() == 1
+    # Back on the page: hidden again.
+    assert FAKE_SECRET not in page(client.get(urls(repo, robot)["robot"]))
+
+
+def test_the_robot_page_has_cli_v2_snippets_for_this_repository(world, client, repo):
+    robot = fake_robot(repo, "drone-ci")
+    client.force_login(world.users["project_admin"])
+    body = page(client.get(urls(repo, robot)["robot"]))
+    registry = "123456789012.dkr.ecr.eu-west-2.amazonaws.com"
+    assert "ecr get-login-password | docker login --username AWS --password-stdin" in body
+    assert "get-login --no-include-email" not in body and "docker login -u AWS -p" not in body
+    assert f"REGISTRY_URL={registry}" in body
+    assert "$${REGISTRY_URL}/acp/hello-world-app:$${DRONE_COMMIT_SHA}" in body
+    assert "${{ secrets.AWS_SECRET_ACCESS_KEY }}" in body  # GitHub Actions
+    assert "imagePullSecret" in body and "docker-registry" in body  # Kubernetes
+    assert FAKE_SECRET not in body
+
+
+def test_rotate_from_the_page(world, client, repo, django_capture_on_commit_callbacks):
+    robot = fake_robot(repo)
+    client.force_login(world.users["member"])
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = client.post(urls(repo, robot)["rotate"])
+    assert response.status_code == 302
+    robot.refresh_from_db()
+    assert robot.status == Status.PENDING and robot.rotation_requested
+    assert len(callbacks) == 1

@@ -1,0 +1,107 @@
+"""Secret access keys never reach a log line, and no page shows one to anyone but its
+owner (people) or a repo manager who asked for it (robots)."""
+
+import logging
+
+import pytest
+from django.urls import reverse
+
+from docker_repos import services
+from docker_repos.models import RobotAccount
+from identities import iam
+from identities import services as identity_services
+from projects.models import Project
+from tests.access_helpers import active_repo, converging
+
+
+@pytest.fixture
+def created_secrets(monkeypatch):
+    """Every secret access key IAM hands the hub during the test."""
+    secrets = []
+    original = iam.create_access_key
+
+    def recording(name):
+        key = original(name)
+        secrets.append(key.secret)
+        return key
+
+    monkeypatch.setattr(iam, "create_access_key", recording)
+    return secrets
+
+
+def test_no_secret_in_any_log_line_of_a_full_flow(
+        world, aws, client, caplog, created_secrets, django_capture_on_commit_callbacks):
+    caplog.set_level(logging.DEBUG)
+    # botocore would log response bodies (with new keys) at DEBUG: the hub keeps it at
+    # WARNING whatever HUB_LOG_LEVEL says.
+    assert logging.getLogger("botocore").getEffectiveLevel() >= logging.WARNING
+    member, padmin = world.users["member"], world.users["project_admin"]
+    repo = active_repo(world)
+    with converging(django_capture_on_commit_callbacks):
+        services.access_set(actor=member, repo=repo, robots=[{"name": "ci"}],
+                            users=[{"username": "member", "writable": True},
+                                   {"username": "padmin", "writable": False}])
+    robot = RobotAccount.objects.get()
+    args = ["acp", repo.pk]
+    client.force_login(member)
+    for url in (reverse("docker_repos:detail", args=args),
+                reverse("docker_repos:access-fragment", args=args),
+                reverse("docker_repos:robot", args=[*args, robot.pk]),
+                reverse("identities:connected")):
+        assert client.get(url).status_code == 200
+    assert client.post(reverse("docker_repos:robot-reveal", args=[*args, robot.pk])
+                       ).status_code == 200
+    assert client.post(reverse("identities:ecr-reveal")).status_code == 200
+    with converging(django_capture_on_commit_callbacks):
+        client.post(reverse("docker_repos:robot-rotate", args=[*args, robot.pk]))
+        client.post(reverse("identities:ecr-rotate"))
+        identity_services.ecr_identity_rotate(user=padmin)
+    with converging(django_capture_on_commit_callbacks):
+        padmin.is_active = False
+        padmin.save()
+    with converging(django_capture_on_commit_callbacks):
+        services.access_set(actor=member, repo=repo, robots=[], users=[])
+    assert len(created_secrets) == 6  # a robot and two people, each rotated once
+    assert caplog.records, "the flow logged something (at DEBUG)"
+    for record in caplog.records:
+        text = record.getMessage() + (record.exc_text or "")
+        if record.exc_info:
+            text += logging.Formatter().formatException(record.exc_info)
+        for secret in created_secrets:
+            assert secret not in text, f"a secret in a log line of {record.name}"
+
+
+@pytest.fixture
+def flow(world, aws, created_secrets, django_capture_on_commit_callbacks):
+    repo = active_repo(world)
+    with converging(django_capture_on_commit_callbacks):
+        services.access_set(actor=world.users["project_admin"], repo=repo,
+                            robots=[{"name": "ci"}],
+                            users=[{"username": "member", "writable": False},
+                                   {"username": "padmin", "writable": False}])
+    assert len(created_secrets) == 3
+    return repo
+
+
+@pytest.mark.parametrize("mode", ["members", "admins"])
+@pytest.mark.parametrize("role", ["member", "project_admin", "hub_admin", "non_member",
+                                  "other_admin"])
+def test_no_page_shows_a_secret_unless_revealed(world, client, flow, created_secrets, role,
+                                               mode):
+    Project.objects.filter(pk=world.project.pk).update(repo_management=mode)
+    robot = RobotAccount.objects.get()
+    args = ["acp", flow.pk]
+    client.force_login(world.users[role])
+    pages = [reverse("docker_repos:project-repos", args=["acp"]),
+             reverse("docker_repos:project-repos-fragment", args=["acp"]),
+             reverse("docker_repos:detail", args=args),
+             reverse("docker_repos:access", args=args),
+             reverse("docker_repos:access-fragment", args=args),
+             reverse("docker_repos:robot", args=[*args, robot.pk]),
+             reverse("identities:connected"), reverse("identities:ecr-status")]
+    for url in pages:
+        body = client.get(url).content.decode()
+        for secret in created_secrets:
+            assert secret not in body, f"{url} as {role}"
+        if role == "member" and mode == "admins":
+            assert robot.access_key_id not in body, f"{url}: a robot key id for a non-manager"
