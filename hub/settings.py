@@ -7,6 +7,7 @@ secure cookie, HSTS and SSL settings, so `manage.py check --deploy` is clean.
 """
 
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -216,6 +217,24 @@ if os.environ.get("HUB_OIDC_SERVER_URL"):
     }
 
 # --- REST API -----------------------------------------------------------------------
+# Throttling per person (token or session), kept in Django's cache: Redis when
+# HUB_CACHE_URL is set (production: every web process shares the counts), else each
+# process's own memory.
+HUB_CACHE_URL = os.environ.get("HUB_CACHE_URL", "")
+if HUB_CACHE_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": HUB_CACHE_URL,
+            "KEY_PREFIX": "hub",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+HUB_API_RATE = os.environ.get("HUB_API_RATE", "600/min")
+if not re.fullmatch(r"[1-9][0-9]*/(s|sec|m|min|h|hour|d|day)", HUB_API_RATE):
+    raise ImproperlyConfigured('HUB_API_RATE must look like "600/min" (per s, min, hour or day)')
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "identities.authentication.ApiTokenAuthentication",
@@ -223,14 +242,59 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # JSON in and out (shared/API.md); no browsable API, no OPTIONS metadata.
+    "DEFAULT_PARSER_CLASSES": ["hub.api.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_METADATA_CLASS": None,
+    "DEFAULT_PAGINATION_CLASS": "hub.api.pagination.HubPagination",
+    "DEFAULT_THROTTLE_CLASSES": ["hub.api.throttling.HubApiThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"hub_api": HUB_API_RATE},
+    "EXCEPTION_HANDLER": "hub.api.exceptions.api_exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Platform Hub API",
+    "DESCRIPTION": (
+        "Self-service private Docker repositories in AWS ECR. The contract is "
+        "shared/API.md.\n\n"
+        "**Authentication**: `Authorization: Token <token>` with a personal API token "
+        "(create one on the API tokens page, or `python manage.py hub_api_token <username>`); "
+        "the browser's session also works, with CSRF for unsafe methods.\n\n"
+        "**Errors** all have one shape, `{\"error\": {\"code\", \"message\", \"fields\"}}`: "
+        "400 invalid input, 401 not authenticated, 403 not allowed, 404 unknown or not "
+        "visible to you, 409 wrong state or duplicate, 429 throttled (see `Retry-After`).\n\n"
+        "**Lists** are paginated: `{\"count\", \"next\", \"previous\", \"results\"}`."
+    ),
     "VERSION": "1.0.0",
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "hub.api.schema.strict_request_bodies",
+    ],
+    "PATH_CONVERTER_OVERRIDES": {
+        "hub_id": {"type": "integer", "minimum": 1, "maximum": 999_999_999_999_999_999},
+        "hub_username": {"type": "string", "pattern": r"^[\w.@+-]+$"},
+    },
+    "ENUM_NAME_OVERRIDES": {
+        "StatusEnum": "hub.choices.Status",
+        "RoleEnum": "projects.choices.Role",
+        "RepoManagementEnum": "projects.choices.RepoManagement",
+        "TagMutabilityEnum": "docker_repos.choices.TagMutability",
+    },
+    "TAGS": [
+        {"name": "me", "description": "Who you are."},
+        {"name": "projects", "description": "Projects (hub admins create them)."},
+        {"name": "members", "description": "A project's members and their roles."},
+        {"name": "services", "description": "A project's services; a repository belongs to one."},
+        {"name": "docker-repos", "description": "Private ECR repositories and their images."},
+        {"name": "access", "description": "Who may pull or push a repository: people and "
+                                          "robots."},
+        {"name": "identities", "description": "Your own IAM identity for ECR."},
+    ],
 }
 
 # --- Celery -------------------------------------------------------------------------

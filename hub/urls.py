@@ -1,15 +1,25 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from . import health, views
+from .api.views import NotFoundView
 
 admin.site.site_header = "Platform Hub administration"
 admin.site.site_title = "Platform Hub admin"
 admin.site.index_title = "Operations"
 # The admin signs in through the hub's own sign-in page (with its lockout and OIDC).
 admin.site.login = RedirectView.as_view(pattern_name="account_login", query_string=True)
+
+# The REST API (shared/API.md): every app's endpoints under /api/v1/, in one namespace
+# ("api:repo-detail"); any other address there is a 404 in the API's error shape.
+api_v1 = [
+    path("", include("projects.api.urls")),
+    path("", include("docker_repos.api.urls")),
+    path("", include("identities.api.urls")),
+    re_path(r"^[\s\S]*$", NotFoundView.as_view()),
+]
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -19,6 +29,7 @@ urlpatterns = [
     path("projects/", include("projects.urls")),
     path("", include("docker_repos.urls")),
     path("identities/", include("identities.urls")),
+    path("api/v1/", include((api_v1, "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
 ]

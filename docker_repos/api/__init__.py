@@ -1,0 +1,2 @@
+"""REST API of Docker repositories, their images and their access (contract:
+shared/API.md, "Docker repositories")."""

@@ -1,0 +1,124 @@
+"""Every error the API answers has the contract's shape:
+
+    {"error": {"code": "<machine_code>", "message": "<human text>", "fields": {...}}}
+
+`api_exception_handler` (REST_FRAMEWORK's EXCEPTION_HANDLER) maps the hub's own errors
+(hub.exceptions), DRF's, Django's Http404 / PermissionDenied / ValidationError and AWS
+failures to it, with the status code of the contract."""
+
+import logging
+import math
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
+
+from hub.aws import AwsError
+from hub.exceptions import HubError, InvalidInput
+
+logger = logging.getLogger(__name__)
+
+NON_FIELD = "non_field_errors"
+
+
+def error_body(code: str, message: str, fields: dict | None = None) -> dict:
+    return {"error": {"code": code, "message": message, "fields": fields or {}}}
+
+
+def error_response(status_code: int, code: str, message: str, fields: dict | None = None,
+                   headers: dict | None = None) -> Response:
+    return Response(error_body(code, message, fields), status=status_code, headers=headers)
+
+
+def flatten_errors(detail, prefix: str = "") -> dict[str, list[str]]:
+    """DRF's nested error detail as one level: `users.1.username` for the username of the
+    second entry of `users`; errors not about a field go under `non_field_errors`."""
+    out: dict[str, list[str]] = {}
+
+    def add(key: str, messages: list[str]) -> None:
+        out.setdefault(key or NON_FIELD, []).extend(messages)
+
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            name = str(key)
+            if name == NON_FIELD and prefix:
+                name = ""
+            for sub_key, messages in flatten_errors(
+                value, f"{prefix}.{name}" if prefix and name else (prefix or name)
+            ).items():
+                add(sub_key, messages)
+    elif isinstance(detail, list):
+        if all(not isinstance(item, dict | list) for item in detail):
+            add(prefix, [str(item) for item in detail])
+        else:
+            for index, item in enumerate(detail):
+                if item:
+                    key = f"{prefix}.{index}" if prefix else str(index)
+                    for sub_key, messages in flatten_errors(item, key).items():
+                        add(sub_key, messages)
+    else:
+        add(prefix, [str(detail)])
+    return out
+
+
+def _first_message(fields: dict[str, list[str]], default: str) -> str:
+    for key, messages in fields.items():
+        if messages:
+            return messages[0] if key == NON_FIELD else f"{key}: {messages[0]}"
+    return default
+
+
+def api_exception_handler(exc, context):
+    if isinstance(exc, DjangoValidationError):
+        exc = InvalidInput.from_django(exc)
+    if isinstance(exc, HubError):
+        set_rollback()
+        return error_response(exc.status_code, exc.code, exc.message, exc.fields)
+    if isinstance(exc, AwsError):
+        # Reading live data from AWS (the image list) failed: not the client's fault.
+        set_rollback()
+        if exc.transient:
+            return error_response(status.HTTP_503_SERVICE_UNAVAILABLE, "aws_unavailable",
+                                  exc.reason, headers={"Retry-After": "5"})
+        return error_response(status.HTTP_502_BAD_GATEWAY, "aws_error", exc.reason)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied(*(exc.args or ()))
+
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        # A bug in the hub, not the client's doing: log it, answer in the same shape.
+        logger.exception("Unhandled error in %s", context.get("view").__class__.__name__)
+        set_rollback()
+        return error_response(status.HTTP_500_INTERNAL_SERVER_ERROR, "server_error",
+                              "The hub failed to handle this request; the operators can see "
+                              "the error in its log.")
+
+    code = getattr(exc, "default_code", "error")
+    if isinstance(exc, exceptions.ValidationError):
+        fields = flatten_errors(exc.detail)
+        message = _first_message(fields, "Invalid input.")
+        if list(fields) == [NON_FIELD]:
+            message, fields = fields[NON_FIELD][0], {}
+        response.data = error_body("invalid", message, fields)
+        return response
+    if isinstance(exc, exceptions.Throttled):
+        wait = exc.wait if exc.wait is not None else 1
+        response["Retry-After"] = str(max(1, math.ceil(wait)))
+        message = (f"Too many requests: try again in {response['Retry-After']} "
+                   f"second{'s' if response['Retry-After'] != '1' else ''}.")
+        response.data = error_body("throttled", message)
+        return response
+    detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
+    if isinstance(detail, dict | list):
+        fields = flatten_errors(detail)
+        message = _first_message(fields, "Request failed.")
+    else:
+        message = str(detail)
+    response.data = error_body(code, message)
+    return response

@@ -1,0 +1,1 @@
+"""REST API of connected identities (contract: shared/API.md, "Connected identities")."""

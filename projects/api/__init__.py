@@ -1,0 +1,1 @@
+"""REST API of projects, members and services (contract: shared/API.md, "Projects")."""

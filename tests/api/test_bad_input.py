@@ -1,0 +1,88 @@
+"""Nothing a client sends produces a 500: every endpoint that takes a body answers 400 in
+the error shape to malformed JSON, a body that is not an object, an unknown field and a
+value of the wrong type; ids that are not ids are 404."""
+
+import pytest
+
+from .matrix import assert_error_shape, call
+from .support import API, client_for, make_repo
+from .test_matrix import ENDPOINTS
+
+# The rows a hub admin may call with a body (the endpoints' successful requests).
+BODY_ROWS = [e for e in ENDPOINTS
+             if e.body is not None and e.expect["hub_admin"] < 400 and not e.label]
+
+BAD_BODIES = {
+    "malformed JSON": "{\"name\": ",
+    "a list": "[]",
+    "a string": "\"web\"",
+    "null": "null",
+    "a number": "1e999",
+    "NaN": "{\"name\": NaN}",
+    "deeply nested": "[" * 50_000 + "]" * 50_000,
+    "not UTF-8": b"{\"name\": \"\xff\xfe\"}",
+    "an unknown field": "{\"zzz_unknown\": 1}",
+}
+
+
+def test_every_endpoint_with_a_body_is_covered():
+    assert len(BODY_ROWS) >= 8
+
+
+@pytest.mark.parametrize("endpoint", BODY_ROWS, ids=[e.id for e in BODY_ROWS])
+@pytest.mark.parametrize("bad", list(BAD_BODIES))
+def test_bad_bodies_are_400(world, endpoint, bad):
+    client = client_for(world.users["hub_admin"])
+    url = endpoint.url(world) if callable(endpoint.url) else endpoint.url
+    body = BAD_BODIES[bad]
+    response = client.generic(endpoint.method.upper(), url,
+                              body if isinstance(body, bytes) else body.encode(),
+                              content_type="application/json")
+    assert response.status_code == 400, response.content
+    assert_error_shape(response)
+
+
+@pytest.mark.parametrize("endpoint", BODY_ROWS, ids=[e.id for e in BODY_ROWS])
+def test_every_field_of_the_wrong_type_is_400(world, endpoint):
+    client = client_for(world.users["hub_admin"])
+    url = endpoint.url(world) if callable(endpoint.url) else endpoint.url
+    good = endpoint.body(world) if callable(endpoint.body) else endpoint.body
+    for field in good:
+        for wrong in ({"x": 1}, [[]], 10**40, -1.5, None, True):
+            if type(wrong) is type(good[field]):
+                continue
+            response = call(client, endpoint.method, url, {**good, field: wrong})
+            assert response.status_code == 400, (field, wrong, response.content)
+            assert_error_shape(response)
+
+
+@pytest.mark.parametrize("path", [
+    "docker-repos/abc/", "docker-repos/-1/", "docker-repos/1.0/", "docker-repos/0x10/",
+    "docker-repos/" + "9" * 19 + "/", "docker-repos/" + "9" * 18 + "/",
+    "docker-repos/%00/", "docker-repos/1/robots/abc/credentials/",
+    "projects/acp/services/" + "9" * 40 + "/", "projects/" + "x" * 300 + "/",
+    "projects/acp/members/" + "ü" * 200 + "/", "projects/%F0%9F%92%A5/",
+    "projects/acp/members/mem%00ber/", "projects/acp/members/%0A/", "projects/ac%00p/",
+])
+def test_ids_that_are_not_ids_are_404(world, path):
+    make_repo(world)
+    response = client_for(world.users["hub_admin"]).get(f"{API}{path}")
+    assert response.status_code == 404, response.content
+    assert_error_shape(response)
+
+
+@pytest.mark.parametrize("query", ["page=abc", "page=0", "page=-1", "page=" + "9" * 40,
+                                   "page_size=abc", "page_size=-5", "page_size=" + "9" * 40])
+def test_odd_page_parameters_are_never_a_500(world, query):
+    response = client_for(world.users["hub_admin"]).get(f"{API}projects/?{query}")
+    assert response.status_code in (200, 404), response.content
+    if response.status_code == 404:
+        assert_error_shape(response)
+
+
+def test_methods_an_endpoint_does_not_have_are_405(world):
+    client = client_for(world.users["hub_admin"])
+    for method in ("PUT", "DELETE", "PATCH", "OPTIONS"):
+        response = client.generic(method, f"{API}projects/")
+        assert response.status_code == 405
+        assert assert_error_shape(response)["code"] == "method_not_allowed"
