@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint install clean-var
+.PHONY: run test lint install clean-var bench
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,3 +25,23 @@ test: lint
 
 clean-var:
 	rm -rf var
+
+# Browser tests (tests/e2e): the user guide walked in headless Chromium against a running
+# hub. Needs Debian's chromium (/usr/bin/chromium: `apt-get install -y chromium`).
+E2E_STAMP := $(VENV)/.installed-e2e-stamp
+
+.PHONY: e2e screenshots
+
+$(E2E_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[dev,e2e]'
+	touch $(E2E_STAMP)
+
+e2e: $(E2E_STAMP)
+	$(BIN)/pytest -m e2e tests/e2e $(PYTEST_ARGS)
+
+# The e2e run, also saving the README's screens into docs/screenshots/.
+screenshots: $(E2E_STAMP)
+	HUB_E2E_DOCS_SCREENSHOTS=1 $(BIN)/pytest -m e2e tests/e2e $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
