@@ -2,11 +2,12 @@ import re
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.functional import cached_property
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views import View
 from django.views.generic import TemplateView
 from django.views.generic.base import ContextMixin, TemplateResponseMixin
@@ -31,10 +32,19 @@ class ProjectReposView(ProjectViewMixin, TemplateView):
     template_name = "docker_repos/project_repos.html"
     tab = "repos"
 
+    paginate_by = 50
+
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        repos = list(selectors.project_repos(self.project))
-        context.update(repos=repos, polling=selectors.any_in_flight(repos),
+        search = self.request.GET.get("q", "").strip()
+        repos = selectors.project_repos(self.project)
+        if search:
+            repos = repos.filter(name__icontains=search)
+        # A page at a time, so the page costs the same with 10 or 10,000 repositories.
+        page = Paginator(repos, self.paginate_by).get_page(self.request.GET.get("page"))
+        query = {k: v for k, v in (("q", search), ("page", page.number)) if v and v != 1}
+        context.update(repos=page.object_list, page=page, search=search,
+                       query=urlencode(query), polling=selectors.any_in_flight(page.object_list),
                        has_services=self.project.services.exists())
         return context
 

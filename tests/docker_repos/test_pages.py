@@ -160,3 +160,36 @@ def test_the_repository_page_lists_its_images_commands_and_history(world, client
     assert f"docker push {repo.uri}:v0.0.1" in body
     assert '<td class="mono">docker_repo.requested</td>' in body, "its audit events"
     assert '<td class="mono">docker_repo.active</td>' in body
+
+
+def test_the_list_is_paged_and_searchable_at_a_constant_cost(world, client):
+    client.force_login(world.users["member"])
+    url = reverse("docker_repos:project-repos", args=["acp"])
+    make_repos(world, 0, 3)
+    client.get(url)
+    three, body = queries(client, url)
+    assert body.count('<tr data-repo="') == 3
+    assert "Page 1 of" not in body
+
+    make_repos(world, 3, 57)  # 60 in all
+    first, body = queries(client, url)
+    assert body.count('<tr data-repo="') == 50
+    assert "Page 1 of 2 · 60 repositories" in body
+    assert len(first) == len(three)
+    second, body = queries(client, url + "?page=2")
+    assert body.count('<tr data-repo="') == 10
+    assert len(second) == len(first)
+
+    _, body = queries(client, url + "?q=repo-5")
+    assert sorted(re.findall(r'<tr data-repo="acp/(repo-\d+)"', body)) == [
+        f"repo-{n}" for n in range(50, 60)]
+    _, body = queries(client, url + "?q=nothing-like-this")
+    assert "No repository name contains" in body
+
+
+def test_the_polled_fragment_keeps_the_page_and_search(world, client):
+    client.force_login(world.users["member"])
+    make_repos(world, 0, 60)
+    body = client.get(reverse("docker_repos:project-repos", args=["acp"]) + "?page=2&q=repo"
+                      ).content.decode()
+    assert poll_url(body).endswith("fragment/?q=repo&amp;page=2")
