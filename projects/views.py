@@ -20,8 +20,8 @@ from .forms import (
     ProjectSettingsForm,
     ServiceForm,
 )
-from .models import Project, Service
-from .permissions import is_hub_admin, project_access
+from .models import Service
+from .permissions import is_hub_admin
 
 User = get_user_model()
 
@@ -37,11 +37,9 @@ class ProjectViewMixin:
     tab = ""
 
     def dispatch(self, request, *args, **kwargs):
-        self.project = Project.objects.filter(shortname=kwargs["shortname"]).first()
-        if self.project is None:
-            raise Http404("No such project.")
-        self.access = project_access(request.user, self.project)
-        if not self.access.can_view:
+        self.project, self.access = selectors.project_and_access(kwargs["shortname"],
+                                                                 request.user)
+        if self.project is None or not self.access.can_view:
             raise Http404("No such project.")
         if self.require_admin and not self.access.is_admin:
             raise PermissionDenied("Only project admins can do this.")

@@ -44,8 +44,9 @@ class ProjectReposView(ProjectScopedView):
                    responses=responses({200: s.RepoSerializer(many=True)}, 404))
     def get(self, request, shortname):
         self.load()
-        page = self.paginate_queryset(selectors.project_repos(self.project))
-        return self.get_paginated_response(s.RepoSerializer(page, many=True).data)
+        rows = selectors.project_repos(self.project).values(*s.REPO_LIST_COLUMNS)
+        page = self.paginate_queryset(rows)
+        return self.get_paginated_response([s.repo_list_row(row) for row in page])
 
     @extend_schema(tags=TAGS, summary="Request a repository (repo managers)",
                    description="Answers at once with `status: pending`; the repository "

@@ -14,7 +14,7 @@ from hub.exceptions import HubError, NotAllowed
 
 from .. import selectors, services
 from ..models import Project
-from ..permissions import ProjectAccess, is_hub_admin, project_access
+from ..permissions import ProjectAccess, is_hub_admin
 from . import serializers as s
 
 ADMIN_ONLY = "Only project admins can do this."
@@ -30,10 +30,11 @@ class ProjectScopedView(GenericAPIView):
     access: ProjectAccess
 
     def load(self, capability: str | None = None, message: str = "") -> Project:
-        project = Project.objects.filter(shortname=self.kwargs["shortname"]).first()
+        project, access = selectors.project_and_access(self.kwargs["shortname"],
+                                                       self.request.user)
         if project is None:
             raise NotFound(NO_PROJECT)
-        self.project, self.access = project, project_access(self.request.user, project)
+        self.project, self.access = project, access
         require(self.access, capability, message=message or ADMIN_ONLY, not_found=NO_PROJECT)
         return project
 

@@ -291,3 +291,17 @@ def test_images_when_aws_is_unreachable_are_503_with_retry_after(api, world, mon
 def test_images_of_a_repository_that_is_not_active_are_409(api, world, state):
     repo = make_repo(world, status=state)
     error_of(api("member").get(f"{API}docker-repos/{repo.pk}/images/"), 409)
+
+
+def test_a_list_row_is_exactly_the_repository_object(world, client):
+    """The list is built from plain rows for speed; it must say what the detail says."""
+    from docker_repos.api.serializers import RepoSerializer
+    from docker_repos.models import DockerRepo
+
+    repo = DockerRepo.objects.create(
+        project=world.project, service=world.service, name="web/api", description="d",
+        status="failed", status_detail="AWS refused", keep_last_images=7,
+        uri="123456789012.dkr.ecr.eu-west-2.amazonaws.com/acp/web/api")
+    client.force_login(world.users["member"])
+    listed = client.get("/api/v1/projects/acp/docker-repos/").json()["results"]
+    assert listed == [RepoSerializer(repo).data]
