@@ -8,6 +8,7 @@ edited outside the hub → written back. It reads in pages and writes only what 
 Several workers may run it at once: on PostgreSQL an advisory lock lets one pass run."""
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -20,9 +21,9 @@ from hub.audit import audit
 from hub.aws import AwsError
 from hub.choices import Status
 
-from . import access, ecr, services
+from . import access, ecr, selectors, services
 from .models import DockerRepo
-from .policy import render_lifecycle_policy, same_policy
+from .policy import PolicyTooLarge, render_lifecycle_policy, same_policy
 
 logger = logging.getLogger(__name__)
 
@@ -120,15 +121,39 @@ def _repair_drift(report: ReconcileReport, repo_ids, page_size: int) -> None:
               .select_related("project", "service").order_by("pk"))
     if repo_ids is not None:
         active = active.filter(pk__in=repo_ids)
-    for repo in active.iterator(chunk_size=page_size):
-        report.checked += 1
-        found = in_ecr.get(repo.full_name)
-        if found is None:
-            report.recreated.append(repo.full_name)
-            if not report.dry_run:
-                _recreate(repo)
-            continue
-        _repair_repo(report, repo, found)
+    for chunk in _chunks(active.iterator(chunk_size=page_size), page_size):
+        report.checked += len(chunk)
+        present = []
+        for repo in chunk:
+            found = in_ecr.get(repo.full_name)
+            if found is None:
+                report.recreated.append(repo.full_name)
+                if not report.dry_run:
+                    _recreate(repo)
+            else:
+                present.append((repo, found))
+        plans = selectors.repo_policy_plans([repo for repo, _ in present])
+        # Reading two policies per repository is most of a pass: read them in parallel
+        # (boto3 clients are thread-safe); compare and write here, one at a time.
+        with ThreadPoolExecutor(settings.HUB_RECONCILE_THREADS) as pool:
+            observed = pool.map(_read_policies, [repo.full_name for repo, _ in present])
+            for (repo, found), (lifecycle, policy) in zip(present, observed, strict=True):
+                _repair_repo(report, repo, found, lifecycle, policy, plans[repo.pk])
+
+
+def _chunks(items, size: int):
+    chunk = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _read_policies(name: str) -> tuple[dict | None, dict | None]:
+    return ecr.get_lifecycle_policy(name), ecr.get_repository_policy(name)
 
 
 def _recreate(repo: DockerRepo) -> None:
@@ -146,7 +171,8 @@ def _recreate(repo: DockerRepo) -> None:
         services.repo_enqueue_pending(repo=repo)
 
 
-def _repair_repo(report: ReconcileReport, repo: DockerRepo, found: ecr.EcrRepository) -> None:
+def _repair_repo(report: ReconcileReport, repo: DockerRepo, found: ecr.EcrRepository,
+                 lifecycle: dict | None, policy: dict | None, plan) -> None:
     name = repo.full_name
     repaired = []
     if (found.tag_mutability, found.scan_on_push) != (repo.tag_mutability, repo.scan_on_push):
@@ -155,15 +181,19 @@ def _repair_repo(report: ReconcileReport, repo: DockerRepo, found: ecr.EcrReposi
             ecr.put_settings(name, tag_mutability=repo.tag_mutability,
                              scan_on_push=repo.scan_on_push)
     wanted_lifecycle = render_lifecycle_policy(keep_last_images=repo.keep_last_images)
-    if not same_policy(ecr.get_lifecycle_policy(name), wanted_lifecycle):
+    if not same_policy(lifecycle, wanted_lifecycle):
         repaired.append("lifecycle policy")
         if not report.dry_run:
             ecr.put_lifecycle_policy(name, wanted_lifecycle)
-    wanted_policy = services.repository_policy(repo)
-    if not same_policy(ecr.get_repository_policy(name), wanted_policy):
-        repaired.append("repository policy")
-        if not report.dry_run:
-            ecr.set_repository_policy(name, wanted_policy)
+    try:
+        wanted_policy = plan.document()
+    except PolicyTooLarge as exc:
+        report.errors.append(f"{name}: {exc}")
+    else:
+        if not same_policy(policy, wanted_policy):
+            repaired.append("repository policy")
+            if not report.dry_run:
+                ecr.set_repository_policy(name, wanted_policy)
     if repaired:
         report.repaired.append(f"{name}: {', '.join(repaired)}")
         if not report.dry_run:

@@ -20,20 +20,6 @@ def any_in_flight(repos) -> bool:
     return any(repo.status in IN_FLIGHT for repo in repos)
 
 
-def repo_pull_principals(repo: DockerRepo) -> list[str]:
-    """ARNs allowed to pull the repository: the configured cluster principals, and every
-    reader, writer and robot whose IAM user exists."""
-    plan = repo_policy_plan(repo)
-    return [*plan.cluster, *plan.readers.values(), *plan.writers.values(),
-            *plan.robots.values()]
-
-
-def repo_push_principals(repo: DockerRepo) -> list[str]:
-    """ARNs allowed to pull and push the repository: writers and robots."""
-    plan = repo_policy_plan(repo)
-    return [*plan.writers.values(), *plan.robots.values()]
-
-
 def hub_tags(repo: DockerRepo) -> dict[str, str]:
     return {
         "managed-by": "platform-hub",
@@ -103,6 +89,19 @@ def plan_from(robots, accesses, *, cluster=()) -> PolicyPlan:
         removing_accesses=frozenset(a.pk for a in accesses if a.status == Status.REMOVING),
         removing_robots=frozenset(r.pk for r in robots if r.status == Status.REMOVING),
     )
+
+
+def repo_policy_plans(repos: list[DockerRepo]) -> dict[int, PolicyPlan]:
+    """The policy plans of many repositories in two queries (the reconciler's pages)."""
+    robots: dict[int, list] = {repo.pk: [] for repo in repos}
+    accesses: dict[int, list] = {repo.pk: [] for repo in repos}
+    for robot in RobotAccount.objects.filter(repo__in=robots.keys()):
+        robots[robot.repo_id].append(robot)
+    for access in (RepoAccess.objects.filter(repo__in=accesses.keys())
+                   .select_related("user", "user__ecr_identity")):
+        accesses[access.repo_id].append(access)
+    cluster = settings.HUB_ECR_PULL_PRINCIPALS
+    return {pk: plan_from(robots[pk], accesses[pk], cluster=cluster) for pk in robots}
 
 
 def repo_policy_plan(repo: DockerRepo) -> PolicyPlan:

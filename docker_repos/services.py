@@ -19,7 +19,7 @@ from projects.permissions import project_access
 from . import ecr, selectors
 from .choices import TagMutability
 from .models import DockerRepo
-from .policy import PolicyTooLarge, render_lifecycle_policy, render_repository_policy
+from .policy import PolicyTooLarge, render_lifecycle_policy
 
 logger = logging.getLogger(__name__)
 
@@ -217,8 +217,7 @@ def _name_taken(name: str) -> AwsPermanentError:
 
 def repository_policy(repo: DockerRepo) -> dict | None:
     try:
-        return render_repository_policy(pull=selectors.repo_pull_principals(repo),
-                                        push=selectors.repo_push_principals(repo))
+        return selectors.repo_policy_plan(repo).document()
     except PolicyTooLarge as exc:
         raise AwsPermanentError(str(exc), code="PolicyTooLarge") from None
 

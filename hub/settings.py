@@ -330,6 +330,8 @@ CELERY_BEAT_SCHEDULE: dict = {
 }
 # A repository pending or deleting with no progress for this long is re-sent.
 HUB_RECONCILE_STUCK_AFTER = int(os.environ.get("HUB_RECONCILE_STUCK_AFTER", "300"))
+# Parallel AWS reads of one reconciler pass (botocore pools 10 connections per client).
+HUB_RECONCILE_THREADS = int(os.environ.get("HUB_RECONCILE_THREADS", "8"))
 
 # --- AWS ----------------------------------------------------------------------------
 AWS_DEFAULT_REGION = os.environ.get("AWS_DEFAULT_REGION", "eu-west-2")

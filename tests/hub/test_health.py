@@ -10,7 +10,10 @@ CLOSED_PORT_BROKER = "redis://127.0.0.1:1/0"  # nothing listens on port 1
 
 
 @pytest.fixture
-def broker_down():
+def broker_down(monkeypatch):
+    # Celery reads CELERY_BROKER_URL from the environment before its configuration (CI
+    # sets it), so both point at the closed port.
+    monkeypatch.setenv("CELERY_BROKER_URL", CLOSED_PORT_BROKER)
     before = celery_app.conf.broker_url
     celery_app.conf.broker_url = CLOSED_PORT_BROKER
     yield
