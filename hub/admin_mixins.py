@@ -6,6 +6,16 @@ from .audit import audit
 from .choices import Status, status_colour
 from .exceptions import HubError
 
+# The admin records the same action names as the hub's pages and API.
+_ACTION_NAMES = {"membership.created": "membership.added",
+                 "membership.updated": "membership.role_changed",
+                 "membership.deleted": "membership.removed"}
+
+
+def _action(prefix: str, verb: str) -> str:
+    name = f"{prefix}.{verb}"
+    return _ACTION_NAMES.get(name, name)
+
 
 class AuditedAdminMixin:
     """Django admin changes leave the same audit trail as changes made on the hub's pages.
@@ -22,11 +32,12 @@ class AuditedAdminMixin:
         detail = {"via": "admin"}
         if change:
             detail["changed"] = sorted(form.changed_data)
-        audit(actor=request.user, action=f"{self.audit_prefix}.{action}", target=obj,
+        audit(actor=request.user, action=_action(self.audit_prefix, action), target=obj,
               project=self.audit_project(obj), detail=detail)
 
     def delete_model(self, request, obj):
-        audit(actor=request.user, action=f"{self.audit_prefix}.deleted", target=obj,
+        obj.removed_by = request.user  # for receivers of the deletion (projects.signals)
+        audit(actor=request.user, action=_action(self.audit_prefix, "deleted"), target=obj,
               project=self.audit_project(obj), detail={"via": "admin", **_safe_fields(obj)})
         super().delete_model(request, obj)
 
@@ -39,15 +50,16 @@ class AuditedAdminMixin:
         prefix = formset.model._meta.model_name
         deleted = [f.instance for f in formset.deleted_forms if f.instance.pk is not None]
         for obj in deleted:
-            audit(actor=request.user, action=f"{prefix}.deleted", target=obj,
+            obj.removed_by = request.user
+            audit(actor=request.user, action=_action(prefix, "deleted"), target=obj,
                   project=getattr(obj, "project", None),
                   detail={"via": "admin", **_safe_fields(obj)})
         super().save_formset(request, form, formset, change)
         for obj in formset.new_objects:
-            audit(actor=request.user, action=f"{prefix}.created", target=obj,
+            audit(actor=request.user, action=_action(prefix, "created"), target=obj,
                   project=getattr(obj, "project", None), detail={"via": "admin"})
         for obj, changed in formset.changed_objects:
-            audit(actor=request.user, action=f"{prefix}.updated", target=obj,
+            audit(actor=request.user, action=_action(prefix, "updated"), target=obj,
                   project=getattr(obj, "project", None),
                   detail={"via": "admin", "changed": sorted(changed)})
 

@@ -13,3 +13,22 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
 
     def is_open_for_signup(self, request, sociallogin) -> bool:
         return True
+
+
+HUB_APPS = frozenset({"hub", "projects", "docker_repos", "identities"})
+
+
+class HubAdminPermissionsBackend:
+    """Hub admins are Django staff: they run every hub model in the admin without being
+    granted each permission one by one. Other apps' permissions (users, groups, sign-in
+    providers) stay with superusers and explicit grants."""
+
+    def authenticate(self, request, **credentials):
+        return None
+
+    def has_perm(self, user, perm, obj=None) -> bool:
+        return (user.is_active and user.is_staff
+                and perm.partition(".")[0] in HUB_APPS)
+
+    def has_module_perms(self, user, app_label) -> bool:
+        return user.is_active and user.is_staff and app_label in HUB_APPS

@@ -165,6 +165,7 @@ AUTH_PASSWORD_VALIDATORS = [
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
     "allauth.account.auth_backends.AuthenticationBackend",
+    "hub.auth.HubAdminPermissionsBackend",
 ]
 
 LANGUAGE_CODE = "en-gb"

@@ -12,7 +12,6 @@ from hub.exceptions import Conflict, InvalidInput, NotAllowed
 from .choices import RepoManagement, Role
 from .models import Membership, Project, Service
 from .permissions import is_hub_admin, project_access
-from .signals import member_removed
 
 User = get_user_model()
 
@@ -192,9 +191,10 @@ def membership_remove(*, actor, project: Project, user) -> None:
                            "make someone else an admin first.")
         audit(actor=actor, action="membership.removed", target=membership, project=project,
               detail={"user": user.username, "role": membership.role})
+        # Apps above react to the deletion (projects.signals), e.g. the person's
+        # repository access is withdrawn.
+        membership.removed_by = actor
         membership.delete()
-        # Apps above react here, e.g. the person's repository access is withdrawn.
-        member_removed.send(sender=Project, project=project, user=user, actor=actor)
 
 
 # --- Services ---------------------------------------------------------------------------

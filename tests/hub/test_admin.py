@@ -169,11 +169,11 @@ def test_changing_a_project_and_its_inlines_in_the_admin_is_audited(client, supe
     assert set(world.project.memberships.values_list("user__username", flat=True)) == {
         "padmin", "outsider"}
     events = {e.action: e for e in events_since(since)}
-    assert set(events) == {"project.updated", "membership.deleted", "membership.created"}
+    assert set(events) == {"project.updated", "membership.removed", "membership.added"}
     assert events["project.updated"].detail == {"via": "admin", "changed": ["name"]}
-    assert events["membership.deleted"].target_repr == "member in acp (member)"
-    assert events["membership.deleted"].detail["role"] == "member"
-    assert events["membership.created"].target_repr == "outsider in acp (member)"
+    assert events["membership.removed"].target_repr == "member in acp (member)"
+    assert events["membership.removed"].detail["role"] == "member"
+    assert events["membership.added"].target_repr == "outsider in acp (member)"
     assert all(e.project == world.project and e.actor == superuser for e in events.values())
 
 
@@ -187,7 +187,7 @@ def test_deleting_a_membership_in_the_admin_is_audited(client, superuser, world)
     assert not Membership.objects.filter(pk=member.pk).exists()
     [event] = events_since(since)
     assert (event.action, event.target_id, event.project) == (
-        "membership.deleted", str(member.pk), world.project)
+        "membership.removed", str(member.pk), world.project)
     assert event.detail == {"via": "admin", "role": "member"}
 
 
@@ -238,3 +238,42 @@ def test_audit_log_search_and_filter(client, superuser, event, world):
     assert [e.action for e in response.context["cl"].result_list] == ["membership.added"]
     response = client.get(url, {"project_shortname": "acp"})
     assert list(response.context["cl"].result_list) == [event]
+
+
+def test_a_hub_admin_who_is_staff_but_not_superuser_runs_the_hub_models(client, world):
+    staff = world.users["hub_admin"]
+    assert not staff.is_superuser
+    client.force_login(staff)
+    for url in ("/admin/projects/project/", "/admin/docker_repos/dockerrepo/",
+                "/admin/hub/auditevent/", "/admin/identities/ecridentity/"):
+        assert client.get(url).status_code == 200, url
+    assert client.get("/admin/projects/project/add/").status_code == 200
+    # Other apps' models stay with superusers.
+    assert client.get("/admin/auth/user/").status_code == 403
+
+
+def test_removing_a_member_in_the_admin_withdraws_their_repository_access(
+        client, world, aws, django_capture_on_commit_callbacks):
+    from docker_repos import services
+    from docker_repos.models import RepoAccess
+    from tests.access_helpers import active_repo, converging, policy_grants
+
+    repo = active_repo(world)
+    member = world.users["member"]
+    with converging(django_capture_on_commit_callbacks):
+        services.access_set(actor=world.users["project_admin"], repo=repo, robots=[],
+                            users=[{"username": "member", "writable": False}])
+    assert RepoAccess.objects.get(repo=repo, user=member).status == "active"
+    assert any("hub-user-member" in arn for arn in policy_grants(repo.full_name)["pull"])
+
+    membership = world.project.memberships.get(user=member)
+    client.force_login(world.users["hub_admin"])
+    with converging(django_capture_on_commit_callbacks):
+        response = client.post(f"/admin/projects/membership/{membership.pk}/delete/",
+                               {"post": "yes"})
+    assert response.status_code == 302
+    assert not RepoAccess.objects.filter(repo=repo, user=member).exists()
+    assert not any("hub-user-member" in arn
+                   for arns in policy_grants(repo.full_name).values() for arn in arns)
+    assert AuditEvent.objects.filter(action="repo_access.removal_requested",
+                                     actor=world.users["hub_admin"]).exists()
