@@ -399,7 +399,7 @@ def count_aws_calls():
 
         made.meta.events.register("before-call", record)
 
-    aws.CLIENT_HOOKS.append(hook)
+    aws.CLIENT_HOOKS[:] = [hook]
     aws.reset_clients()
     return calls
 
@@ -417,10 +417,11 @@ def bench_reconcile(admin, sizes: list[int]) -> dict:
         seeded = size
         assert DockerRepo.objects.filter(status="active", project__shortname__startswith="rec") \
             .count() >= size
-        calls = count_aws_calls()
+        counting = count_aws_calls()
         started = time.perf_counter()
         report = reconcile()
         wall = time.perf_counter() - started
+        calls = dict(counting)  # this pass only
         checked = report.checked
         total_calls = sum(calls.values())
         writes = sum(n for op, n in calls.items()
@@ -448,8 +449,10 @@ def bench_reconcile(admin, sizes: list[int]) -> dict:
             "memory_factor": round(large["peak_python_memory_mb"]
                                    / max(small["peak_python_memory_mb"], 1e-6), 2),
         },
-        "target": "zero writes; calls linear with a small constant; peak memory < 200 MB",
-        "met": all(r["aws_writes"] == 0 and r["peak_python_memory_mb"] < 200 for r in rows),
+        "target": "zero writes; at most 3 AWS calls per repository at every size; "
+                  "peak memory < 200 MB",
+        "met": all(r["aws_writes"] == 0 and r["peak_python_memory_mb"] < 200
+                   and r["calls_per_repository"] <= 3 for r in rows),
     }
 
 
@@ -537,6 +540,10 @@ def main() -> int:
         report["database"] = env.database_note
         report["broker"] = os.environ["CELERY_BROKER_URL"].split(":", 1)[0]
         admin, token = seed_admin()
+        if "reconcile" in wanted:
+            # First, while the database holds only these repositories.
+            report["reconcile"] = bench_reconcile(admin, [200, 1000] if quick else [1000, 5000])
+            print("reconcile:", json.dumps(report["reconcile"]["growth"]), flush=True)
         if wanted & {"provisioning", "throughput"}:
             report["provisioning"] = bench_provisioning(env, admin, token, 10 if quick else 50)
             print("provisioning:", json.dumps(report["provisioning"]), flush=True)
@@ -548,9 +555,6 @@ def main() -> int:
             report["throughput"] = bench_throughput(env, token, "scale100", 3 if quick else 20,
                                                     8)
             print("throughput:", report["throughput"]["share_of_ceiling"], flush=True)
-        if "reconcile" in wanted:
-            report["reconcile"] = bench_reconcile(admin, [200, 1000] if quick else [1000, 5000])
-            print("reconcile:", json.dumps(report["reconcile"]["growth"]), flush=True)
     finally:
         env.close()
     report["duration_s"] = round(time.perf_counter() - started, 1)
