@@ -156,3 +156,31 @@ def test_sign_out(client, world):
     response = client.post(reverse("account_logout"))
     assert response.status_code == 302
     assert client.get(reverse("projects:list")).status_code == 302
+
+
+def test_openid_connect_provider_comes_from_the_environment():
+    """HUB_OIDC_* configure allauth's OpenID Connect provider (e.g. a Keycloak realm)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "HUB_OIDC_SERVER_URL": "https://sso.example.com/realms/acp",
+           "HUB_OIDC_CLIENT_ID": "platform-hub", "HUB_OIDC_CLIENT_SECRET": "s3cret",
+           "HUB_OIDC_NAME": "ACP Keycloak", "DJANGO_SETTINGS_MODULE": "hub.settings"}
+    code = ("import django; django.setup(); from django.conf import settings; "
+            "app = settings.SOCIALACCOUNT_PROVIDERS['openid_connect']['APPS'][0]; "
+            "print(app['provider_id'], app['name'], app['client_id'], "
+            "app['settings']['server_url'])")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "keycloak ACP Keycloak platform-hub https://sso.example.com/realms/acp"
+
+
+def test_sign_in_page_offers_the_identity_provider(client, db, settings):
+    settings.SOCIALACCOUNT_PROVIDERS = {"openid_connect": {"APPS": [{
+        "provider_id": "keycloak", "name": "ACP Keycloak", "client_id": "platform-hub",
+        "secret": "s3cret", "settings": {"server_url": "https://sso.example.com/realms/acp"},
+    }]}}
+    body = client.get(reverse("account_login")).content.decode()
+    assert "ACP Keycloak" in body
+    assert "/accounts/oidc/keycloak/login/" in body
