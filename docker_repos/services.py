@@ -2,8 +2,6 @@
 desired state and enqueue a task after commit; the `repo_provision` / `repo_destroy`
 functions, run by tasks, converge ECR to it and record the outcome."""
 
-import logging
-
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -12,6 +10,7 @@ from hub.audit import audit
 from hub.aws import AwsPermanentError, AwsTransientError
 from hub.choices import Status
 from hub.exceptions import Conflict, InvalidInput, NotAllowed
+from hub.tasks import enqueue_on_commit
 from identities import iam
 from projects.models import Project, Service
 from projects.permissions import project_access
@@ -21,27 +20,10 @@ from .choices import TagMutability
 from .models import DockerRepo
 from .policy import PolicyTooLarge, render_lifecycle_policy
 
-logger = logging.getLogger(__name__)
-
 
 def _require_repo_manager(actor, project: Project) -> None:
     if not project_access(actor, project).is_repo_manager:
         raise NotAllowed("Only repo managers of this project can do this.")
-
-
-def _enqueue(task, *args) -> None:
-    """Send a task once the transaction has committed. If the broker is down the request
-    still succeeds: the row stays in its transitional state and the reconciler re-sends it."""
-
-    def send():
-        try:
-            task.apply_async(args=args, retry=True, retry_policy={"max_retries": 2,
-                                                                  "interval_start": 0.2})
-        except Exception:
-            logger.warning("Could not enqueue %s%s; the reconciler will retry it.",
-                           task.name, args, exc_info=True)
-
-    transaction.on_commit(send)
 
 
 # --- Requests from people ---------------------------------------------------------------
@@ -87,7 +69,7 @@ def repo_request(
             audit(actor=actor, action="docker_repo.requested", target=repo, project=project,
                   detail={"service": service.name, "tag_mutability": tag_mutability,
                           "scan_on_push": scan_on_push, "keep_last_images": keep_last_images})
-            _enqueue(tasks.provision_repo, repo.pk)
+            enqueue_on_commit(tasks.provision_repo, repo.pk)
     except IntegrityError:
         raise duplicate from None  # someone asked for the same name a moment earlier
     return repo
@@ -112,7 +94,7 @@ def repo_delete(*, actor, repo: DockerRepo) -> DockerRepo:
                                    "status_changed_at", "updated_at"])
         audit(actor=actor, action="docker_repo.delete_requested", target=locked,
               project=locked.project)
-        _enqueue(tasks.destroy_repo, locked.pk)
+        enqueue_on_commit(tasks.destroy_repo, locked.pk)
     return locked
 
 
@@ -132,7 +114,7 @@ def repo_retry(*, actor, repo: DockerRepo) -> DockerRepo:
         audit(actor=actor, action="docker_repo.retried", target=locked, project=locked.project,
               detail={"status": locked.status})
         task = tasks.destroy_repo if locked.delete_requested else tasks.provision_repo
-        _enqueue(task, locked.pk)
+        enqueue_on_commit(task, locked.pk)
     return locked
 
 
@@ -141,7 +123,7 @@ def repo_enqueue_pending(*, repo: DockerRepo) -> None:
     from . import tasks
 
     task = tasks.destroy_repo if repo.status == Status.DELETING else tasks.provision_repo
-    _enqueue(task, repo.pk)
+    enqueue_on_commit(task, repo.pk)
 
 
 # --- Convergence, run by tasks ----------------------------------------------------------
