@@ -1,16 +1,16 @@
 from django.contrib import admin, messages
-from django.utils.html import format_html
 
-from hub.admin_mixins import StatusAdminMixin
-from hub.choices import Status, status_colour
-from hub.exceptions import HubError
+from hub.admin_mixins import ReadOnlyAdminMixin, StatusAdminMixin
 
 from . import services
 from .models import DockerRepo, RepoAccess, RobotAccount
 
 
 @admin.register(DockerRepo)
-class DockerRepoAdmin(admin.ModelAdmin):
+class DockerRepoAdmin(ReadOnlyAdminMixin, StatusAdminMixin, admin.ModelAdmin):
+    """Repositories are requested on the project's page or through the API, so they go
+    through validation, the audit log and the provisioning task."""
+
     list_display = ("full_name_display", "status_label", "service", "requested_by",
                     "created_at", "updated_at")
     list_filter = ("status", "tag_mutability", "scan_on_push", "project")
@@ -24,37 +24,14 @@ class DockerRepoAdmin(admin.ModelAdmin):
               "requested_by", "created_at", "updated_at", "status_changed_at")
     actions = ["retry_failed", "reconcile_selected"]
 
-    def has_add_permission(self, request):
-        # Repositories are requested on the project's page or through the API, so they go
-        # through validation, the audit log and the provisioning task.
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
     @admin.display(description="repository", ordering="name")
     def full_name_display(self, obj):
         return obj.full_name
 
-    @admin.display(description="status", ordering="status")
-    def status_label(self, obj):
-        return format_html('<span style="color:{}">{}</span>', _CSS.get(status_colour(obj.status)),
-                           obj.get_status_display())
-
     @admin.action(description="Retry the selected failed repositories")
     def retry_failed(self, request, queryset):
-        done = 0
-        for repo in queryset.filter(status=Status.FAILED).select_related("project"):
-            try:
-                services.repo_retry(actor=request.user, repo=repo)
-                done += 1
-            except HubError as exc:
-                self.message_user(request, f"{repo}: {exc.message}", messages.ERROR)
-        self.message_user(request, f"{done} repositor{'y' if done == 1 else 'ies'} retried.")
-
+        self.retry_each(request, queryset.select_related("project"),
+                        lambda repo: services.repo_retry(actor=request.user, repo=repo), str)
 
     @admin.action(description="Reconcile the selected repositories with ECR now")
     def reconcile_selected(self, request, queryset):
@@ -66,12 +43,8 @@ class DockerRepoAdmin(admin.ModelAdmin):
                               messages.ERROR if line.startswith("error") else messages.INFO)
 
 
-_CSS = {"green": "#176c3a", "blue": "#1f5fbf", "orange": "#8a4b00", "red": "#b42318",
-        "grey": "#4a5462"}
-
-
 @admin.register(RobotAccount)
-class RobotAccountAdmin(StatusAdminMixin, admin.ModelAdmin):
+class RobotAccountAdmin(ReadOnlyAdminMixin, StatusAdminMixin, admin.ModelAdmin):
     """Robot accounts are managed on the repository's MANAGE ACCESS page (or the API);
     here operators look and retry. The secret is never shown."""
 
@@ -88,14 +61,6 @@ class RobotAccountAdmin(StatusAdminMixin, admin.ModelAdmin):
                        "status_changed_at")
     actions = ["retry_failed"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False  # removal deletes its IAM user: MANAGE ACCESS does it in order
 
     @admin.action(description="Retry the selected failed robot accounts")
     def retry_failed(self, request, queryset):
@@ -105,7 +70,7 @@ class RobotAccountAdmin(StatusAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(RepoAccess)
-class RepoAccessAdmin(StatusAdminMixin, admin.ModelAdmin):
+class RepoAccessAdmin(ReadOnlyAdminMixin, StatusAdminMixin, admin.ModelAdmin):
     list_display = ("user", "repo", "writable", "status_label", "updated_at")
     list_filter = ("status", "writable", "repo__project")
     search_fields = ("user__username", "user__email", "repo__name", "repo__project__shortname",
@@ -115,14 +80,6 @@ class RepoAccessAdmin(StatusAdminMixin, admin.ModelAdmin):
                        "removal_requested", "created_at", "updated_at", "status_changed_at")
     actions = ["retry_failed"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False  # access changes go through the policy sync: MANAGE ACCESS
 
     @admin.action(description="Retry the selected failed access entries")
     def retry_failed(self, request, queryset):

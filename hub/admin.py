@@ -1,10 +1,13 @@
 from django.contrib import admin
 
+from .admin_mixins import ReadOnlyAdminMixin
 from .models import AuditEvent
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Audit events are a record: nobody edits or deletes them through the admin."""
+
     list_display = ("at", "actor_username", "action", "target_type", "target_repr",
                     "project_shortname")
     list_filter = ("action", "target_type", "project_shortname")
@@ -12,13 +15,3 @@ class AuditEventAdmin(admin.ModelAdmin):
     date_hierarchy = "at"
     list_select_related = ()
     readonly_fields = [f.name for f in AuditEvent._meta.fields]
-
-    # Audit events are a record: nobody edits or deletes them through the admin.
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -72,6 +72,20 @@ _STATUS_CSS = {"green": "#176c3a", "blue": "#1f5fbf", "orange": "#8a4b00", "red"
                "grey": "#4a5462"}
 
 
+class ReadOnlyAdminMixin:
+    """Rows that change only through the hub's services (requests, access, credentials):
+    operators look, filter and run the admin actions, which call those services."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class StatusAdminMixin:
     """A coloured status column (`status_label`) for models with the hub's status field."""
 

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from hub.admin_mixins import StatusAdminMixin
+from hub.admin_mixins import ReadOnlyAdminMixin, StatusAdminMixin
 
 from . import services
 from .models import ApiToken, EcrIdentity
@@ -21,7 +21,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
 
 @admin.register(EcrIdentity)
-class EcrIdentityAdmin(StatusAdminMixin, admin.ModelAdmin):
+class EcrIdentityAdmin(ReadOnlyAdminMixin, StatusAdminMixin, admin.ModelAdmin):
     """People's ECR identities: created on the Connected Identities page or by a grant;
     here operators look and retry. The secret is never shown. Deactivating the person
     (in Users) deletes their access keys."""
@@ -38,14 +38,6 @@ class EcrIdentityAdmin(StatusAdminMixin, admin.ModelAdmin):
                        "updated_at", "status_changed_at")
     actions = ["retry_failed"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.action(description="Retry the selected failed ECR identities")
     def retry_failed(self, request, queryset):
