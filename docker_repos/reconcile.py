@@ -4,7 +4,9 @@ One pass (a) re-sends the task of every repository that has sat `pending` or `de
 with no progress for longer than HUB_RECONCILE_STUCK_AFTER (a lost message, a killed
 worker, a broker that was down at enqueue time) and (b) compares every active repository
 with ECR: deleted outside the hub → recreated; settings, lifecycle or repository policy
-edited outside the hub → written back. It reads in pages and writes only what differs.
+edited outside the hub → written back; and (c) checks that every active person's identity
+and robot still has its IAM user and stored access key (recreated with a new key if not).
+It reads in pages and writes only what differs.
 Several workers may run it at once: on PostgreSQL an advisory lock lets one pass run."""
 
 import logging
@@ -20,10 +22,15 @@ from django.utils import timezone
 from hub.audit import audit
 from hub.aws import AwsError
 from hub.choices import Status
+from hub.tasks import enqueue_on_commit
+from identities import iam
+from identities.models import EcrIdentity
+from identities.tasks import provision_identity
 
 from . import access, ecr, selectors, services
-from .models import DockerRepo
+from .models import DockerRepo, RobotAccount
 from .policy import PolicyTooLarge, render_lifecycle_policy, same_policy
+from .tasks import provision_robot
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +92,8 @@ def reconcile(*, dry_run: bool = False, repo_ids=None, page_size: int = 500) -> 
         access.requeue_stuck(report, repo_ids)  # robots, people's access, identities
         try:
             _repair_drift(report, repo_ids, page_size)
+            if repo_ids is None:
+                _repair_credentials(report)
         except AwsError as exc:
             # AWS unreachable: the next pass tries again; nothing was half-written.
             report.errors.append(exc.reason)
@@ -154,6 +163,46 @@ def _chunks(items, size: int):
 
 def _read_policies(name: str) -> tuple[dict | None, dict | None]:
     return ecr.get_lifecycle_policy(name), ecr.get_repository_policy(name)
+
+
+def _repair_credentials(report: ReconcileReport) -> None:
+    """Every active person's identity and robot must still have its IAM user and the
+    access key the hub holds. One that lost either (deleted outside the hub) gets both
+    back through its own task, with a new key: the credential counts as rotated."""
+    users = iam.hub_user_names()
+    rows = [*EcrIdentity.objects.filter(status=Status.ACTIVE).exclude(access_key_id=""),
+            *RobotAccount.objects.filter(status=Status.ACTIVE).select_related("repo__project")]
+    with ThreadPoolExecutor(settings.HUB_RECONCILE_THREADS) as pool:
+        keys = pool.map(lambda row: iam.list_access_keys(row.iam_username)
+                        if row.iam_username in users else [], rows)
+        for row, row_keys in zip(rows, keys, strict=True):
+            if row.access_key_id in row_keys:
+                continue
+            missing = "IAM user" if row.iam_username not in users else "access key"
+            report.repaired.append(f"{row.iam_username}: {missing} missing in IAM, new key")
+            if not report.dry_run:
+                _recreate_credentials(row, missing)
+
+
+def _recreate_credentials(row, missing: str) -> None:
+    model = type(row)
+    with transaction.atomic():
+        moved = model.objects.filter(pk=row.pk, status=Status.ACTIVE).update(
+            status=Status.PENDING, rotation_requested=True, status_changed_at=timezone.now(),
+            updated_at=timezone.now(),
+            status_detail=f"The {missing} was deleted outside the hub; recreating it with a "
+                          "new access key.")
+        if not moved:
+            return
+        robot = isinstance(row, RobotAccount)
+        audit(actor=None, action=f"{'robot' if robot else 'ecr_identity'}.drift_recreated",
+              target=row, project=row.repo.project if robot else None,
+              detail={"missing": missing, "iam_username": row.iam_username,
+                      "old_access_key_id": row.access_key_id})
+        if robot:
+            enqueue_on_commit(provision_robot, row.pk)
+        else:
+            enqueue_on_commit(provision_identity, row.pk)
 
 
 def _recreate(repo: DockerRepo) -> None:

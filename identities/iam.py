@@ -126,3 +126,12 @@ def delete_user(name: str) -> bool:
     except ClientError:
         return False
     return True
+
+
+def hub_user_names() -> set[str]:
+    """The names of every IAM user under the hub's path, read a page at a time."""
+    names: set[str] = set()
+    with aws_call("list the hub's IAM users"):
+        for page in _iam().get_paginator("list_users").paginate(PathPrefix=IAM_PATH):
+            names.update(user["UserName"] for user in page.get("Users", []))
+    return names

@@ -120,3 +120,68 @@ def test_unreachable_aws_is_reported_not_raised(world, aws, settings):
     report = reconcile()
     assert report.errors and "unreachable" in report.errors[0]
     assert report.changes == 0
+
+
+def test_iam_users_and_keys_deleted_outside_the_hub_come_back_with_a_new_key(
+        world, aws, django_capture_on_commit_callbacks):
+    from identities import services as identity_services
+    from identities.models import EcrIdentity
+    from tests.access_helpers import converging, iam_keys, own_client
+
+    member, admin = world.users["member"], world.users["project_admin"]
+    with converging(django_capture_on_commit_callbacks):
+        identity_services.ecr_identity_request(user=member)
+        identity_services.ecr_identity_request(user=admin)
+    lost_user = EcrIdentity.objects.get(user=member)
+    lost_key = EcrIdentity.objects.get(user=admin)
+    assert lost_user.status == lost_key.status == Status.ACTIVE
+    iam = own_client("iam")
+    for key in iam_keys(lost_user.iam_username):
+        iam.delete_access_key(UserName=lost_user.iam_username, AccessKeyId=key)
+    iam.delete_user_policy(UserName=lost_user.iam_username, PolicyName="platform-hub-ecr-login")
+    iam.delete_user(UserName=lost_user.iam_username)
+    iam.delete_access_key(UserName=lost_key.iam_username, AccessKeyId=lost_key.access_key_id)
+
+    dry = reconcile(dry_run=True)
+    assert sorted(dry.repaired) == sorted([
+        f"{lost_user.iam_username}: IAM user missing in IAM, new key",
+        f"{lost_key.iam_username}: access key missing in IAM, new key"])
+    assert EcrIdentity.objects.filter(status=Status.ACTIVE).count() == 2
+
+    with converging(django_capture_on_commit_callbacks):
+        report = reconcile()
+    assert len(report.repaired) == 2
+    for before in (lost_user, lost_key):
+        after = EcrIdentity.objects.get(pk=before.pk)
+        assert after.status == Status.ACTIVE, after.status_detail
+        assert after.access_key_id != before.access_key_id
+        assert iam_keys(after.iam_username) == [after.access_key_id]
+        actions = set(AuditEvent.objects.filter(target_type="ecridentity",
+                                                target_id=str(after.pk))
+                      .values_list("action", flat=True))
+        assert {"ecr_identity.drift_recreated", "ecr_identity.rotated"} <= actions
+    assert reconcile().changes == 0
+
+
+def test_a_robot_whose_key_was_deleted_outside_the_hub_gets_a_new_one(
+        world, aws, django_capture_on_commit_callbacks):
+    from docker_repos.models import RobotAccount
+    from tests.access_helpers import active_repo, converging, iam_keys, own_client
+
+    repo = active_repo(world)
+    with converging(django_capture_on_commit_callbacks):
+        services.access_set(actor=world.users["member"], repo=repo, robots=[{"name": "ci"}],
+                            users=[])
+    robot = RobotAccount.objects.get(repo=repo)
+    assert robot.status == Status.ACTIVE
+    own_client("iam").delete_access_key(UserName=robot.iam_username,
+                                        AccessKeyId=robot.access_key_id)
+    with converging(django_capture_on_commit_callbacks):
+        report = reconcile()
+    assert report.repaired == [f"{robot.iam_username}: access key missing in IAM, new key"]
+    after = RobotAccount.objects.get(pk=robot.pk)
+    assert after.status == Status.ACTIVE and after.access_key_id != robot.access_key_id
+    assert iam_keys(after.iam_username) == [after.access_key_id]
+    assert AuditEvent.objects.filter(action="robot.drift_recreated", project=world.project,
+                                     target_id=str(robot.pk)).exists()
+    assert AuditEvent.objects.filter(action="robot.rotated", target_id=str(robot.pk)).exists()
