@@ -43,6 +43,14 @@ def _lock_repo(repo: DockerRepo) -> DockerRepo:
             .get(pk=repo.pk))
 
 
+def _lock_repo_id(repo_id: int) -> None:
+    """Every transaction that changes several of a repository's access rows locks the
+    repository's row first (access_set's rule: one change of its access at a time). Without
+    it, a policy sync recording its outcome and a concurrent change lock the same rows in
+    different orders, and PostgreSQL aborts one of them as a deadlock."""
+    list(DockerRepo.objects.select_for_update().filter(pk=repo_id).values_list("pk"))
+
+
 def _lock_active_repo(repo: DockerRepo) -> DockerRepo:
     locked = _lock_repo(repo)
     _require_active(locked)
@@ -478,6 +486,7 @@ def _record_written(repo: DockerRepo, plan: selectors.PolicyPlan) -> None:
 
     now = timezone.now()
     with transaction.atomic():
+        _lock_repo_id(repo.pk)
         robots = list(RobotAccount.objects.select_for_update(of=("self",)).filter(
             pk__in=plan.robots, status=Status.PENDING, rotation_requested=False,
             removal_requested=False).select_related("repo__project"))
@@ -524,13 +533,16 @@ def _sync_targets(repo_id: int):
 
 def access_note_retrying(repo_id: int, detail: str) -> None:
     robots, accesses = _sync_targets(repo_id)
-    for queryset in (robots, accesses):
-        queryset.update(status_detail=detail, updated_at=timezone.now())
+    with transaction.atomic():
+        _lock_repo_id(repo_id)
+        for queryset in (robots, accesses):
+            queryset.update(status_detail=detail, updated_at=timezone.now())
 
 
 def access_mark_failed(repo_id: int, reason: str) -> None:
     robots, accesses = _sync_targets(repo_id)
     with transaction.atomic():
+        _lock_repo_id(repo_id)
         names = []
         for entry in [*robots.select_for_update(of=("self",)).select_related("repo__project"),
                       *accesses.select_for_update(of=("self",))

@@ -171,11 +171,19 @@ class RepoRetryView(RepoMixin, View):
             messages.error(request, exc.message)
         else:
             messages.success(request, f"Retrying {repo.full_name}.")
-        target = request.POST.get("next", "")
-        if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
-                                               require_https=request.is_secure()):
-            target = reverse("docker_repos:project-repos", args=[self.project.shortname])
-        return redirect(target)
+        return redirect(_next_or(request, reverse("docker_repos:project-repos",
+                                                  args=[self.project.shortname])))
+
+
+def _next_or(request, default: str) -> str:
+    """The form's `next` (the page to go back to) when it is a path of this site, else
+    `default`. Only a path: redirect() takes any other string for a URL pattern's name, and
+    one it cannot reverse (next=web) was a server error."""
+    target = request.POST.get("next", "")
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
+            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return target
+    return default
 
 
 # --- Access: robots and people ------------------------------------------------------------
@@ -336,11 +344,8 @@ class RobotRotateView(RobotMixin, View):
 
 
 def _back_to_repo(request, view) -> str:
-    target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
-                                           require_https=request.is_secure()):
-        target = reverse("docker_repos:detail", args=[view.project.shortname, view.repo.pk])
-    return target
+    return _next_or(request, reverse("docker_repos:detail",
+                                     args=[view.project.shortname, view.repo.pk]))
 
 
 class RobotRetryView(RobotMixin, View):

@@ -24,6 +24,9 @@ def api_token_create(*, user, name: str) -> tuple[ApiToken, str]:
         raise InvalidInput("Give the token a name.", fields={"name": ["Required."]})
     if len(name) > 100:
         raise InvalidInput("The name is too long.", fields={"name": ["At most 100 characters."]})
+    if "\x00" in name:  # PostgreSQL refuses it in a text column: a server error otherwise
+        raise InvalidInput("The name cannot contain NUL characters.",
+                           fields={"name": ["Null characters are not allowed."]})
     token, prefix, digest = tokens.generate()
     with transaction.atomic():
         api_token = ApiToken.objects.create(user=user, name=name, prefix=prefix, digest=digest)

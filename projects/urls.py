@@ -1,6 +1,8 @@
 from django.urls import path
 from django.views.generic import RedirectView
 
+from hub.api import converters  # noqa: F401 - registers <hub_username:...>
+
 from . import views
 
 app_name = "projects"
@@ -15,10 +17,12 @@ urlpatterns = [
     path("<slug:shortname>/", views.ProjectDetailView.as_view(), name="detail"),
     path("<slug:shortname>/settings/", views.ProjectSettingsView.as_view(), name="settings"),
     path("<slug:shortname>/members/add/", views.MemberAddView.as_view(), name="member-add"),
-    path("<slug:shortname>/members/<str:username>/role/", views.MemberRoleView.as_view(),
-         name="member-role"),
-    path("<slug:shortname>/members/<str:username>/remove/", views.MemberRemoveView.as_view(),
-         name="member-remove"),
+    # <hub_username>: the characters of a username only (a NUL byte in the path was a
+    # server error on PostgreSQL, which refuses it in a query).
+    path("<slug:shortname>/members/<hub_username:username>/role/",
+         views.MemberRoleView.as_view(), name="member-role"),
+    path("<slug:shortname>/members/<hub_username:username>/remove/",
+         views.MemberRemoveView.as_view(), name="member-remove"),
     path("<slug:shortname>/services/", views.ServiceListView.as_view(), name="services"),
     path("<slug:shortname>/services/<int:service_id>/edit/", views.ServiceEditView.as_view(),
          name="service-edit"),
