@@ -13,6 +13,7 @@ import secrets
 import boto3
 import pytest
 from django.db import connection
+from kombu import pools
 
 from docker_repos import services
 from docker_repos.models import DockerRepo
@@ -49,11 +50,14 @@ def moto_server(tmp_path):
 
 def _reset_broker_connections(app) -> None:
     """Drop the Celery app's cached broker connections so the next send uses the current
-    broker_url (Celery caches them per app)."""
+    broker_url (Celery caches them per app). kombu's process-wide pools are reset too: the
+    app's pool is one of them, and left closed there it fails every later send to the same
+    URL ("Acquire on closed pool"), eager ones included."""
     if app._pool is not None:
         app._pool.force_close_all()
     app._pool = None
     app.amqp._producer_pool = None
+    pools.reset()
 
 
 @pytest.fixture

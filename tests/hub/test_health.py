@@ -13,8 +13,9 @@ CLOSED_PORT_BROKER = "redis://127.0.0.1:1/0"  # nothing listens on port 1
 def broker_down(monkeypatch):
     # Celery reads CELERY_BROKER_URL from the environment before its configuration (CI
     # sets it), so both point at the closed port.
-    monkeypatch.setenv("CELERY_BROKER_URL", CLOSED_PORT_BROKER)
+    # Read the configured value first: once the variable is set, conf.broker_url returns it.
     before = celery_app.conf.broker_url
+    monkeypatch.setenv("CELERY_BROKER_URL", CLOSED_PORT_BROKER)
     celery_app.conf.broker_url = CLOSED_PORT_BROKER
     yield
     celery_app.conf.broker_url = before
