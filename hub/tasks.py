@@ -6,7 +6,7 @@ import logging
 import random
 
 from django.conf import settings
-from django.db import transaction
+from django.db import OperationalError, transaction
 
 from .aws import AwsError
 
@@ -31,6 +31,17 @@ def converge(task, *, work, on_retry, on_failed, object_id) -> None:
         reason = exc.reason if not exc.transient else f"{exc.reason} — gave up after {total} " \
                                                        "attempts; press Retry to try again"
         on_failed(object_id, reason)
+    except OperationalError as exc:
+        # The database, not AWS: a deadlock or a dropped connection deserves another try.
+        # The row is left as it is (writing to it may fail the same way); the reconciler
+        # re-sends it if the retries run out while the database is still away.
+        if task.request.retries < settings.HUB_TASK_MAX_RETRIES:
+            logger.warning("%s for id %s hit a database error (%s); retrying", task.name,
+                           object_id, exc.__class__.__name__)
+            raise task.retry(countdown=backoff_seconds(task.request.retries), exc=exc) from None
+        logger.exception("%s failed for id %s", task.name, object_id)
+        on_failed(object_id, "The hub's database failed while working on this; press Retry "
+                             "to try again.")
     except Exception as exc:
         # A bug, not AWS: say so on the object instead of leaving it pending forever.
         logger.exception("%s failed for id %s", task.name, object_id)
