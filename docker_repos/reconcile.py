@@ -3,7 +3,8 @@
 One pass (a) re-sends the task of every repository that has sat `pending` or `deleting`
 with no progress for longer than HUB_RECONCILE_STUCK_AFTER (a lost message, a killed
 worker, a broker that was down at enqueue time) and (b) compares every active repository
-with ECR: deleted outside the hub → recreated; settings, lifecycle or repository policy
+with ECR: failed only because AWS stayed unreachable → sent again; deleted outside the
+hub → recreated; settings, lifecycle or repository policy
 edited outside the hub → written back; and (c) checks that every active person's identity
 and robot still has its IAM user and stored access key (recreated with a new key if not).
 It reads in pages and writes only what differs.
@@ -22,7 +23,7 @@ from django.utils import timezone
 from hub.audit import audit
 from hub.aws import AwsError
 from hub.choices import Status
-from hub.tasks import enqueue_on_commit
+from hub.tasks import GAVE_UP, enqueue_on_commit
 from identities import iam
 from identities.models import EcrIdentity
 from identities.tasks import provision_identity
@@ -126,6 +127,7 @@ def _repair_drift(report: ReconcileReport, repo_ids, page_size: int) -> None:
     for page in ecr.iter_repository_pages():
         for found in page:
             in_ecr[found.name] = found
+    _retry_given_up(report, repo_ids)  # ECR answered: worth trying those again
     active = (DockerRepo.objects.filter(status=Status.ACTIVE)
               .select_related("project", "service").order_by("pk"))
     if repo_ids is not None:
@@ -148,6 +150,29 @@ def _repair_drift(report: ReconcileReport, repo_ids, page_size: int) -> None:
             observed = pool.map(_read_policies, [repo.full_name for repo, _ in present])
             for (repo, found), (lifecycle, policy) in zip(present, observed, strict=True):
                 _repair_repo(report, repo, found, lifecycle, policy, plans[repo.pk])
+
+
+def _retry_given_up(report: ReconcileReport, repo_ids) -> None:
+    """Repositories that failed only because AWS was unreachable or busy through every
+    retry go again, now that AWS answers; other failures wait for a person's Retry."""
+    given_up = DockerRepo.objects.filter(status=Status.FAILED,
+                                         status_detail__contains=GAVE_UP).select_related("project")
+    if repo_ids is not None:
+        given_up = given_up.filter(pk__in=repo_ids)
+    for repo in given_up.iterator(chunk_size=500):
+        report.requeued.append(repo.full_name)
+        if report.dry_run:
+            continue
+        status = Status.DELETING if repo.delete_requested else Status.PENDING
+        with transaction.atomic():
+            moved = DockerRepo.objects.filter(pk=repo.pk, status=Status.FAILED).update(
+                status=status, status_detail="AWS answers again: retrying.",
+                status_changed_at=timezone.now(), updated_at=timezone.now())
+            if moved:
+                audit(actor=None, action="docker_repo.retried", target=repo,
+                      project=repo.project, detail={"status": status, "by": "reconciler"})
+                repo.status = status
+                services.repo_enqueue_pending(repo=repo)
 
 
 def _chunks(items, size: int):

@@ -13,6 +13,11 @@ from .aws import AwsError
 logger = logging.getLogger(__name__)
 
 
+# Ends the reason of an object that failed only because AWS stayed unreachable or busy
+# through every retry: the reconciler sends such objects again once AWS answers.
+GAVE_UP = " — gave up after"
+
+
 def backoff_seconds(retries: int) -> float:
     delay = min(settings.HUB_TASK_RETRY_CAP, settings.HUB_TASK_RETRY_BASE * 2**retries)
     return delay * random.uniform(0.5, 1.5)  # noqa: S311 - jitter, not security
@@ -28,7 +33,7 @@ def converge(task, *, work, on_retry, on_failed, object_id) -> None:
         if exc.transient and attempt < total:
             on_retry(object_id, f"{exc.reason} — retrying (attempt {attempt} of {total})")
             raise task.retry(countdown=backoff_seconds(task.request.retries), exc=exc) from None
-        reason = exc.reason if not exc.transient else f"{exc.reason} — gave up after {total} " \
+        reason = exc.reason if not exc.transient else f"{exc.reason}{GAVE_UP} {total} " \
                                                        "attempts; press Retry to try again"
         on_failed(object_id, reason)
     except OperationalError as exc:
