@@ -23,6 +23,7 @@ from django.utils import timezone
 from hub.audit import audit
 from hub.aws import AwsError
 from hub.choices import Status
+from hub.exceptions import Conflict
 from hub.tasks import GAVE_UP, enqueue_on_commit
 from identities import iam
 from identities.models import EcrIdentity
@@ -163,16 +164,10 @@ def _retry_given_up(report: ReconcileReport, repo_ids) -> None:
         report.requeued.append(repo.full_name)
         if report.dry_run:
             continue
-        status = Status.DELETING if repo.delete_requested else Status.PENDING
-        with transaction.atomic():
-            moved = DockerRepo.objects.filter(pk=repo.pk, status=Status.FAILED).update(
-                status=status, status_detail="AWS answers again: retrying.",
-                status_changed_at=timezone.now(), updated_at=timezone.now())
-            if moved:
-                audit(actor=None, action="docker_repo.retried", target=repo,
-                      project=repo.project, detail={"status": status, "by": "reconciler"})
-                repo.status = status
-                services.repo_enqueue_pending(repo=repo)
+        try:
+            services.repo_resume_given_up(repo=repo)
+        except Conflict:
+            report.requeued.remove(repo.full_name)  # someone moved it on meanwhile
 
 
 def _chunks(items, size: int):

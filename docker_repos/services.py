@@ -99,20 +99,31 @@ def repo_delete(*, actor, repo: DockerRepo) -> DockerRepo:
 
 
 def repo_retry(*, actor, repo: DockerRepo) -> DockerRepo:
+    _require_repo_manager(actor, repo.project)
+    return _resume(repo, actor=actor)
+
+
+def repo_resume_given_up(*, repo: DockerRepo) -> DockerRepo:
+    """The reconciler's retry of a repository that failed only because AWS stayed
+    unreachable or busy (Conflict if it is no longer failed)."""
+    return _resume(repo, actor=None, detail="AWS answers again: retrying.")
+
+
+def _resume(repo: DockerRepo, *, actor, detail: str = "") -> DockerRepo:
+    """Failed → the transition that failed (creating or deleting), sent again."""
     from . import tasks
 
-    _require_repo_manager(actor, repo.project)
     with transaction.atomic():
         locked = DockerRepo.objects.select_for_update().get(pk=repo.pk)
         if locked.status != Status.FAILED:
             raise Conflict(f"Only a failed repository can be retried; {locked.full_name} is "
                            f"{locked.get_status_display().lower()}.")
         locked.status = Status.DELETING if locked.delete_requested else Status.PENDING
-        locked.status_detail = ""
+        locked.status_detail = detail
         locked.status_changed_at = timezone.now()
         locked.save(update_fields=["status", "status_detail", "status_changed_at", "updated_at"])
         audit(actor=actor, action="docker_repo.retried", target=locked, project=locked.project,
-              detail={"status": locked.status})
+              detail={"status": locked.status, **({} if actor else {"by": "reconciler"})})
         task = tasks.destroy_repo if locked.delete_requested else tasks.provision_repo
         enqueue_on_commit(task, locked.pk)
     return locked
