@@ -234,9 +234,6 @@ class ServiceMixin(ProjectViewMixin):
     require_admin = True
     tab = "services"
 
-    def dispatch(self, request, *args, **kwargs):
-        return super().dispatch(request, *args, **kwargs)
-
     def get_service(self) -> Service:
         return get_object_or_404(Service, project=self.project, pk=self.kwargs["service_id"])
 

@@ -59,3 +59,20 @@ def aws(settings, monkeypatch):
     with mock_aws():
         yield
     reset_clients()
+
+
+@pytest.fixture
+def created_secrets(monkeypatch):
+    """Every secret access key IAM hands the hub during the test."""
+    secrets = []
+    from identities import iam
+
+    original = iam.create_access_key
+
+    def recording(name):
+        key = original(name)
+        secrets.append(key.secret)
+        return key
+
+    monkeypatch.setattr(iam, "create_access_key", recording)
+    return secrets

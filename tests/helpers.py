@@ -1,6 +1,9 @@
 """Small helpers shared by the tests."""
 
+import threading
+
 from django.apps import apps
+from django.db import connections
 from django.utils.html import escape
 
 # Every table whose rows a page of the hub may change (auth: users; the rest: the hub's).
@@ -36,3 +39,27 @@ def assert_shows(response, text: str) -> None:
     """`text` appears in the page as the browser shows it (HTML-escaped in the source)."""
     body = page(response)
     assert escape(text) in body, f"{text!r} not in the page:\n{body}"
+
+
+def race(work, count: int) -> list:
+    """Run `work(index)` in `count` threads released together; each outcome (a result or
+    the exception raised) in index order."""
+    start = threading.Barrier(count, timeout=30)
+    outcomes: list = [None] * count
+
+    def run(index: int) -> None:
+        try:
+            start.wait()
+            outcomes[index] = work(index)
+        except Exception as exc:  # every outcome is checked by the caller
+            outcomes[index] = exc
+        finally:
+            connections.close_all()  # this thread's own connection
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(thread.is_alive() for thread in threads)
+    return outcomes

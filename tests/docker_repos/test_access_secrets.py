@@ -8,25 +8,9 @@ from django.urls import reverse
 
 from docker_repos import services
 from docker_repos.models import RobotAccount
-from identities import iam
 from identities import services as identity_services
 from projects.models import Project
 from tests.access_helpers import active_repo, converging
-
-
-@pytest.fixture
-def created_secrets(monkeypatch):
-    """Every secret access key IAM hands the hub during the test."""
-    secrets = []
-    original = iam.create_access_key
-
-    def recording(name):
-        key = original(name)
-        secrets.append(key.secret)
-        return key
-
-    monkeypatch.setattr(iam, "create_access_key", recording)
-    return secrets
 
 
 def test_no_secret_in_any_log_line_of_a_full_flow(

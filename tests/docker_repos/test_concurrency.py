@@ -2,16 +2,15 @@
 repository, everyone else gets "already exists". Needs a database that really runs
 transactions side by side: PostgreSQL (CI sets DATABASE_URL)."""
 
-import threading
-
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from docker_repos import services
 from docker_repos.models import DockerRepo
 from hub.choices import Status
 from hub.exceptions import Conflict
 from hub.models import AuditEvent
+from tests.helpers import race
 
 from .support import ecr_repositories
 
@@ -27,26 +26,9 @@ pytestmark = [
 
 def test_concurrent_requests_for_one_name_make_exactly_one_repository(world, ecr, eager):
     people = [world.users["member"], world.users["project_admin"]]
-    start = threading.Barrier(THREADS, timeout=30)
-    outcomes: list[object] = [None] * THREADS
-
-    def request(index: int) -> None:
-        try:
-            start.wait()
-            outcomes[index] = services.repo_request(
-                actor=people[index % 2], project=world.project, service=world.service,
-                name="hello-world-app")
-        except Exception as exc:  # every outcome is checked below
-            outcomes[index] = exc
-        finally:
-            connections.close_all()  # this thread's own connection
-
-    threads = [threading.Thread(target=request, args=(i,)) for i in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads)
+    outcomes = race(lambda index: services.repo_request(
+        actor=people[index % 2], project=world.project, service=world.service,
+        name="hello-world-app"), THREADS)
 
     created = [o for o in outcomes if isinstance(o, DockerRepo)]
     refused = [o for o in outcomes if isinstance(o, Conflict)]

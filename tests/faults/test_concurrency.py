@@ -7,10 +7,9 @@ of one change run side by side with the other changes. AWS is moto in-process. N
 database that runs transactions side by side: PostgreSQL (CI sets DATABASE_URL)."""
 
 import random
-import threading
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from docker_repos import services
 from docker_repos.models import DockerRepo, RepoAccess, RobotAccount
@@ -21,6 +20,7 @@ from projects.choices import Role
 from projects.models import Membership
 from tests.access_helpers import active_repo, db_grants, policy_grants
 from tests.api.support import client_for
+from tests.helpers import race
 
 from .support import NODE_ROLE, ecr_repository_names, status_counts
 
@@ -33,30 +33,6 @@ pytestmark = [
                        reason="SQLite serialises every write, so requests never race; run "
                               "with DATABASE_URL=postgres://... to test concurrency"),
 ]
-
-
-def race(work, count: int = THREADS) -> list:
-    """Run `work(index)` in `count` threads released together; each outcome (a result or
-    the exception raised) in index order."""
-    start = threading.Barrier(count, timeout=30)
-    outcomes: list = [None] * count
-
-    def run(index: int) -> None:
-        try:
-            start.wait()
-            outcomes[index] = work(index)
-        except Exception as exc:  # every outcome is checked by the caller
-            outcomes[index] = exc
-        finally:
-            connections.close_all()  # this thread's own connection
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads)
-    return outcomes
 
 
 def desired_state(index: int) -> tuple[list[dict], list[dict]]:
@@ -88,7 +64,8 @@ def test_20_concurrent_access_changes_leave_the_policy_equal_to_the_database(
     manager = world.users["project_admin"]
 
     outcomes = race(lambda i: services.access_set(actor=manager, repo=repo,
-                                                  robots=states[i][0], users=states[i][1]))
+                                                  robots=states[i][0], users=states[i][1]),
+                    THREADS)
 
     assert [o for o in outcomes if o is not None] == []  # 20 applied, 0 errors
     final = {a.user.username: a.writable for a in
@@ -119,7 +96,7 @@ def test_20_concurrent_api_requests_for_one_name_make_one_repository(world, aws,
                                         format="json")
         return response.status_code, response.json()
 
-    outcomes = race(post)
+    outcomes = race(post, THREADS)
 
     codes = sorted(code for code, _ in outcomes)
     assert codes == [201] + [409] * (THREADS - 1)

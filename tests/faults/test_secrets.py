@@ -30,7 +30,6 @@ from docker_repos.models import DockerRepo, RepoAccess, RobotAccount
 from hub.choices import Status
 from hub.crypto import decrypt
 from hub.logging import RedactSecretsFilter
-from identities import iam
 from identities.models import ApiToken, EcrIdentity
 from tests.access_helpers import converging
 from tests.api.support import client_for
@@ -40,21 +39,6 @@ from .support import NODE_ROLE
 WIRE_LOGGERS = ("botocore", "boto3", "urllib3", "moto", "s3transfer", "werkzeug")
 ROLES = ("member", "project_admin", "other_admin", "hub_admin")
 REVEALS = {"api:robot-credentials", "api:ecr-identity-credentials"}
-
-
-@pytest.fixture
-def created_secrets(monkeypatch):
-    """Every secret access key IAM hands the hub during the test."""
-    secrets = []
-    original = iam.create_access_key
-
-    def recording(name):
-        key = original(name)
-        secrets.append(key.secret)
-        return key
-
-    monkeypatch.setattr(iam, "create_access_key", recording)
-    return secrets
 
 
 class RawLines(logging.Handler):
