@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from hub.audit import audit
 from hub.aws import AwsPermanentError, AwsTransientError
-from hub.choices import Status
+from hub.choices import Status, move
 from hub.exceptions import Conflict, InvalidInput, NotAllowed
 from hub.tasks import enqueue_on_commit
 from identities import services as identity_services
@@ -61,16 +61,6 @@ def _require_active(locked: DockerRepo) -> None:
     if locked.status != Status.ACTIVE:
         raise Conflict(f"Access to {locked.full_name} can be changed once it is active; it is "
                        f"{locked.get_status_display().lower()}.")
-
-
-def _move(entry, status: str, detail: str = "", **fields) -> None:
-    entry.status = status
-    entry.status_detail = detail
-    entry.status_changed_at = timezone.now()
-    for key, value in fields.items():
-        setattr(entry, key, value)
-    entry.save(update_fields=["status", "status_detail", "status_changed_at", "updated_at",
-                              *fields])
 
 
 # --- The desired state, from people ------------------------------------------------------
@@ -228,7 +218,7 @@ def access_set(*, actor, repo: DockerRepo, robots: list[dict], users: list[dict]
         removed_robots = []
         for name, robot in current_robots.items():
             if name not in wanted_robots and not robot.removal_requested:
-                _move(robot, Status.REMOVING, rotation_requested=False, removal_requested=True)
+                move(robot, Status.REMOVING, rotation_requested=False, removal_requested=True)
                 removed_robots.append(name)
 
         # People.
@@ -239,12 +229,12 @@ def access_set(*, actor, repo: DockerRepo, robots: list[dict], users: list[dict]
             if access is None:
                 RepoAccess.objects.create(repo=repo, user=user, writable=writable)
             else:
-                _move(access, Status.PENDING, writable=writable, removal_requested=False)
+                move(access, Status.PENDING, writable=writable, removal_requested=False)
             granted[name] = "pull+push" if writable else "pull"
             _ensure_identity(user, identities.get(user.pk), actor=actor)
         for name, access in current_access.items():
             if name not in grants and not access.removal_requested:
-                _move(access, Status.REMOVING, removal_requested=True)
+                move(access, Status.REMOVING, removal_requested=True)
                 removed_users.append(name)
 
         if not (new_robots or removed_robots or granted or removed_users):
@@ -292,7 +282,7 @@ def robot_rotate(*, actor, robot: RobotAccount) -> RobotAccount:
         if locked.status != Status.ACTIVE:
             raise Conflict(f"Only an active robot account can be rotated; {locked.name} is "
                            f"{locked.get_status_display().lower()}.")
-        _move(locked, Status.PENDING, "Creating a new access key; the current one works until "
+        move(locked, Status.PENDING, "Creating a new access key; the current one works until "
                                       "it is replaced.", rotation_requested=True)
         audit(actor=actor, action="robot.rotation_requested", target=locked,
               project=locked.repo.project, detail={"access_key_id": locked.access_key_id})
@@ -312,10 +302,10 @@ def robot_retry(*, actor, robot: RobotAccount) -> RobotAccount:
             raise Conflict(f"Only a failed robot account can be retried; {locked.name} is "
                            f"{locked.get_status_display().lower()}.")
         if locked.removal_requested:
-            _move(locked, Status.REMOVING)
+            move(locked, Status.REMOVING)
             enqueue_on_commit(tasks.sync_repo_access, locked.repo_id)
         else:
-            _move(locked, Status.PENDING)
+            move(locked, Status.PENDING)
             enqueue_on_commit(tasks.provision_robot, locked.pk)
         audit(actor=actor, action="robot.retried", target=locked, project=locked.repo.project,
               detail={"status": locked.status})
@@ -333,7 +323,7 @@ def access_retry(*, actor, access: RepoAccess) -> RepoAccess:
         if locked.status != Status.FAILED:
             raise Conflict(f"Only failed access can be retried; {locked.user.username}'s is "
                            f"{locked.get_status_display().lower()}.")
-        _move(locked, Status.REMOVING if locked.removal_requested else Status.PENDING)
+        move(locked, Status.REMOVING if locked.removal_requested else Status.PENDING)
         if not locked.removal_requested:
             _ensure_identity(locked.user, EcrIdentity.objects.filter(user=locked.user).first(),
                              actor=actor)
@@ -408,7 +398,7 @@ def access_member_removed(*, project: Project, user, actor=None) -> None:
                     .exclude(status=Status.REMOVING).select_related("repo"))
         repo_ids = set()
         for access in accesses:
-            _move(access, Status.REMOVING, removal_requested=True)
+            move(access, Status.REMOVING, removal_requested=True)
             audit(actor=actor, action="repo_access.removal_requested", target=access,
                   project=project, detail={"user": user.username,
                                            "repo": access.repo.full_name,
@@ -438,7 +428,7 @@ def access_identity_failed(*, identity: EcrIdentity, reason: str) -> None:
                    .filter(user_id=identity.user_id, status=Status.PENDING)
                    .select_related("repo__project", "user"))
         for access in waiting:
-            _move(access, Status.FAILED, f"{access.user.username}'s ECR credentials could not "
+            move(access, Status.FAILED, f"{access.user.username}'s ECR credentials could not "
                                          f"be created: {reason}")
             audit(actor=None, action="repo_access.failed", target=access,
                   project=access.repo.project, detail={"reason": reason})
@@ -547,7 +537,7 @@ def access_mark_failed(repo_id: int, reason: str) -> None:
         for entry in [*robots.select_for_update(of=("self",)).select_related("repo__project"),
                       *accesses.select_for_update(of=("self",))
                       .select_related("user", "repo__project")]:
-            _move(entry, Status.FAILED, reason)
+            move(entry, Status.FAILED, reason)
             names.append(entry.name if isinstance(entry, RobotAccount) else entry.user.username)
         repo = DockerRepo.objects.select_related("project").filter(pk=repo_id).first()
         if names and repo is not None:
@@ -636,12 +626,12 @@ def robot_mark_failed(robot_id: int, reason: str) -> None:
         if robot is None:
             return
         if robot.status == Status.PENDING and robot.rotation_requested and robot.has_key:
-            _move(robot, Status.ACTIVE, f"Rotating the access key failed: {reason} The current "
+            move(robot, Status.ACTIVE, f"Rotating the access key failed: {reason} The current "
                   "key still works; press Rotate to try again.", rotation_requested=False)
             audit(actor=None, action="robot.rotation_failed", target=robot,
                   project=robot.repo.project, detail={"reason": reason})
             return
         doing = "removing" if robot.status == Status.REMOVING else "creating"
-        _move(robot, Status.FAILED, reason)
+        move(robot, Status.FAILED, reason)
         audit(actor=None, action="robot.failed", target=robot, project=robot.repo.project,
               detail={"reason": reason, "while": doing})

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from hub.audit import audit
 from hub.aws import AwsPermanentError, AwsTransientError
-from hub.choices import Status
+from hub.choices import Status, move
 from hub.exceptions import Conflict, InvalidInput, NotAllowed
 from hub.tasks import enqueue_on_commit
 from identities import iam
@@ -86,12 +86,7 @@ def repo_delete(*, actor, repo: DockerRepo) -> DockerRepo:
         if locked.status == Status.PENDING:
             raise Conflict(f"{locked.full_name} is still being created: delete it once it is "
                            "active or failed.")
-        locked.status = Status.DELETING
-        locked.status_detail = ""
-        locked.delete_requested = True
-        locked.status_changed_at = timezone.now()
-        locked.save(update_fields=["status", "status_detail", "delete_requested",
-                                   "status_changed_at", "updated_at"])
+        move(locked, Status.DELETING, delete_requested=True)
         audit(actor=actor, action="docker_repo.delete_requested", target=locked,
               project=locked.project)
         enqueue_on_commit(tasks.destroy_repo, locked.pk)
@@ -118,10 +113,7 @@ def _resume(repo: DockerRepo, *, actor, detail: str = "") -> DockerRepo:
         if locked.status != Status.FAILED:
             raise Conflict(f"Only a failed repository can be retried; {locked.full_name} is "
                            f"{locked.get_status_display().lower()}.")
-        locked.status = Status.DELETING if locked.delete_requested else Status.PENDING
-        locked.status_detail = detail
-        locked.status_changed_at = timezone.now()
-        locked.save(update_fields=["status", "status_detail", "status_changed_at", "updated_at"])
+        move(locked, Status.DELETING if locked.delete_requested else Status.PENDING, detail)
         audit(actor=actor, action="docker_repo.retried", target=locked, project=locked.project,
               detail={"status": locked.status, **({} if actor else {"by": "reconciler"})})
         task = tasks.destroy_repo if locked.delete_requested else tasks.provision_repo
@@ -250,10 +242,7 @@ def repo_mark_failed(repo_id: int, reason: str) -> None:
             pk=repo_id, status__in=[Status.PENDING, Status.DELETING]).first()
         if repo is None:
             return
-        repo.status = Status.FAILED
-        repo.status_detail = reason
-        repo.status_changed_at = timezone.now()
-        repo.save(update_fields=["status", "status_detail", "status_changed_at", "updated_at"])
+        move(repo, Status.FAILED, reason)
         audit(actor=None, action="docker_repo.failed", target=repo, project=repo.project,
               detail={"reason": reason, "while": "deleting" if repo.delete_requested
                       else "creating"})

@@ -1,6 +1,7 @@
 """The one status vocabulary, with the label and colour every screen uses."""
 
 from django.db import models
+from django.utils import timezone
 
 
 class Status(models.TextChoices):
@@ -25,3 +26,15 @@ IN_FLIGHT = frozenset({Status.PENDING, Status.DELETING, Status.REMOVING})
 
 def status_colour(value: str) -> str:
     return STATUS_COLOURS.get(value, "grey")
+
+
+def move(obj, status: str, detail: str = "", **fields) -> None:
+    """Save `obj` (a row with the hub's status fields) in `status` with `detail`, plus any
+    other `fields`, writing only those columns. Call it on a row locked for update."""
+    obj.status = status
+    obj.status_detail = detail
+    obj.status_changed_at = timezone.now()
+    for key, value in fields.items():
+        setattr(obj, key, value)
+    obj.save(update_fields=["status", "status_detail", "status_changed_at", "updated_at",
+                            *fields])

@@ -4,7 +4,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from hub.audit import audit
-from hub.choices import Status
+from hub.choices import Status, move
 from hub.exceptions import Conflict, InvalidInput, NotFound
 from hub.tasks import enqueue_on_commit
 
@@ -132,7 +132,7 @@ def ecr_identity_rotate(*, user) -> EcrIdentity:
         if identity.status != Status.ACTIVE:
             raise Conflict("Only active credentials can be rotated; yours are "
                            f"{identity.get_status_display().lower()}.")
-        _move(identity, Status.PENDING, "Creating a new access key; the current one works "
+        move(identity, Status.PENDING, "Creating a new access key; the current one works "
                                         "until it is replaced.", rotation_requested=True)
         audit(actor=user, action="ecr_identity.rotation_requested", target=identity,
               detail={"access_key_id": identity.access_key_id})
@@ -152,10 +152,10 @@ def ecr_identity_retry(*, user, actor=None) -> EcrIdentity:
             raise Conflict("Only failed credentials can be retried; yours are "
                            f"{identity.get_status_display().lower()}.")
         if user.is_active:
-            _move(identity, Status.PENDING, "")
+            move(identity, Status.PENDING, "")
             enqueue_on_commit(tasks.provision_identity, identity.pk)
         else:
-            _move(identity, Status.REMOVING, "")
+            move(identity, Status.REMOVING, "")
             enqueue_on_commit(tasks.disable_identity_keys, identity.pk)
         audit(actor=actor, action="ecr_identity.retried", target=identity,
               detail={"status": identity.status})
@@ -173,7 +173,7 @@ def ecr_identity_deactivate(*, user) -> None:
             return
         if identity.status == Status.FAILED and not identity.access_key_id:
             return  # no key to delete (already done, or never created)
-        _move(identity, Status.REMOVING, "Deleting the access keys: the account was "
+        move(identity, Status.REMOVING, "Deleting the access keys: the account was "
                                          "deactivated.", rotation_requested=False)
         audit(actor=None, action="ecr_identity.deactivation_requested", target=identity,
               detail={"user": user.username})
@@ -187,16 +187,6 @@ def ecr_identity_enqueue_pending(*, identity: EcrIdentity) -> None:
     task = (tasks.disable_identity_keys if identity.status == Status.REMOVING
             else tasks.provision_identity)
     enqueue_on_commit(task, identity.pk)
-
-
-def _move(identity: EcrIdentity, status: str, detail: str, **fields) -> None:
-    identity.status = status
-    identity.status_detail = detail
-    identity.status_changed_at = timezone.now()
-    for key, value in fields.items():
-        setattr(identity, key, value)
-    identity.save(update_fields=["status", "status_detail", "status_changed_at", "updated_at",
-                                 *fields])
 
 
 # --- Convergence, run by tasks ----------------------------------------------------------
@@ -263,14 +253,14 @@ def ecr_identity_mark_failed(identity_id: int, reason: str) -> None:
             return
         if identity.status == Status.PENDING and identity.rotation_requested \
                 and identity.has_key:
-            _move(identity, Status.ACTIVE, f"Rotating the access key failed: {reason} The "
+            move(identity, Status.ACTIVE, f"Rotating the access key failed: {reason} The "
                   "current key still works; press Rotate to try again.",
                   rotation_requested=False)
             audit(actor=None, action="ecr_identity.rotation_failed", target=identity,
                   detail={"reason": reason})
             return
         action = "deleting keys" if identity.status == Status.REMOVING else "creating"
-        _move(identity, Status.FAILED, reason)
+        move(identity, Status.FAILED, reason)
         audit(actor=None, action="ecr_identity.failed", target=identity,
               detail={"reason": reason, "while": action})
         if action == "creating":
