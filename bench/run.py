@@ -69,10 +69,7 @@ class Environment:
         os.environ.setdefault("CELERY_BROKER_URL", "filesystem://")
         self.aws_port = procs.free_port()
         os.environ["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{self.aws_port}"
-        moto = procs.start("moto", [procs.bin_path("moto_server"), "-H", "127.0.0.1", "-p",
-                                    str(self.aws_port)], log_dir=RUN_DIR)
-        self.procs.append(moto)
-        procs.wait_for_port(self.aws_port, proc=moto)
+        self.procs.append(procs.start_aws(self.aws_port, log_dir=RUN_DIR))
 
     def _fresh_postgres(self, url: str) -> None:
         import psycopg2

@@ -13,6 +13,8 @@ import sys
 import time
 from pathlib import Path
 
+from hub import awsstandin
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
@@ -26,6 +28,13 @@ def wait_for_port(host: str, port: int, timeout: float = 30) -> None:
                 return
         time.sleep(0.2)
     raise SystemExit(f"Nothing answered on {host}:{port} after {timeout:.0f}s")
+
+
+def _boundary_arn(env) -> str:
+    os.environ.update(env)
+    from django.conf import settings
+
+    return settings.HUB_IAM_PERMISSIONS_BOUNDARY
 
 
 def main() -> int:
@@ -43,7 +52,7 @@ def main() -> int:
         # moto accepts any credentials; these keep boto3 from looking for real ones.
         env.setdefault("AWS_ACCESS_KEY_ID", "testing")
         env.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
-        commands.append(("aws", [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(aws_port)]))
+        commands.append(("aws", awsstandin.command("127.0.0.1", aws_port)))
     manage = [sys.executable, str(ROOT / "manage.py")]
     celery = [str(BIN / "celery"), "-A", "hub"]
     commands += [
@@ -74,6 +83,7 @@ def main() -> int:
         processes.append((name, subprocess.Popen(command, env=env, cwd=ROOT)))
         if name == "aws":
             wait_for_port("127.0.0.1", aws_port)
+            awsstandin.prepare(env["AWS_ENDPOINT_URL"], _boundary_arn(env))
     wait_for_port("127.0.0.1", port)
     print(f"\nPlatform Hub is running on http://127.0.0.1:{port}/  (Ctrl-C stops everything)\n",
           flush=True)

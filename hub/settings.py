@@ -337,7 +337,34 @@ HUB_RECONCILE_THREADS = int(os.environ.get("HUB_RECONCILE_THREADS", "8"))
 # --- AWS ----------------------------------------------------------------------------
 AWS_DEFAULT_REGION = os.environ.get("AWS_DEFAULT_REGION", "eu-west-2")
 AWS_ENDPOINT_URL = os.environ.get("AWS_ENDPOINT_URL", "")
-HUB_ECR_PULL_PRINCIPALS = env_list("HUB_ECR_PULL_PRINCIPALS")
+# Full IAM role or user ARNs only: `*` or a bare account id would make every repository
+# pullable by anyone (or by a whole account).
+_PRINCIPAL_ARN = re.compile(r"arn:aws(-[a-z]+)*:iam::\d{12}:(role|user)/[\w+=,.@/-]+")
+
+
+def _checked_pull_principals(principals: list[str]) -> list[str]:
+    wrong = [p for p in principals if not _PRINCIPAL_ARN.fullmatch(p)]
+    if wrong:
+        raise ImproperlyConfigured(
+            "HUB_ECR_PULL_PRINCIPALS: every entry must be the full ARN of an IAM role or "
+            "user (arn:aws:iam::123456789012:role/NAME); refused: "
+            + ", ".join(repr(p) for p in wrong))
+    return principals
+
+
+HUB_ECR_PULL_PRINCIPALS = _checked_pull_principals(env_list("HUB_ECR_PULL_PRINCIPALS"))
+# The managed policy every IAM user the hub creates carries as its permissions boundary
+# (aws/user-boundary.json; an operator creates it once). The hub's own policy lets it
+# create users only with exactly this boundary. In development it is the stand-in
+# account's policy, which `make run` creates in the local AWS stand-in.
+HUB_IAM_PERMISSIONS_BOUNDARY = os.environ.get("HUB_IAM_PERMISSIONS_BOUNDARY") or (
+    _required("HUB_IAM_PERMISSIONS_BOUNDARY") if PRODUCTION
+    else "arn:aws:iam::123456789012:policy/platform-hub-user-boundary")
+if not re.fullmatch(r"arn:aws(-[a-z]+)*:iam::\d{12}:policy/[\w+=,.@/-]+",
+                    HUB_IAM_PERMISSIONS_BOUNDARY):
+    raise ImproperlyConfigured(
+        "HUB_IAM_PERMISSIONS_BOUNDARY must be the ARN of a managed IAM policy "
+        "(arn:aws:iam::123456789012:policy/platform-hub-user-boundary)")
 HUB_AWS_CONNECT_TIMEOUT = float(os.environ.get("HUB_AWS_CONNECT_TIMEOUT", "3"))
 HUB_AWS_READ_TIMEOUT = float(os.environ.get("HUB_AWS_READ_TIMEOUT", "10"))
 HUB_AWS_MAX_ATTEMPTS = int(os.environ.get("HUB_AWS_MAX_ATTEMPTS", "3"))

@@ -9,6 +9,7 @@ import json
 from dataclasses import dataclass, field
 
 from botocore.exceptions import ClientError
+from django.conf import settings
 
 from hub.aws import AwsPermanentError, aws_call, client
 
@@ -47,6 +48,7 @@ def ensure_user(name: str, *, tags: dict[str, str]) -> str:
         with aws_call(f"create IAM user {name}", ok_codes=("EntityAlreadyExists",)):
             response = iam.create_user(
                 Path=IAM_PATH, UserName=name,
+                PermissionsBoundary=settings.HUB_IAM_PERMISSIONS_BOUNDARY,
                 Tags=[{"Key": k, "Value": v} for k, v in sorted(all_tags.items())],
             )
         return response["User"]["Arn"]
@@ -60,7 +62,32 @@ def ensure_user(name: str, *, tags: dict[str, str]) -> str:
         raise AwsPermanentError(
             f"The IAM user name {name} is already taken by a user the hub does not manage. "
             "An operator must rename or remove that user.", code="NameTaken")
+    if _boundary_of(user) != settings.HUB_IAM_PERMISSIONS_BOUNDARY:
+        put_user_boundary(name)  # created before the hub set boundaries
     return user["Arn"]
+
+
+def _boundary_of(user: dict) -> str | None:
+    return (user.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn")
+
+
+def user_boundary(name: str) -> str | None:
+    """The ARN of the user's permissions boundary (None if it has none or does not
+    exist)."""
+    try:
+        with aws_call(f"look up IAM user {name}", ok_codes=("NoSuchEntity",)):
+            user = _iam().get_user(UserName=name)["User"]
+    except ClientError:
+        return None
+    return _boundary_of(user)
+
+
+def put_user_boundary(name: str) -> None:
+    """Set the user's permissions boundary to HUB_IAM_PERMISSIONS_BOUNDARY (the only one
+    the hub's own policy lets it set)."""
+    with aws_call(f"set the permissions boundary of IAM user {name}"):
+        _iam().put_user_permissions_boundary(
+            UserName=name, PermissionsBoundary=settings.HUB_IAM_PERMISSIONS_BOUNDARY)
 
 
 def put_login_policy(name: str) -> None:

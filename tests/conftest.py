@@ -2,7 +2,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from moto import mock_aws
 
-from hub.aws import reset_clients
+from hub import awsstandin
+from hub.aws import client, reset_clients
 from projects.choices import Role
 from projects.models import Membership, Project, Service
 
@@ -47,7 +48,8 @@ def world(db, make_user):
 
 @pytest.fixture
 def aws(settings, monkeypatch):
-    """ECR, IAM and STS in-process (moto), with the hub pointed at it."""
+    """ECR, IAM and STS in-process (moto, taught users' permissions boundaries by
+    hub.awsstandin), with the hub pointed at it."""
     for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                        "AWS_SESSION_TOKEN": "testing"}.items():
         monkeypatch.setenv(key, value)
@@ -56,7 +58,10 @@ def aws(settings, monkeypatch):
     settings.AWS_ENDPOINT_URL = ""
     settings.HUB_TASK_RETRY_BASE = 0
     reset_clients()
+    awsstandin.install()
     with mock_aws():
+        # The operator's one-time step: the boundary every hub user must carry.
+        awsstandin.create_boundary_policy(client("iam"), settings.HUB_IAM_PERMISSIONS_BOUNDARY)
         yield
     reset_clients()
 

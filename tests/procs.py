@@ -4,10 +4,8 @@ Every process is started in its own session with its output in a log file, and s
 its own id: `stop()` terminates it, then kills it if it does not exit in time. Use them in
 a fixture (or a try/finally) so nothing outlives the test:
 
-    proc = start("moto", [bin_path("moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-                 log_dir=tmp_path)
+    proc = start_aws(port, log_dir=tmp_path)   # the AWS stand-in, ready
     try:
-        wait_for_port(port, proc=proc)
         ...
     finally:
         stop(proc)
@@ -117,6 +115,20 @@ def _stop_group(proc: Proc, timeout: float) -> None:
     while _signal_group(proc, 0) and time.monotonic() < deadline:
         _signal_group(proc, signal.SIGKILL)
         time.sleep(0.1)
+
+
+def start_aws(port: int, *, log_dir: Path, env: Mapping[str, str] | None = None,
+              name: str = "moto") -> Proc:
+    """The AWS stand-in server (hub.awsstandin) on `port`, answering and prepared as an
+    operator would (the users' permissions boundary policy exists)."""
+    from django.conf import settings
+
+    from hub import awsstandin
+
+    proc = start(name, awsstandin.command("127.0.0.1", port), log_dir=log_dir, env=env)
+    wait_for_port(port, proc=proc)
+    awsstandin.prepare(f"http://127.0.0.1:{port}", settings.HUB_IAM_PERMISSIONS_BOUNDARY)
+    return proc
 
 
 def port_open(port: int, host: str = "127.0.0.1") -> bool:

@@ -18,7 +18,7 @@ from kombu import pools
 from docker_repos import services
 from docker_repos.models import DockerRepo
 from hub.choices import Status
-from tests.procs import bin_path, free_port, start, stop, wait_for_port, wait_until
+from tests.procs import bin_path, free_port, start, start_aws, stop, wait_until
 
 REDIS_URL = os.environ.get("HUB_TEST_REDIS_URL", "")
 REGION = "eu-west-2"
@@ -39,10 +39,8 @@ pytestmark = [
 @pytest.fixture
 def moto_server(tmp_path):
     port = free_port()
-    proc = start("moto_server", [bin_path("moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-                 log_dir=tmp_path)
+    proc = start_aws(port, log_dir=tmp_path, name="moto_server")
     try:
-        wait_for_port(port, proc=proc, timeout=30)
         yield f"http://127.0.0.1:{port}"
     finally:
         stop(proc)

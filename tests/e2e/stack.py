@@ -21,7 +21,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from tests.procs import ROOT, Proc, bin_path, free_port, start, stop, wait_for_port, wait_until
+from tests.procs import (
+    ROOT,
+    Proc,
+    bin_path,
+    free_port,
+    start,
+    start_aws,
+    stop,
+    wait_for_port,
+    wait_until,
+)
 
 from .relay import TcpRelay
 
@@ -187,8 +197,7 @@ def running_hub(tmp: Path) -> Iterator[Hub]:
 
         try:
             moto_port = free_port()
-            procs["moto"] = start("moto", [bin_path("moto_server"), "-H", "127.0.0.1", "-p",
-                                           str(moto_port)], log_dir=log_dir, env=env)
+            procs["moto"] = start_aws(moto_port, log_dir=log_dir, env=env)
             relay = TcpRelay(moto_port)
             env["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{relay.port}"
 

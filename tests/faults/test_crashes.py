@@ -34,7 +34,7 @@ from hub.aws import reset_clients
 from hub.choices import Status
 from tests.access_helpers import converging
 from tests.api.support import client_for
-from tests.procs import bin_path, free_port, start, stop, wait_for_port, wait_until
+from tests.procs import free_port, start_aws, stop, wait_until
 
 from .support import (
     CLOSED_REDIS,
@@ -76,11 +76,9 @@ def moto(tmp_path, monkeypatch, settings):
     """A moto server, with this process's hub (the reconciler) pointed straight at it and
     a relay in front of it for the workers. Yields (relay, ecr client of the test's own)."""
     port = free_port()
-    proc = start("moto_server", [bin_path("moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-                 log_dir=tmp_path)
+    proc = start_aws(port, log_dir=tmp_path, name="moto_server")
     relay = None
     try:
-        wait_for_port(port, proc=proc, timeout=30)
         relay = GateRelay(port)
         endpoint = f"http://127.0.0.1:{port}"
         for key, value in DUMMY_CREDENTIALS.items():
