@@ -46,6 +46,7 @@ RUN HUB_ENV=production \
     SECRET_KEY=build-only-not-a-secret-build-only-not-a-secret-build-only \
     HUB_FERNET_KEYS=YnVpbGQtb25seS1ub3QtYS1zZWNyZXQtMzJieXRlcyE= \
     ALLOWED_HOSTS=build.invalid \
+    HUB_IAM_PERMISSIONS_BOUNDARY=arn:aws:iam::000000000000:policy/build-only \
     CELERY_BROKER_URL=memory:// \
     DATABASE_URL=sqlite:////tmp/build.sqlite3 \
     python manage.py collectstatic --noinput -v 0 \

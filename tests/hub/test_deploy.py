@@ -15,6 +15,7 @@ import yaml
 from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parents[2]
+BOUNDARY = "arn:aws:iam::123456789012:policy/platform-hub-user-boundary"
 SECRET_KEY = "prod-test-" + "k3y-" * 15  # 70 characters, varied enough for check --deploy
 
 
@@ -26,6 +27,7 @@ def _production_env(tmp_path: Path, **overrides: str | None) -> dict[str, str]:
         "SECRET_KEY": SECRET_KEY,
         "HUB_FERNET_KEYS": Fernet.generate_key().decode(),
         "ALLOWED_HOSTS": "hub.example.com",
+        "HUB_IAM_PERMISSIONS_BOUNDARY": BOUNDARY,
         "DATABASE_URL": f"sqlite:///{tmp_path / 'deploy.sqlite3'}",
         "CELERY_BROKER_URL": "redis://localhost:6379/0",  # never contacted by `check`
         "DJANGO_SETTINGS_MODULE": "hub.settings",
@@ -55,7 +57,8 @@ def test_check_deploy_is_clean_in_production(tmp_path):
     assert "WARNINGS" not in output, output
 
 
-@pytest.mark.parametrize("name", ["SECRET_KEY", "HUB_FERNET_KEYS", "ALLOWED_HOSTS"])
+@pytest.mark.parametrize("name", ["SECRET_KEY", "HUB_FERNET_KEYS", "ALLOWED_HOSTS",
+                                  "HUB_IAM_PERMISSIONS_BOUNDARY"])
 def test_production_refuses_to_start_without_a_required_setting(tmp_path, name):
     result = _manage(_production_env(tmp_path, **{name: None}), "check")
     assert result.returncode != 0
@@ -69,6 +72,32 @@ def test_production_refuses_a_malformed_fernet_key(tmp_path):
     assert result.returncode != 0
     assert "HUB_FERNET_KEYS: key 2 is not a Fernet key" in result.stderr
     assert "not-a-fernet-key" not in result.stderr  # a key is a secret: never echo it
+
+
+@pytest.mark.parametrize("principals", [
+    "*", "123456789012", "arn:aws:iam::123456789012:root", "arn:aws:iam::*:role/nodes",
+    "arn:aws:iam::123456789012:role/nodes,*",
+])
+def test_pull_principals_must_be_full_role_or_user_arns(tmp_path, principals):
+    result = _manage(_production_env(tmp_path, HUB_ECR_PULL_PRINCIPALS=principals), "check")
+    assert result.returncode != 0
+    assert "HUB_ECR_PULL_PRINCIPALS: every entry must be the full ARN of an IAM role or " \
+           "user" in result.stderr
+
+
+def test_pull_principals_accept_roles_and_users(tmp_path):
+    principals = ("arn:aws:iam::123456789012:role/eks/nodes,"
+                  "arn:aws:iam::123456789012:user/ci-puller")
+    result = _manage(_production_env(tmp_path, HUB_ECR_PULL_PRINCIPALS=principals), "check")
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_boundary_must_be_a_managed_policy_arn(tmp_path):
+    result = _manage(_production_env(tmp_path, HUB_IAM_PERMISSIONS_BOUNDARY="boundary"),
+                     "check")
+    assert result.returncode != 0
+    assert "HUB_IAM_PERMISSIONS_BOUNDARY must be the ARN of a managed IAM policy" \
+        in result.stderr
 
 
 # --- docker-compose.yml ----------------------------------------------------------------
@@ -138,7 +167,7 @@ def test_compose_processes_share_the_production_environment(compose):
     assert env["DATABASE_URL"].startswith("postgres://") and "@postgres:5432/" in env[
         "DATABASE_URL"]
     assert env["CELERY_BROKER_URL"].startswith("redis://redis:6379/")
-    for secret in ("SECRET_KEY", "HUB_FERNET_KEYS"):
+    for secret in ("SECRET_KEY", "HUB_FERNET_KEYS", "HUB_IAM_PERMISSIONS_BOUNDARY"):
         assert re.fullmatch(rf"\$\{{{secret}:\?.+\}}", env[secret]), secret
     with pytest.raises(LookupError, match="SECRET_KEY"):
         _container_env(services["web"], {"HUB_FERNET_KEYS": "x"})
@@ -147,7 +176,8 @@ def test_compose_processes_share_the_production_environment(compose):
 def test_compose_environment_satisfies_production_settings(compose, tmp_path):
     """The web container's environment, as compose would build it, loads the production
     settings; the only deploy warning is the SSL redirect it turns off for local http."""
-    shell = {"SECRET_KEY": SECRET_KEY, "HUB_FERNET_KEYS": Fernet.generate_key().decode()}
+    shell = {"SECRET_KEY": SECRET_KEY, "HUB_FERNET_KEYS": Fernet.generate_key().decode(),
+             "HUB_IAM_PERMISSIONS_BOUNDARY": BOUNDARY}
     container = _container_env(compose["services"]["web"], shell)
     assert container["HUB_SSL_REDIRECT"] == "0"
     assert "AWS_ACCESS_KEY_ID" not in container  # unset in the shell: not passed as ""
@@ -197,90 +227,4 @@ def test_dockerfile_healthcheck_and_command():
     assert cmd[:2] == ["gunicorn", "hub.wsgi:application"]
     assert "0.0.0.0:8000" in cmd
 
-
-# --- aws/hub-policy.json ---------------------------------------------------------------
-
-POLICY_PATH = ROOT / "aws" / "hub-policy.json"
-HUB_USERS = "arn:aws:iam::ACCOUNT_ID:user/platform-hub/"
-UNSCOPED_ECR_ACTIONS = {"ecr:GetAuthorizationToken", "ecr:DescribeRegistry"}
-
-
-def _as_list(value) -> list:
-    return value if isinstance(value, list) else [value]
-
-
-@pytest.fixture(scope="module")
-def policy() -> dict:
-    return json.loads(POLICY_PATH.read_text())
-
-
-def _allowed(policy: dict) -> dict[str, set[str]]:
-    """action -> the resources an Allow statement grants it on."""
-    granted: dict[str, set[str]] = {}
-    for statement in policy["Statement"]:
-        if statement["Effect"] == "Allow":
-            for action in _as_list(statement["Action"]):
-                granted.setdefault(action, set()).update(_as_list(statement["Resource"]))
-    return granted
-
-
-def test_policy_is_least_privilege(policy):
-    assert policy["Version"] == "2012-10-17"
-    for statement in policy["Statement"]:
-        assert statement["Effect"] == "Allow"
-        assert "NotAction" not in statement and "NotResource" not in statement
-        actions = _as_list(statement["Action"])
-        resources = _as_list(statement["Resource"])
-        for action in actions:
-            assert "*" not in action, f"wildcard action {action}"
-            assert action.split(":")[0] in ("ecr", "iam"), action
-        if any(a.startswith("iam:") for a in actions):
-            for resource in resources:
-                assert resource.startswith(HUB_USERS), f"IAM outside /platform-hub/: {resource}"
-        if "*" in resources:
-            assert set(actions) <= UNSCOPED_ECR_ACTIONS, actions
-        for resource in resources:
-            assert resource == "*" or ":ACCOUNT_ID:" in resource, resource
-            if resource.startswith("arn:aws:ecr:"):
-                assert resource == "arn:aws:ecr:*:ACCOUNT_ID:repository/*"
-
-
-def test_policy_grants_what_the_hub_needs(policy):
-    granted = _allowed(policy)
-    ecr = ("CreateRepository DeleteRepository DescribeRepositories ListImages DescribeImages "
-           "BatchDeleteImage PutLifecyclePolicy GetLifecyclePolicy DeleteLifecyclePolicy "
-           "SetRepositoryPolicy GetRepositoryPolicy DeleteRepositoryPolicy "
-           "PutImageTagMutability PutImageScanningConfiguration TagResource UntagResource "
-           "ListTagsForResource").split()
-    iam = ("CreateUser DeleteUser GetUser TagUser ListUserTags CreateAccessKey "
-           "DeleteAccessKey ListAccessKeys PutUserPolicy DeleteUserPolicy GetUserPolicy "
-           "ListUserPolicies").split()
-    for action in ecr:
-        assert granted.get(f"ecr:{action}") == {"arn:aws:ecr:*:ACCOUNT_ID:repository/*"}, action
-    for action in iam:
-        assert granted.get(f"iam:{action}") == {f"{HUB_USERS}*"}, action
-    for action in UNSCOPED_ECR_ACTIONS:
-        assert granted.get(action) == {"*"}, action
-
-
-def _boto_actions(path: Path, service: str, client_names: str) -> set[str]:
-    """The AWS actions a gateway module calls, from `client.some_operation(` and
-    `get_paginator("some_operation")`."""
-    source = path.read_text()
-    calls = set(re.findall(rf"(?:{client_names})\.([a-z][a-z0-9_]*)\(", source))
-    calls |= set(re.findall(r"get_paginator\(\s*[\"']([a-z0-9_]+)[\"']", source))
-    calls -= {"get_paginator", "get_waiter", "can_paginate", "close"}
-    return {f"{service}:" + "".join(p.capitalize() for p in call.split("_")) for call in calls}
-
-
-@pytest.mark.parametrize("module, service, client_names", [
-    ("docker_repos/ecr.py", "ecr", r"_ecr\(\)|\becr|\bclient"),
-    ("identities/iam.py", "iam", r"_iam\(\)|\biam|\bclient"),
-])
-def test_policy_covers_every_call_the_gateways_make(policy, module, service, client_names):
-    path = ROOT / module
-    if not path.exists():
-        pytest.skip(f"{module} does not exist yet")
-    called = _boto_actions(path, service, client_names)
-    missing = called - set(_allowed(policy))
-    assert not missing, f"{module} calls {sorted(missing)}: add them to aws/hub-policy.json"
+# aws/hub-policy.json and aws/user-boundary.json: tests/hub/test_aws_policy.py.
