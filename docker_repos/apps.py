@@ -1,6 +1,6 @@
 from django.apps import AppConfig
 from django.contrib.auth import get_user_model
-from django.db.models.signals import pre_delete
+from django.db.models.signals import post_save, pre_delete
 
 
 class DockerReposConfig(AppConfig):
@@ -20,3 +20,5 @@ class DockerReposConfig(AppConfig):
                                     dispatch_uid="docker_repos.ecr_identity_failed")
         pre_delete.connect(handlers.user_deleting, sender=get_user_model(),
                            dispatch_uid="docker_repos.user_deleting")
+        post_save.connect(handlers.user_saved, sender=get_user_model(),
+                          dispatch_uid="docker_repos.user_saved")

@@ -18,3 +18,10 @@ def ecr_identity_failed(sender, identity, reason, **kwargs) -> None:
 
 def user_deleting(sender, instance, **kwargs) -> None:
     access.access_user_deleted(user=instance)
+
+
+def user_saved(sender, instance, created, **kwargs) -> None:
+    """A deactivated account (e.g. unticked "active" in the admin): the robot keys its
+    person saw are rotated."""
+    if not created and not instance.is_active:
+        access.access_user_deactivated(user=instance)

@@ -92,6 +92,7 @@ def reconcile(*, dry_run: bool = False, repo_ids=None, page_size: int = 500) -> 
             return report
         _requeue_stuck(report, repo_ids)
         access.requeue_stuck(report, repo_ids)  # robots, people's access, identities
+        access.robots_rotate_revealed_by_departed(report, repo_ids)  # keys seen by leavers
         try:
             _repair_drift(report, repo_ids, page_size)
             if repo_ids is None:

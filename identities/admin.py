@@ -1,23 +1,41 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 
-from hub.admin_mixins import ReadOnlyAdminMixin, StatusAdminMixin
+from hub.admin_mixins import AuditedAdminMixin, ReadOnlyAdminMixin, StatusAdminMixin
+from hub.exceptions import HubError
 
 from . import services
 from .models import ApiToken, EcrIdentity
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    """Tokens are revoked with the action (audited, like the owner's Revoke); `revoked_at`
+    is read-only, so no one can clear it and silently revive a token."""
+
+    audit_prefix = "api_token"
     list_display = ("name", "user", "prefix", "created_at", "last_used_at", "revoked_at")
     list_filter = ("revoked_at", "created_at")
     search_fields = ("name", "user__username", "prefix")
     list_select_related = ("user",)
-    readonly_fields = ("user", "prefix", "created_at", "last_used_at")
+    readonly_fields = ("user", "prefix", "created_at", "last_used_at", "revoked_at")
     exclude = ("digest",)
+    actions = ["revoke_selected"]
 
     def has_add_permission(self, request):
         # Tokens are created by their owner (page or hub_api_token), so it is shown once.
         return False
+
+    @admin.action(description="Revoke selected tokens", permissions=["change"])
+    def revoke_selected(self, request, queryset):
+        done = 0
+        for token in queryset.filter(revoked_at__isnull=True).select_related("user"):
+            try:
+                services.api_token_revoke(user=token.user, token_id=token.pk,
+                                          actor=request.user)
+                done += 1
+            except HubError as exc:  # revoked meanwhile
+                self.message_user(request, f"{token}: {exc.message}", messages.WARNING)
+        self.message_user(request, f"{done} revoked.")
 
 
 @admin.register(EcrIdentity)

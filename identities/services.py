@@ -34,7 +34,10 @@ def api_token_create(*, user, name: str) -> tuple[ApiToken, str]:
     return api_token, token
 
 
-def api_token_revoke(*, user, token_id: int) -> ApiToken:
+def api_token_revoke(*, user, token_id: int, actor=None) -> ApiToken:
+    """Revoke one of `user`'s tokens, for good (nothing clears `revoked_at`). The one way a
+    token is revoked, audited: by its owner, or by `actor` (a hub admin in the admin)."""
+    actor = actor or user
     with transaction.atomic():
         api_token = (ApiToken.objects.select_for_update()
                      .filter(pk=token_id, user=user, revoked_at__isnull=True).first())
@@ -42,8 +45,10 @@ def api_token_revoke(*, user, token_id: int) -> ApiToken:
             raise NotFound("No such token.")
         api_token.revoked_at = timezone.now()
         api_token.save(update_fields=["revoked_at"])
-        audit(actor=user, action="api_token.revoked", target=api_token,
-              detail={"name": api_token.name})
+        detail = {"name": api_token.name}
+        if actor != user:
+            detail["owner"] = user.get_username()
+        audit(actor=actor, action="api_token.revoked", target=api_token, detail=detail)
     return api_token
 
 

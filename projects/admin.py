@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin
 from django.db.models import Count
 
@@ -5,9 +6,23 @@ from hub.admin_mixins import AuditedAdminMixin
 
 from .models import Membership, Project, Service
 
+# A membership is one person in one project: moving it to another person or project would
+# leave the first person's repository access in place (it is withdrawn when a membership is
+# deleted). To move someone, remove the membership and add a new one.
+
+
+class MembershipInlineForm(forms.ModelForm):
+    """An existing row shows its person, fixed; a new row picks one."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None and "user" in self.fields:
+            self.fields["user"].disabled = True  # a posted value is ignored
+
 
 class MembershipInline(admin.TabularInline):
     model = Membership
+    form = MembershipInlineForm
     extra = 0
     autocomplete_fields = ("user",)
 
@@ -58,6 +73,9 @@ class MembershipAdmin(AuditedAdminMixin, admin.ModelAdmin):
     search_fields = ("user__username", "user__email", "project__shortname")
     autocomplete_fields = ("user", "project")
     list_select_related = ("user", "project")
+
+    def get_readonly_fields(self, request, obj=None):
+        return (*self.readonly_fields, "user", "project") if obj else self.readonly_fields
 
 
 @admin.register(Service)

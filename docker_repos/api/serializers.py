@@ -116,7 +116,9 @@ class RobotSerializer(serializers.Serializer):
     name = serializers.CharField()
     iam_username = serializers.CharField()
     status = serializers.ChoiceField(choices=Status.choices)
-    status_detail = serializers.CharField(help_text="Why it failed, or empty.")
+    status_detail = serializers.CharField(
+        help_text="Why it failed, or why the hub rotated its key on its own (someone who had "
+                  "seen it left), or empty.")
     access_key_id = serializers.CharField(
         allow_null=True,
         help_text="The robot's current access key id; null unless you are a repo manager.")
