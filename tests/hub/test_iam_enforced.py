@@ -191,10 +191,17 @@ def test_the_guides_flow_needs_no_other_permission(world, enforced_aws,
     robot.refresh_from_db()
     assert robot.status == Status.ACTIVE, robot.status_detail
 
-    # Offboarding: the member leaves the project, then is deactivated.
+    # Offboarding: the member, who saw the robot's key, leaves the project (the key is
+    # rotated), then is deactivated.
+    services.robot_reveal_credentials(actor=member, robot=robot)
+    seen_key = robot.access_key_id
     with converging(django_capture_on_commit_callbacks):
         project_services.membership_remove(actor=admin, project=world.project, user=member)
     assert not RepoAccess.objects.filter(repo=repo).exists()
+    robot.refresh_from_db()
+    assert robot.status == Status.ACTIVE and robot.access_key_id != seen_key
+    assert [k["AccessKeyId"] for k in enforced_aws.iam.list_access_keys(
+        UserName=robot.iam_username)["AccessKeyMetadata"]] == [robot.access_key_id]
     with converging(django_capture_on_commit_callbacks):
         member.is_active = False
         member.save()
