@@ -4,6 +4,9 @@ value of the wrong type; ids that are not ids are 404."""
 
 import pytest
 
+from docker_repos.access import MAX_ACCESS_ENTRIES
+from docker_repos.models import RepoAccess, RobotAccount
+
 from .matrix import assert_error_shape, call
 from .support import API, client_for, make_repo
 from .test_matrix import ENDPOINTS
@@ -86,3 +89,50 @@ def test_methods_an_endpoint_does_not_have_are_405(world):
         response = client.generic(method, f"{API}projects/")
         assert response.status_code == 405
         assert assert_error_shape(response)["code"] == "method_not_allowed"
+
+
+# --- An access list longer than any repository policy can hold --------------------------
+
+
+def access_url_of(world) -> str:
+    return f"{API}docker-repos/{make_repo(world).pk}/access/"
+
+
+@pytest.mark.parametrize("which", ["robots", "users"])
+def test_a_huge_access_list_is_refused_at_once(world, django_assert_max_num_queries, which):
+    """20,000 names: refused from the list's length, before one query per entry (which
+    ran inside the repository's lock for half a minute)."""
+    client = client_for(world.users["project_admin"])
+    url = access_url_of(world)
+    entries = ([{"name": f"robot-{n}"} for n in range(20_000)] if which == "robots"
+               else [{"username": f"person-{n}"} for n in range(20_000)])
+    body = {"robots": [], "users": []} | {which: entries}
+    with django_assert_max_num_queries(5):
+        response = call(client, "put", url, body)
+    assert response.status_code == 400, response.content[:300]
+    error = assert_error_shape(response)
+    assert error["code"] == "invalid"
+    assert f"at most {MAX_ACCESS_ENTRIES} robots and people" in error["message"]
+    assert "20000" in error["message"]
+    assert not RobotAccount.objects.exists() and not RepoAccess.objects.exists()
+
+
+def test_an_access_list_at_the_limit_gets_the_policy_size_message(world):
+    client = client_for(world.users["project_admin"])
+    body = {"robots": [{"name": f"robot-{n}"} for n in range(MAX_ACCESS_ENTRIES)],
+            "users": []}
+    response = call(client, "put", access_url_of(world), body)
+    assert response.status_code == 400, response.content[:300]
+    error = assert_error_shape(response)
+    assert "character repository policy; ECR allows 10240" in error["message"]
+    assert not RobotAccount.objects.exists()
+
+
+def test_the_length_limit_fits_what_ecr_allows():
+    """Every principal's ARN costs at least 50 characters of the policy: a list past the
+    limit can never fit, so refusing it by length refuses nothing that would work."""
+    from docker_repos.policy import ECR_POLICY_MAX_CHARS, placeholder_user_arn
+
+    shortest = len(placeholder_user_arn("hub-user-x")) + len('"",')
+    assert shortest >= 50
+    assert (MAX_ACCESS_ENTRIES + 1) * shortest > ECR_POLICY_MAX_CHARS
