@@ -26,7 +26,17 @@ NON_FIELD = "non_field_errors"
 
 
 def error_body(code: str, message: str, fields: dict | None = None) -> dict:
-    return {"error": {"code": code, "message": message, "fields": fields or {}}}
+    fields = {renderable(str(key)): [renderable(str(m)) for m in
+                                     (messages if isinstance(messages, list | tuple)
+                                      else [messages])]
+              for key, messages in (fields or {}).items()}
+    return {"error": {"code": code, "message": renderable(message), "fields": fields}}
+
+
+def renderable(text: str) -> str:
+    """`text` as UTF-8 can carry it: a message that quotes what a client sent may hold a
+    lone surrogate, which would make rendering the error itself fail (a 500)."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def error_response(status_code: int, code: str, message: str, fields: dict | None = None,

@@ -2,6 +2,8 @@
 the error shape to malformed JSON, a body that is not an object, an unknown field and a
 value of the wrong type; ids that are not ids are 404."""
 
+import json
+
 import pytest
 
 from docker_repos.access import MAX_ACCESS_ENTRIES
@@ -136,3 +138,102 @@ def test_the_length_limit_fits_what_ecr_allows():
     shortest = len(placeholder_user_arn("hub-user-x")) + len('"",')
     assert shortest >= 50
     assert (MAX_ACCESS_ENTRIES + 1) * shortest > ECR_POLICY_MAX_CHARS
+
+
+# --- Strings that are not Unicode: lone surrogates ---------------------------------------
+
+SURROGATE = "\\ud800"  # as a client sends it: the JSON escape, which json.loads accepts
+MARK = "\x00surrogate\x00"
+
+
+def with_each_string_replaced(value, path=()):
+    """(path, copy of `value` with one leaf, or one key, replaced by MARK) for every leaf
+    and key, nested ones included."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield (*path, f"key {key}"), {**{k: v for k, v in value.items() if k != key},
+                                         MARK: item}
+            for sub_path, replaced in with_each_string_replaced(item, (*path, key)):
+                yield sub_path, {**value, key: replaced}
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            for sub_path, replaced in with_each_string_replaced(item, (*path, index)):
+                yield sub_path, [*value[:index], replaced, *value[index + 1:]]
+    else:
+        yield path, MARK
+
+
+def surrogate_bodies(good):
+    for path, body in with_each_string_replaced(good):
+        text = json.dumps(body).replace(json.dumps(MARK), f'"{SURROGATE}"')
+        yield path, text
+        yield (*path, "inside text"), text.replace(SURROGATE, f"ok {SURROGATE} ok")
+
+
+@pytest.mark.parametrize("endpoint", BODY_ROWS, ids=[e.id for e in BODY_ROWS])
+def test_a_lone_surrogate_anywhere_in_a_body_is_400(world, endpoint):
+    client = client_for(world.users["hub_admin"])
+    url = endpoint.url(world) if callable(endpoint.url) else endpoint.url
+    good = endpoint.body(world) if callable(endpoint.body) else endpoint.body
+    for path, text in surrogate_bodies(good):
+        response = client.generic(endpoint.method.upper(), url, text.encode(),
+                                  content_type="application/json")
+        assert response.status_code == 400, (path, text, response.content[:300])
+        error = assert_error_shape(response)
+        assert error["code"] == "parse_error", (path, error)
+
+
+MEMBER = f"{API}projects/acp/members/member/"
+
+
+@pytest.mark.parametrize(("method", "path", "body"), [
+    ("patch", f"{API}projects/acp/", '{"repo_management": "\\ud800"}'),
+    ("patch", MEMBER, '{"role": "\\ud800"}'),
+    ("patch", MEMBER, '{"role": "\\udfff"}'),
+    ("patch", MEMBER, '{"role": "x\\udc00\\ud83d"}'),
+    ("patch", MEMBER, '{"\\ud800": "admin"}'),
+    ("patch", MEMBER, '["\\ud800"]'),
+    ("patch", MEMBER, '"\\ud800"'),
+    ("post", f"{API}projects/acp/docker-repos/", '{"name": "web", "tag_mutability": "\\ud800"}'),
+    ("post", f"{API}projects/acp/docker-repos/", '{"name": "web", "description": "\\ud800"}'),
+])
+def test_the_reported_surrogates_are_400(world, method, path, body):
+    client = client_for(world.users["hub_admin"])
+    response = client.generic(method.upper(), path, body.encode(),
+                              content_type="application/json")
+    assert response.status_code == 400, response.content
+    error = assert_error_shape(response)
+    assert error["code"] == "parse_error" and "lone surrogate" in error["message"]
+
+
+def test_a_surrogate_pair_is_an_ordinary_character(world):
+    """An escaped pair is one character (here an emoji): not refused for being escaped."""
+    client = client_for(world.users["hub_admin"])
+    response = client.generic("PATCH", f"{API}projects/acp/",
+                              b'{"description": "ship it \\ud83d\\ude80"}',
+                              content_type="application/json")
+    assert response.status_code == 200, response.content
+    assert response.json()["description"] == "ship it \U0001f680"
+
+
+def test_an_error_that_quotes_a_surrogate_still_renders(rf):
+    """Whatever slips past the parser: the error answer itself can always be encoded."""
+    from rest_framework.exceptions import ValidationError
+    from rest_framework.renderers import JSONRenderer
+
+    from hub.api.exceptions import api_exception_handler
+    from hub.exceptions import InvalidInput
+
+    cases = [
+        (ValidationError({"role": ['"\ud800" is not a valid choice.']}),
+         {"role": ['"\\ud800" is not a valid choice.']}),
+        (ValidationError({"\udfff": ["Unknown field."]}), {"\\udfff": ["Unknown field."]}),
+        (InvalidInput("No such person: \ud800.", fields={"users": ["\ud800"]}),
+         {"users": ["\\ud800"]}),
+    ]
+    for exc, fields in cases:
+        response = api_exception_handler(exc, {"view": None, "request": rf.get("/")})
+        error = json.loads(JSONRenderer().render(response.data))["error"]
+        assert response.status_code == 400
+        assert error["fields"] == fields
+        assert "\\ud" in error["message"]
