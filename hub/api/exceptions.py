@@ -9,7 +9,9 @@ failures to it, with the status code of the contract."""
 import logging
 import math
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions, status
@@ -95,6 +97,14 @@ def api_exception_handler(exc, context):
             return error_response(status.HTTP_503_SERVICE_UNAVAILABLE, "aws_unavailable",
                                   exc.reason, headers={"Retry-After": "5"})
         return error_response(status.HTTP_502_BAD_GATEWAY, "aws_error", exc.reason)
+    if isinstance(exc, RequestDataTooBig):
+        # Reading a body over DATA_UPLOAD_MAX_MEMORY_SIZE: the client's doing, not a bug.
+        return error_response(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, "request_too_large",
+                              f"The request body is larger than the "
+                              f"{settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes the hub accepts.")
+    if isinstance(exc, SuspiciousOperation):  # e.g. too many form fields
+        return error_response(status.HTTP_400_BAD_REQUEST, "bad_request", str(exc) or
+                              "The request is malformed.")
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

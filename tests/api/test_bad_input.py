@@ -48,6 +48,21 @@ def test_bad_bodies_are_400(world, endpoint, bad):
 
 
 @pytest.mark.parametrize("endpoint", BODY_ROWS, ids=[e.id for e in BODY_ROWS])
+def test_a_body_over_the_upload_limit_is_413(world, endpoint, settings):
+    """Django refuses to read it (RequestDataTooBig): the error shape, not a 500."""
+    client = client_for(world.users["hub_admin"])
+    url = endpoint.url(world) if callable(endpoint.url) else endpoint.url
+    padding = "x" * settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    response = client.generic(endpoint.method.upper(), url,
+                              json.dumps({"zzz_padding": padding}).encode(),
+                              content_type="application/json")
+    assert response.status_code == 413, response.content[:300]
+    error = assert_error_shape(response)
+    assert error["code"] == "request_too_large"
+    assert str(settings.DATA_UPLOAD_MAX_MEMORY_SIZE) in error["message"]
+
+
+@pytest.mark.parametrize("endpoint", BODY_ROWS, ids=[e.id for e in BODY_ROWS])
 def test_every_field_of_the_wrong_type_is_400(world, endpoint):
     client = client_for(world.users["hub_admin"])
     url = endpoint.url(world) if callable(endpoint.url) else endpoint.url
