@@ -1,6 +1,8 @@
 """Nothing a client sends produces a 500: every endpoint that takes a body answers 400 in
-the error shape to malformed JSON, a body that is not an object, an unknown field and a
-value of the wrong type; ids that are not ids are 404."""
+the error shape to malformed JSON, a body that is not an object, an unknown field, a
+value of the wrong type and a lone surrogate in any string or key, and 413 to a body over
+the upload limit; ids that are not ids are 404; an access list longer than any policy can
+hold is refused at once."""
 
 import json
 
@@ -17,6 +19,10 @@ from .test_matrix import ENDPOINTS
 BODY_ROWS = [e for e in ENDPOINTS
              if e.body is not None and e.expect["hub_admin"] < 400 and not e.label]
 
+# The unsafe rows a hub admin may call without a body (retry, rotate, DELETE, ...).
+NO_BODY_ROWS = [e for e in ENDPOINTS if e.body is None and e.method != "get"
+                and e.expect["hub_admin"] < 400 and not e.label]
+
 BAD_BODIES = {
     "malformed JSON": "{\"name\": ",
     "a list": "[]",
@@ -32,6 +38,7 @@ BAD_BODIES = {
 
 def test_every_endpoint_with_a_body_is_covered():
     assert len(BODY_ROWS) >= 8
+    assert len(NO_BODY_ROWS) >= 4
 
 
 @pytest.mark.parametrize("endpoint", BODY_ROWS, ids=[e.id for e in BODY_ROWS])
@@ -196,6 +203,17 @@ def test_a_lone_surrogate_anywhere_in_a_body_is_400(world, endpoint):
         assert response.status_code == 400, (path, text, response.content[:300])
         error = assert_error_shape(response)
         assert error["code"] == "parse_error", (path, error)
+
+
+@pytest.mark.parametrize("endpoint", NO_BODY_ROWS, ids=[e.id for e in NO_BODY_ROWS])
+def test_a_lone_surrogate_sent_where_no_body_is_taken_is_400(world, endpoint):
+    client = client_for(world.users["hub_admin"])
+    url = endpoint.url(world) if callable(endpoint.url) else endpoint.url
+    for text in ('{"\\ud800": 1}', '{"x": "\\ud800"}', '"\\ud800"'):
+        response = client.generic(endpoint.method.upper(), url, text.encode(),
+                                  content_type="application/json")
+        assert response.status_code == 400, (text, response.content[:300])
+        assert assert_error_shape(response)["code"] == "parse_error"
 
 
 MEMBER = f"{API}projects/acp/members/member/"
