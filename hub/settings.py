@@ -275,6 +275,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "hub.api.schema.strict_request_bodies",
+        "hub.api.schema.too_large_bodies",
     ],
     "PATH_CONVERTER_OVERRIDES": {
         "hub_id": {"type": "integer", "minimum": 1, "maximum": 999_999_999_999_999_999},
