@@ -29,10 +29,16 @@ from projects.permissions import project_access
 
 from . import ecr, selectors
 from .models import DockerRepo, RepoAccess, RobotAccount, robot_iam_username
-from .policy import PolicyTooLarge, placeholder_user_arn
+from .policy import ECR_POLICY_MAX_CHARS, PolicyTooLarge, placeholder_user_arn
 
 # How often one sync re-writes the policy when the access list changed while it wrote.
 SYNC_ROUNDS = 3
+
+# The most robots and people one access list can name. Each is a principal of the
+# repository policy, whose ARN costs at least ~50 of the ECR_POLICY_MAX_CHARS (10,240)
+# characters ECR allows: a longer list can never fit, so it is refused from its length
+# alone, before any per-entry query or lock (the exact size is checked after).
+MAX_ACCESS_ENTRIES = ECR_POLICY_MAX_CHARS // 50
 
 
 def _require_repo_manager(actor, project: Project) -> None:
@@ -66,6 +72,17 @@ def _require_active(locked: DockerRepo) -> None:
 
 
 # --- The desired state, from people ------------------------------------------------------
+
+
+def check_access_list_length(robots, users) -> None:
+    """Refuse an access list longer than any repository policy can hold, from the lists'
+    lengths alone (constant time, nothing read)."""
+    count = sum(len(entries) for entries in (robots, users) if isinstance(entries, list | tuple))
+    if count > MAX_ACCESS_ENTRIES:
+        message = (f"An access list can name at most {MAX_ACCESS_ENTRIES} robots and people "
+                   f"together (a repository policy holds {ECR_POLICY_MAX_CHARS} characters); "
+                   f"this one names {count}. Remove some people or robots.")
+        raise InvalidInput(message, fields={"robots": [message], "users": [message]})
 
 
 def _parse_robots(robots) -> list[str]:
@@ -170,12 +187,14 @@ def access_set(*, actor, repo: DockerRepo, robots: list[dict], users: list[dict]
     users that do not exist yet. On any error nothing changes."""
     from . import tasks
 
+    # The request's own shape first: no query and no lock for a list that cannot be right.
+    check_access_list_length(robots, users)
+    wanted_robots = _parse_robots(robots)
+    wanted_users = _parse_users(users)
     with transaction.atomic():
         repo = _lock_repo(repo)  # one change of a repository's access at a time
         _require_repo_manager(actor, repo.project)
         _require_active(repo)
-        wanted_robots = _parse_robots(robots)
-        wanted_users = _parse_users(users)
         current_robots = {r.name: r for r in
                           RobotAccount.objects.select_for_update().filter(repo=repo)}
         current_access = {a.user.username: a for a in RepoAccess.objects.select_for_update(

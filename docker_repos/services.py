@@ -259,6 +259,7 @@ from .access import (  # noqa: E402, F401
     access_enqueue_pending,
     access_retry,
     access_set,
+    check_access_list_length,
     robot_retry,
     robot_reveal_credentials,
     robot_rotate,

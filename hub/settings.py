@@ -275,6 +275,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "hub.api.schema.strict_request_bodies",
+        "hub.api.schema.too_large_bodies",
     ],
     "PATH_CONVERTER_OVERRIDES": {
         "hub_id": {"type": "integer", "minimum": 1, "maximum": 999_999_999_999_999_999},
@@ -391,8 +392,13 @@ HUB_CSP = {
 # for it is refused for the timeout; per IP address, 10 failures a minute.
 HUB_LOGIN_ATTEMPTS_LIMIT = int(os.environ.get("HUB_LOGIN_ATTEMPTS_LIMIT", "5"))
 HUB_LOGIN_ATTEMPTS_TIMEOUT = int(os.environ.get("HUB_LOGIN_ATTEMPTS_TIMEOUT", "300"))
+HUB_LOGIN_FAILURES_PER_IP = "10/m/ip"
 ACCOUNT_RATE_LIMITS = {
-    "login_failed": f"10/m/ip,{HUB_LOGIN_ATTEMPTS_LIMIT}/{HUB_LOGIN_ATTEMPTS_TIMEOUT}s/key",
+    "login_failed": (f"{HUB_LOGIN_FAILURES_PER_IP},"
+                     f"{HUB_LOGIN_ATTEMPTS_LIMIT}/{HUB_LOGIN_ATTEMPTS_TIMEOUT}s/key"),
+    # Wrong API tokens (identities.authentication), with the same mechanism and budget:
+    # per IP address only, so nobody can lock another person's token out.
+    "api_token_failed": HUB_LOGIN_FAILURES_PER_IP,
 }
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"

@@ -1,6 +1,5 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
-from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from . import health, views
@@ -10,7 +9,7 @@ admin.site.site_header = "Platform Hub administration"
 admin.site.site_title = "Platform Hub admin"
 admin.site.index_title = "Operations"
 # The admin signs in through the hub's own sign-in page (with its lockout and OIDC).
-admin.site.login = RedirectView.as_view(pattern_name="account_login", query_string=True)
+admin.site.login = views.admin_login
 
 # The REST API (shared/API.md): every app's endpoints under /api/v1/, in one namespace
 # ("api:repo-detail"); any other address there is a 404 in the API's error shape.

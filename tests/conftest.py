@@ -1,5 +1,6 @@
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from moto import mock_aws
 
 from hub import awsstandin
@@ -14,6 +15,18 @@ User = get_user_model()
 def _fast_password_hashing(settings):
     # The real hasher costs ~0.3 s a user by design; tests create many users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache(settings):
+    """Rate-limit counts (failed sign-ins, wrong API tokens, the API throttle) live in
+    Django's cache: each test starts with none, in a cache of its own (never a Redis that
+    HUB_CACHE_URL may name)."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                                   "LOCATION": "tests"}}
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture

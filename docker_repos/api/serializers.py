@@ -1,3 +1,5 @@
+from collections.abc import Mapping
+
 from django.utils import timezone
 from rest_framework import serializers
 
@@ -11,6 +13,7 @@ from hub.api.serializers import (
 )
 from hub.choices import Status
 
+from .. import services
 from ..choices import TagMutability
 from ..models import DockerRepo
 
@@ -153,6 +156,11 @@ class AccessSetSerializer(StrictSerializer):
 
     robots = RobotEntrySerializer(many=True)
     users = UserEntrySerializer(many=True)
+
+    def to_internal_value(self, data):
+        if isinstance(data, Mapping):  # before each of a too long list's entries is checked
+            services.check_access_list_length(data.get("robots"), data.get("users"))
+        return super().to_internal_value(data)
 
 
 class RobotCredentialsSerializer(serializers.Serializer):

@@ -9,7 +9,9 @@ failures to it, with the status code of the contract."""
 import logging
 import math
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions, status
@@ -26,7 +28,17 @@ NON_FIELD = "non_field_errors"
 
 
 def error_body(code: str, message: str, fields: dict | None = None) -> dict:
-    return {"error": {"code": code, "message": message, "fields": fields or {}}}
+    fields = {renderable(str(key)): [renderable(str(m)) for m in
+                                     (messages if isinstance(messages, list | tuple)
+                                      else [messages])]
+              for key, messages in (fields or {}).items()}
+    return {"error": {"code": code, "message": renderable(message), "fields": fields}}
+
+
+def renderable(text: str) -> str:
+    """`text` as UTF-8 can carry it: a message that quotes what a client sent may hold a
+    lone surrogate, which would make rendering the error itself fail (a 500)."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def error_response(status_code: int, code: str, message: str, fields: dict | None = None,
@@ -85,6 +97,14 @@ def api_exception_handler(exc, context):
             return error_response(status.HTTP_503_SERVICE_UNAVAILABLE, "aws_unavailable",
                                   exc.reason, headers={"Retry-After": "5"})
         return error_response(status.HTTP_502_BAD_GATEWAY, "aws_error", exc.reason)
+    if isinstance(exc, RequestDataTooBig):
+        # Reading a body over DATA_UPLOAD_MAX_MEMORY_SIZE: the client's doing, not a bug.
+        return error_response(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, "request_too_large",
+                              f"The request body is larger than the "
+                              f"{settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes the hub accepts.")
+    if isinstance(exc, SuspiciousOperation):  # e.g. too many form fields
+        return error_response(status.HTTP_400_BAD_REQUEST, "bad_request", str(exc) or
+                              "The request is malformed.")
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

@@ -76,3 +76,26 @@ def strict_request_bodies(result, generator, request, public):
         if name.endswith("Request") and component.get("type") == "object":
             component["additionalProperties"] = False
     return result
+
+
+TOO_LARGE = {
+    "description": "The body is larger than the hub reads (Django's "
+                   "`DATA_UPLOAD_MAX_MEMORY_SIZE`, 2.5 MB).",
+    "content": {"application/json": {
+        "schema": {"$ref": "#/components/schemas/Error"},
+        "examples": {"Too large": {"value": {"error": {
+            "code": "request_too_large",
+            "message": "The request body is larger than the 2621440 bytes the hub accepts.",
+            "fields": {}}}}},
+    }},
+}
+
+
+def too_large_bodies(result, generator, request, public):
+    """Postprocessing hook: every unsafe operation reads its body (those that take none
+    refuse one), so each can answer 413."""
+    for operations in result.get("paths", {}).values():
+        for method, operation in operations.items():
+            if method in ("post", "put", "patch", "delete"):
+                operation.setdefault("responses", {}).setdefault("413", TOO_LARGE)
+    return result

@@ -1,7 +1,7 @@
-"""Fixtures of the REST API tests: API clients signed in with a real token per role."""
+"""Fixtures of the REST API tests: API clients signed in with a real token per role.
+(Each test's fresh cache, for the throttle counts, is tests/conftest.py's `_fresh_cache`.)"""
 
 import pytest
-from django.core.cache import cache
 
 from .support import client_for
 
@@ -11,17 +11,6 @@ try:
     from tests.docker_repos.conftest import aws  # noqa: F401
 except ImportError:
     pass
-
-
-@pytest.fixture(autouse=True)
-def _fresh_throttle_counts(settings):
-    """Throttle counts live in the cache: each test starts with none, in a cache of its
-    own (never a Redis that HUB_CACHE_URL may name)."""
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-                                   "LOCATION": "api-tests"}}
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 from django.core.cache import cache
 
 from .matrix import assert_error_shape
-from .support import API, client_for
+from .support import API, client_for, token_for
 
 ME = f"{API}me/"
 
@@ -128,3 +128,82 @@ def test_throttling_through_redis(world, settings):
         assert len(cache.get(key)) == 2
     finally:
         cache.delete(key)
+
+
+# --- Wrong tokens: limited per client like failed sign-ins ---------------------------------
+
+
+def token_client(token: str, ip: str = "203.0.113.7"):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}", REMOTE_ADDR=ip)
+    return client
+
+
+def failures_allowed(settings) -> int:
+    """The per-IP budget of failed sign-ins, which wrong tokens share as a rule."""
+    rate = settings.ACCOUNT_RATE_LIMITS["api_token_failed"]
+    assert rate in settings.ACCOUNT_RATE_LIMITS["login_failed"].split(",")
+    return int(rate.split("/")[0])
+
+
+WRONG = "hub_000000000000_" + "x" * 43
+
+
+def test_repeated_wrong_tokens_from_one_client_are_429(world, settings):
+    limit = failures_allowed(settings)
+    client = token_client(WRONG)
+    assert [client.get(ME).status_code for _ in range(limit)] == [401] * limit
+    response = client.get(ME)
+    assert response.status_code == 429
+    error = assert_error_shape(response)
+    assert error["code"] == "throttled"
+    assert 1 <= int(response["Retry-After"]) <= 60
+    assert f"{response['Retry-After']} second" in error["message"]
+    # Locked out like a sign-in: even a right token from this client waits, so guessing
+    # cannot go on (a 200 would tell the guess was right).
+    assert token_client(token_for(world.users["member"])).get(ME).status_code == 429
+
+
+def test_malformed_token_headers_count_as_failures(world, settings):
+    limit = failures_allowed(settings)
+    client = token_client("a b")
+    for _ in range(limit):
+        client.get(ME)
+    assert client.get(ME).status_code == 429
+
+
+def test_a_good_token_is_not_locked_out_by_another_clients_failures(world, settings):
+    attacker = token_client(WRONG, ip="198.51.100.9")
+    for _ in range(failures_allowed(settings) + 3):
+        attacker.get(ME)
+    assert attacker.get(ME).status_code == 429
+    good = token_client(token_for(world.users["member"]), ip="203.0.113.7")
+    assert good.get(ME).status_code == 200
+
+
+def test_right_tokens_do_not_count(world, settings):
+    client = token_client(token_for(world.users["member"]))
+    for _ in range(failures_allowed(settings) + 3):
+        assert client.get(ME).status_code == 200
+
+
+def test_wrong_tokens_are_counted_again_after_the_window(world, settings):
+    client = token_client(WRONG)
+    for _ in range(failures_allowed(settings)):
+        client.get(ME)
+    assert client.get(ME).status_code == 429
+    cache.clear()  # the window passed (the counts expire with it)
+    assert client.get(ME).status_code == 401
+
+
+def test_a_broken_cache_does_not_break_token_authentication(world, monkeypatch):
+    from allauth.core.internal import ratelimit
+
+    def broken(*args, **kwargs):
+        raise ConnectionError("cache down")
+
+    monkeypatch.setattr(ratelimit, "get_cache_key", broken)
+    assert token_client(token_for(world.users["member"])).get(ME).status_code == 200
+    assert token_client(WRONG).get(ME).status_code == 401

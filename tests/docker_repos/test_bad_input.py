@@ -5,10 +5,11 @@ import pytest
 from django.urls import reverse
 
 from docker_repos import services, tasks
-from docker_repos.models import DockerRepo
+from docker_repos.models import DockerRepo, RobotAccount
 from hub.exceptions import Conflict, InvalidInput
 from hub.models import AuditEvent
 from projects.models import Service
+from tests.access_helpers import fake_active_repo
 from tests.helpers import assert_shows
 
 from .support import ecr_repositories, request_repo, run
@@ -196,3 +197,46 @@ def test_a_good_form_creates_one_pending_repository(world, client,
     assert (repo.full_name, repo.status, repo.keep_last_images, repo.tag_mutability,
             repo.scan_on_push) == ("acp/web", "pending", 10, "IMMUTABLE", False)
     assert len(sent) == 1
+
+
+# --- An access list longer than any repository policy can hold --------------------------
+
+HUGE = 20_000
+
+
+@pytest.mark.parametrize("which", ["robots", "users"])
+def test_a_huge_access_list_is_refused_before_any_query(world, django_assert_num_queries,
+                                                        which):
+    """Refused from its length: no query, so no lock is taken (the 20,000-name list ran a
+    query per entry inside the repository's lock, blocking everyone's writes)."""
+    from docker_repos.access import MAX_ACCESS_ENTRIES
+
+    repo = fake_active_repo(world)
+    lists = {"robots": [], "users": []}
+    lists[which] = ([{"name": f"robot-{n}"} for n in range(HUGE)] if which == "robots"
+                    else [{"username": f"person-{n}", "writable": True} for n in range(HUGE)])
+    with django_assert_num_queries(0), pytest.raises(InvalidInput) as caught:
+        services.access_set(actor=world.users["member"], repo=repo, **lists)
+    assert f"at most {MAX_ACCESS_ENTRIES} robots and people together" in caught.value.message
+
+
+def test_malformed_access_entries_are_refused_before_any_query(world,
+                                                               django_assert_num_queries):
+    repo = fake_active_repo(world)
+    with django_assert_num_queries(0), pytest.raises(InvalidInput) as caught:
+        services.access_set(actor=world.users["member"], repo=repo,
+                            robots=[{"name": ""}], users=[])
+    assert caught.value.fields == {"robots": ["Every robot account needs a name."]}
+
+
+def test_manage_access_shows_the_same_message_for_a_huge_list(world, client):
+    from docker_repos.access import MAX_ACCESS_ENTRIES
+
+    repo = fake_active_repo(world)
+    client.force_login(world.users["member"])
+    response = client.post(reverse("docker_repos:access", args=["acp", repo.pk]),
+                           {"new_robots": " ".join(f"robot-{n}" for n in range(HUGE))})
+    assert response.status_code == 400
+    assert_shows(response, f"An access list can name at most {MAX_ACCESS_ENTRIES} robots and "
+                           f"people together")
+    assert not RobotAccount.objects.exists()

@@ -277,3 +277,30 @@ def test_removing_a_member_in_the_admin_withdraws_their_repository_access(
                    for arns in policy_grants(repo.full_name).values() for arn in arns)
     assert AuditEvent.objects.filter(action="repo_access.removal_requested",
                                      actor=world.users["hub_admin"]).exists()
+
+
+# --- Who gets in ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/admin/", "/admin/projects/project/", "/admin/login/"])
+def test_a_signed_in_non_staff_user_gets_a_403_page(client, world, path):
+    """Not a redirect loop (the admin sent them to its sign-in, which sent them back)."""
+    client.force_login(world.users["project_admin"])
+    response = client.get(path, follow=True)
+    assert response.status_code == 403
+    assert len(response.redirect_chain) <= 1
+    assert "The admin is for hub admins only" in page(response)
+
+
+def test_staff_still_get_the_admin(client, world):
+    client.force_login(world.users["hub_admin"])
+    assert client.get("/admin/").status_code == 200
+    response = client.get("/admin/login/?next=/admin/")
+    assert response.status_code == 302 and response["Location"] == reverse("admin:index")
+
+
+def test_anonymous_users_are_sent_to_sign_in(client, db):
+    response = client.get("/admin/", follow=True)
+    assert response.status_code == 200
+    assert response.redirect_chain[-1][0].startswith(reverse("account_login"))
+    assert "next=/admin/" in response.redirect_chain[-1][0]

@@ -1,6 +1,7 @@
 import logging
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 
 from hub.logging import REDACTED, RedactSecretsFilter, redact
@@ -63,3 +64,16 @@ def test_redaction_keeps_ordinary_text():
     text = "repository acp/hello-world-app is active (sha256:0309d2655ecef6b4)"
     assert redact(text) == text
     assert redact("password=hunter2 and more") == f"password={REDACTED} and more"
+
+
+@pytest.mark.parametrize("path", ["/accounts/login/", "/projects/acp/services/",
+                                  "/projects/acp/members/add/"])
+def test_a_form_over_the_upload_limit_is_a_400_page(world, settings, path):
+    """Django refuses to read the form (RequestDataTooBig): a 400, never a 500."""
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(world.users["project_admin"])
+    browser.get(reverse("projects:detail", args=["acp"]))  # sets the CSRF cookie
+    body = "name=" + "x" * settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    response = browser.post(path, body, content_type="application/x-www-form-urlencoded",
+                            HTTP_X_CSRFTOKEN=browser.cookies["csrftoken"].value)
+    assert response.status_code == 400
