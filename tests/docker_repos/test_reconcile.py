@@ -118,8 +118,13 @@ def test_unreachable_aws_is_reported_not_raised(world, aws, settings):
     settings.HUB_AWS_MAX_ATTEMPTS = 1
     settings.HUB_AWS_CONNECT_TIMEOUT = 0.2
     report = reconcile()
-    assert report.errors and "unreachable" in report.errors[0]
-    assert report.changes == 0
+    # The two pass-wide reads failed: each is reported, and what depends on it skipped.
+    assert [error.object for error in report.errors] == [
+        "listing the hub's IAM users", "listing the ECR repositories"]
+    assert all("unreachable" in error.reason for error in report.errors)
+    assert (report.changes, report.checked) == (0, 0)
+    assert report.lines()[-1] == "0 active repositories checked, 0 changes, 2 errors."
+    assert AuditEvent.objects.filter(action="reconcile.error").count() == 2
 
 
 def test_iam_users_and_keys_deleted_outside_the_hub_come_back_with_a_new_key(
