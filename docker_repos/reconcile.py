@@ -123,6 +123,8 @@ def reconcile(*, dry_run: bool = False, repo_ids=None, page_size: int = 500) -> 
             return report
         _requeue_stuck(report, repo_ids)
         access.requeue_stuck(report, repo_ids)  # robots, people's access, identities
+        # Credentials before policies: a missing IAM user's recreation is queued first, and
+        # the policies written below leave it out until it exists (its task names it).
         iam_users = _hub_iam_users(report)
         if repo_ids is None and iam_users is not None:
             _repair_credentials(report, iam_users)
