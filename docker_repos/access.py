@@ -22,7 +22,7 @@ from hub.exceptions import Conflict, InvalidInput, NotAllowed
 from hub.models import AuditEvent
 from hub.tasks import enqueue_on_commit
 from identities import services as identity_services
-from identities.credentials import converge_credentials, secret_of
+from identities.credentials import converge_credentials, converging_alone, secret_of
 from identities.models import EcrIdentity, identity_iam_username
 from projects.models import Membership, Project
 from projects.permissions import project_access
@@ -431,11 +431,14 @@ def access_member_removed(*, project: Project, user, actor=None) -> None:
             repo__project=project))
 
 
-def access_identity_ready(*, identity: EcrIdentity) -> None:
-    """A person's IAM user now exists: the repositories waiting for it can name it."""
+def access_identity_ready(*, identity: EcrIdentity, iam_user_created: bool = False) -> None:
+    """A person's IAM user now exists: the repositories waiting for it can name it. One
+    just (re)created (deleted outside the hub) has a new unique id, which no policy written
+    before grants: then every repository granting the person is written again."""
     from . import tasks
 
-    repo_ids = (RepoAccess.objects.filter(user_id=identity.user_id, status=Status.PENDING)
+    statuses = selectors.GRANTED if iam_user_created else [Status.PENDING]
+    repo_ids = (RepoAccess.objects.filter(user_id=identity.user_id, status__in=statuses)
                 .values_list("repo_id", flat=True).distinct())
     for repo_id in sorted(repo_ids):
         enqueue_on_commit(tasks.sync_repo_access, repo_id)
@@ -719,7 +722,14 @@ def robot_tags(robot: RobotAccount) -> dict[str, str]:
 
 def robot_provision(robot_id: int) -> None:
     """Create the robot's IAM user, login policy and access key (or rotate the key). A new
-    robot then waits for the policy sync to name it; a rotated one is active again."""
+    robot then waits for the policy sync to name it; a rotated one is active again (and
+    its repository's policy is written again if its IAM user had to be recreated: the
+    new user has a new unique id, which the old policy does not grant)."""
+    with converging_alone(RobotAccount, robot_id):
+        _provision_robot(robot_id)
+
+
+def _provision_robot(robot_id: int) -> None:
     from . import tasks
 
     robot = (RobotAccount.objects.select_related("repo__project")
@@ -727,7 +737,8 @@ def robot_provision(robot_id: int) -> None:
     if robot is None or robot.repo.delete_requested:
         return
     rotating, old_key = robot.rotation_requested, robot.access_key_id
-    if not converge_credentials(robot, tags=robot_tags(robot)):
+    converged = converge_credentials(robot, tags=robot_tags(robot))
+    if not converged.done:
         _robot_moved_on(robot)
         return
     if not rotating:
@@ -742,6 +753,8 @@ def robot_provision(robot_id: int) -> None:
             audit(actor=None, action="robot.rotated", target=robot, project=robot.repo.project,
                   detail={"access_key_id": robot.access_key_id,
                           **({"reason": reason} if reason else {})})
+        if converged.user_created:
+            enqueue_on_commit(tasks.sync_repo_access, robot.repo_id)
 
 
 def _robot_moved_on(robot: RobotAccount) -> None:
@@ -761,6 +774,11 @@ def _robot_moved_on(robot: RobotAccount) -> None:
 def robot_destroy(robot_id: int) -> None:
     """Delete the robot's IAM user (keys and policies first), then the row. Enqueued by
     the sync once AWS accepted a policy without the robot."""
+    with converging_alone(RobotAccount, robot_id):
+        _destroy_robot(robot_id)
+
+
+def _destroy_robot(robot_id: int) -> None:
     robot = (RobotAccount.objects.select_related("repo__project")
              .filter(pk=robot_id, status=Status.REMOVING).first())
     if robot is None:

@@ -8,8 +8,8 @@ def member_removed(sender, project, user, actor=None, **kwargs) -> None:
     access.access_member_removed(project=project, user=user, actor=actor)
 
 
-def ecr_identity_ready(sender, identity, **kwargs) -> None:
-    access.access_identity_ready(identity=identity)
+def ecr_identity_ready(sender, identity, iam_user_created=False, **kwargs) -> None:
+    access.access_identity_ready(identity=identity, iam_user_created=iam_user_created)
 
 
 def ecr_identity_failed(sender, identity, reason, **kwargs) -> None:

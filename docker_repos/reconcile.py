@@ -2,11 +2,20 @@
 
 One pass (a) re-sends the task of every repository that has sat `pending` or `deleting`
 with no progress for longer than HUB_RECONCILE_STUCK_AFTER (a lost message, a killed
-worker, a broker that was down at enqueue time) and (b) compares every active repository
+worker, a broker that was down at enqueue time); (b) checks the hub's IAM users: every
+active person's identity and robot still has its IAM user and stored access key
+(recreated with a new key if not), every hub user carries the permissions boundary, and
+a deactivated person has no access key left; then (c) compares every active repository
 with ECR: failed only because AWS stayed unreachable → sent again; deleted outside the
-hub → recreated; settings, lifecycle or repository policy
-edited outside the hub → written back; and (c) checks that every active person's identity
-and robot still has its IAM user and stored access key (recreated with a new key if not).
+hub → recreated; settings, lifecycle or repository policy edited outside the hub →
+written back. Credentials come before policies: a principal whose IAM user is missing is
+left out of the policies this pass writes (AWS refuses a policy naming an ARN that does
+not exist) and its recreation writes the policies naming it again.
+
+Each object's repair is its own error boundary: an AWS error on one repository or IAM
+user is reported (report, log, `reconcile.error` audit event) and the pass goes on. Only
+a failed pass-wide read (the ECR repositories, the hub's IAM users) skips what depends on
+it, and that is reported too.
 It reads in pages and writes only what differs.
 Several workers may run it at once: on PostgreSQL an advisory lock lets one pass run."""
 
@@ -26,6 +35,7 @@ from hub.choices import Status
 from hub.exceptions import Conflict
 from hub.tasks import GAVE_UP, enqueue_on_commit
 from identities import iam
+from identities import services as identity_services
 from identities.models import EcrIdentity
 from identities.tasks import provision_identity
 
@@ -39,6 +49,15 @@ logger = logging.getLogger(__name__)
 ADVISORY_LOCK_KEY = 0x4855425245434F  # "HUBRECO"
 
 
+@dataclass(frozen=True)
+class ReconcileError:
+    object: str  # a repository, an IAM user, or the pass-wide read that failed
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.object}: {self.reason}"
+
+
 @dataclass
 class ReconcileReport:
     dry_run: bool = False
@@ -47,7 +66,7 @@ class ReconcileReport:
     requeued: list[str] = field(default_factory=list)
     recreated: list[str] = field(default_factory=list)
     repaired: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
+    errors: list[ReconcileError] = field(default_factory=list)
 
     @property
     def changes(self) -> int:
@@ -62,10 +81,22 @@ class ReconcileReport:
                   for name in self.recreated]
         lines += [f"{verb}repair {item}" for item in self.repaired]
         lines += [f"error: {error}" for error in self.errors]
+        errors = len(self.errors)
         lines.append(f"{self.checked} active repositories checked, {self.changes} "
                      f"change{'s' if self.changes != 1 else ''}"
-                     f"{' planned' if self.dry_run else ''}.")
+                     f"{' planned' if self.dry_run else ''}"
+                     f"{f', {errors} error' + ('s' if errors != 1 else '') if errors else ''}.")
         return lines
+
+
+def _error(report: ReconcileReport, name: str, reason: str, *, target=None,
+           project=None) -> None:
+    """One object could not be checked or repaired: reported and audited, and the pass
+    goes on (the next pass tries again)."""
+    report.errors.append(ReconcileError(name, reason))
+    if not report.dry_run:
+        audit(actor=None, action="reconcile.error", target=target, project=project,
+              detail={"object": name, "reason": reason})
 
 
 @contextmanager
@@ -93,16 +124,27 @@ def reconcile(*, dry_run: bool = False, repo_ids=None, page_size: int = 500) -> 
         _requeue_stuck(report, repo_ids)
         access.requeue_stuck(report, repo_ids)  # robots, people's access, identities
         access.robots_rotate_revealed_by_departed(report, repo_ids)  # keys seen by leavers
-        try:
-            _repair_drift(report, repo_ids, page_size)
-            if repo_ids is None:
-                _repair_credentials(report)
-        except AwsError as exc:
-            # AWS unreachable: the next pass tries again; nothing was half-written.
-            report.errors.append(exc.reason)
+        # Credentials before policies: a missing IAM user's recreation is queued first, and
+        # the policies written below leave it out until it exists (its task names it).
+        iam_users = _hub_iam_users(report)
+        if repo_ids is None and iam_users is not None:
+            _repair_credentials(report, iam_users)
+        _repair_drift(report, repo_ids, page_size, iam_users)
     for line in report.lines():
-        logger.info("reconcile: %s", line)
+        logger.log(logging.WARNING if line.startswith("error:") else logging.INFO,
+                   "reconcile: %s", line)
     return report
+
+
+def _hub_iam_users(report: ReconcileReport) -> set[str] | None:
+    """The names of the hub's IAM users, or None (reported) if IAM did not answer: the
+    credential checks are then skipped and the policies name every principal."""
+    try:
+        return iam.hub_user_names()
+    except AwsError as exc:
+        _error(report, "listing the hub's IAM users",
+               f"{exc.reason}; credentials not checked this pass")
+        return None
 
 
 def _requeue_stuck(report: ReconcileReport, repo_ids) -> None:
@@ -124,11 +166,18 @@ def _requeue_stuck(report: ReconcileReport, repo_ids) -> None:
                 services.repo_enqueue_pending(repo=repo)
 
 
-def _repair_drift(report: ReconcileReport, repo_ids, page_size: int) -> None:
+def _repair_drift(report: ReconcileReport, repo_ids, page_size: int,
+                  iam_users: set[str] | None) -> None:
     in_ecr: dict[str, ecr.EcrRepository] = {}
-    for page in ecr.iter_repository_pages():
-        for found in page:
-            in_ecr[found.name] = found
+    try:
+        for page in ecr.iter_repository_pages():
+            for found in page:
+                in_ecr[found.name] = found
+    except AwsError as exc:
+        # Nothing was half-written; without the listing no repository can be compared.
+        _error(report, "listing the ECR repositories",
+               f"{exc.reason}; repositories not checked this pass")
+        return
     _retry_given_up(report, repo_ids)  # ECR answered: worth trying those again
     active = (DockerRepo.objects.filter(status=Status.ACTIVE)
               .select_related("project", "service").order_by("pk"))
@@ -145,13 +194,17 @@ def _repair_drift(report: ReconcileReport, repo_ids, page_size: int) -> None:
                     _recreate(repo)
             else:
                 present.append((repo, found))
-        plans = selectors.repo_policy_plans([repo for repo, _ in present])
+        plans = selectors.repo_policy_plans([repo for repo, _ in present], iam_users=iam_users)
         # Reading two policies per repository is most of a pass: read them in parallel
         # (boto3 clients are thread-safe); compare and write here, one at a time.
         with ThreadPoolExecutor(settings.HUB_RECONCILE_THREADS) as pool:
             observed = pool.map(_read_policies, [repo.full_name for repo, _ in present])
-            for (repo, found), (lifecycle, policy) in zip(present, observed, strict=True):
-                _repair_repo(report, repo, found, lifecycle, policy, plans[repo.pk])
+            for (repo, found), policies in zip(present, observed, strict=True):
+                if isinstance(policies, AwsError):
+                    _error(report, repo.full_name, policies.reason, target=repo,
+                           project=repo.project)
+                    continue
+                _repair_repo(report, repo, found, *policies, plans[repo.pk])
 
 
 def _retry_given_up(report: ReconcileReport, repo_ids) -> None:
@@ -182,27 +235,92 @@ def _chunks(items, size: int):
         yield chunk
 
 
-def _read_policies(name: str) -> tuple[dict | None, dict | None]:
-    return ecr.get_lifecycle_policy(name), ecr.get_repository_policy(name)
+def _read_policies(name: str) -> tuple[dict | None, dict | None] | AwsError:
+    try:
+        return ecr.get_lifecycle_policy(name), ecr.get_repository_policy(name)
+    except AwsError as exc:
+        return exc  # this repository's error, not the pass's
 
 
-def _repair_credentials(report: ReconcileReport) -> None:
+def _repair_credentials(report: ReconcileReport, iam_users: set[str]) -> None:
     """Every active person's identity and robot must still have its IAM user and the
     access key the hub holds. One that lost either (deleted outside the hub) gets both
-    back through its own task, with a new key: the credential counts as rotated."""
-    users = iam.hub_user_names()
-    rows = [*EcrIdentity.objects.filter(status=Status.ACTIVE).exclude(access_key_id=""),
-            *RobotAccount.objects.filter(status=Status.ACTIVE).select_related("repo__project")]
+    back through its own task, with a new key: the credential counts as rotated. Every
+    hub user that exists must carry the permissions boundary, and a deactivated person
+    (however deactivated: a queryset update sends no signal) must have no access key."""
+    rows = [*EcrIdentity.objects.select_related("user").order_by("pk"),
+            *RobotAccount.objects.select_related("repo__project").order_by("pk")]
     with ThreadPoolExecutor(settings.HUB_RECONCILE_THREADS) as pool:
-        keys = pool.map(lambda row: iam.list_access_keys(row.iam_username)
-                        if row.iam_username in users else [], rows)
-        for row, row_keys in zip(rows, keys, strict=True):
-            if row.access_key_id in row_keys:
+        observed = pool.map(lambda row: _observe_credentials(row, iam_users), rows)
+        for row, seen in zip(rows, observed, strict=True):
+            robot = isinstance(row, RobotAccount)
+            project = row.repo.project if robot else None
+            if isinstance(seen, AwsError):
+                _error(report, row.iam_username, seen.reason, target=row, project=project)
                 continue
-            missing = "IAM user" if row.iam_username not in users else "access key"
+            keys, boundary = seen
+            if row.iam_username in iam_users \
+                    and boundary != settings.HUB_IAM_PERMISSIONS_BOUNDARY:
+                _repair_boundary(report, row, boundary, project)
+            if not robot and not row.user.is_active:
+                _offboard_inactive(report, row, keys)
+                continue
+            if row.status != Status.ACTIVE or (not robot and not row.access_key_id) \
+                    or row.access_key_id in keys:
+                continue
+            missing = "IAM user" if row.iam_username not in iam_users else "access key"
             report.repaired.append(f"{row.iam_username}: {missing} missing in IAM, new key")
             if not report.dry_run:
                 _recreate_credentials(row, missing)
+
+
+def _observe_credentials(row, iam_users: set[str]):
+    """(access key ids, boundary ARN) of the row's IAM user, or the AwsError (this
+    object's). Keys are listed only where the pass uses them."""
+    if row.iam_username not in iam_users:
+        return [], None
+    inactive = isinstance(row, EcrIdentity) and not row.user.is_active
+    try:
+        keys = (iam.list_access_keys(row.iam_username)
+                if row.status == Status.ACTIVE or inactive else [])
+        return keys, iam.user_boundary(row.iam_username)
+    except AwsError as exc:
+        return exc
+
+
+def _repair_boundary(report: ReconcileReport, row, found: str | None, project) -> None:
+    """A hub user without the permissions boundary (made before the hub set one, or
+    changed outside the hub) gets it."""
+    name = row.iam_username
+    if not report.dry_run:
+        try:
+            iam.put_user_boundary(name)
+        except AwsError as exc:
+            _error(report, name, exc.reason, target=row, project=project)
+            return
+        kind = "ecr_identity" if isinstance(row, EcrIdentity) else "robot"
+        audit(actor=None, action=f"{kind}.boundary_repaired", target=row, project=project,
+              detail={"iam_username": name, "found": found,
+                      "boundary": settings.HUB_IAM_PERMISSIONS_BOUNDARY})
+    report.repaired.append(f"{name}: permissions boundary")
+
+
+def _offboard_inactive(report: ReconcileReport, identity: EcrIdentity, keys: list[str]) -> None:
+    """A deactivated person keeps no access key: the row's goes through the deactivation
+    task; keys IAM still lists for a row that holds none are deleted here."""
+    if identity.status == Status.REMOVING or not (identity.access_key_id or keys):
+        return  # on its way (re-sent if stuck), or nothing to delete
+    name = identity.iam_username
+    if not report.dry_run:
+        try:
+            if identity.access_key_id or identity.status != Status.FAILED:
+                identity_services.ecr_identity_deactivate(user=identity.user)
+            else:
+                identity_services.ecr_identity_delete_stray_keys(identity.pk)
+        except AwsError as exc:
+            _error(report, name, exc.reason, target=identity)
+            return
+    report.repaired.append(f"{name}: account deactivated, access keys deleted")
 
 
 def _recreate_credentials(row, missing: str) -> None:
@@ -245,28 +363,46 @@ def _repair_repo(report: ReconcileReport, repo: DockerRepo, found: ecr.EcrReposi
                  lifecycle: dict | None, policy: dict | None, plan) -> None:
     name = repo.full_name
     repaired = []
-    if (found.tag_mutability, found.scan_on_push) != (repo.tag_mutability, repo.scan_on_push):
-        repaired.append("settings")
+
+    def write(part: str, call) -> None:
+        # Each part on its own: a refused policy does not keep the settings unrepaired.
         if not report.dry_run:
-            ecr.put_settings(name, tag_mutability=repo.tag_mutability,
-                             scan_on_push=repo.scan_on_push)
+            try:
+                call()
+            except AwsError as exc:
+                _error(report, name, f"{part}: {exc.reason}", target=repo,
+                       project=repo.project)
+                return
+        repaired.append(part)
+
+    if (found.tag_mutability, found.scan_on_push) != (repo.tag_mutability, repo.scan_on_push):
+        write("settings", lambda: ecr.put_settings(name, tag_mutability=repo.tag_mutability,
+                                                   scan_on_push=repo.scan_on_push))
     wanted_lifecycle = render_lifecycle_policy(keep_last_images=repo.keep_last_images)
     if not same_policy(lifecycle, wanted_lifecycle):
-        repaired.append("lifecycle policy")
-        if not report.dry_run:
-            ecr.put_lifecycle_policy(name, wanted_lifecycle)
+        write("lifecycle policy", lambda: ecr.put_lifecycle_policy(name, wanted_lifecycle))
     try:
         wanted_policy = plan.document()
     except PolicyTooLarge as exc:
-        report.errors.append(f"{name}: {exc}")
+        _error(report, name, str(exc), target=repo, project=repo.project)
     else:
-        if not same_policy(policy, wanted_policy):
-            repaired.append("repository policy")
-            if not report.dry_run:
-                ecr.set_repository_policy(name, wanted_policy)
+        if not same_policy(policy, wanted_policy) and not _left_out_user_is_back(
+                report, repo, plan):
+            write("repository policy", lambda: ecr.set_repository_policy(name, wanted_policy))
     if repaired:
         report.repaired.append(f"{name}: {', '.join(repaired)}")
         if not report.dry_run:
             audit(actor=None, action="docker_repo.drift_repaired", target=repo,
                   project=repo.project,
                   detail={"repaired": repaired, "reason": "edited in ECR outside the hub"})
+
+
+def _left_out_user_is_back(report: ReconcileReport, repo: DockerRepo, plan) -> bool:
+    """Whether an IAM user this plan leaves out (missing when the pass began) exists
+    again: its recreation, queued by this pass, writes the policy naming it, which this
+    pass must not overwrite with an older plan. (An error reading it: not this pass.)"""
+    try:
+        return any(iam.user_exists(name) for name in sorted(plan.missing_users))
+    except AwsError as exc:
+        _error(report, repo.full_name, exc.reason, target=repo, project=repo.project)
+        return True

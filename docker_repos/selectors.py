@@ -48,6 +48,8 @@ class PolicyPlan:
     cluster: tuple[str, ...] = ()
     removing_accesses: frozenset[int] = frozenset()  # RepoAccess ids left out, to delete
     removing_robots: frozenset[int] = frozenset()  # RobotAccount ids left out, to delete
+    # IAM user names left out because IAM lacks them (the reconciler's plans only).
+    missing_users: frozenset[str] = frozenset()
 
     def document(self) -> dict | None:
         """Raises policy.PolicyTooLarge beyond ECR's limit."""
@@ -69,30 +71,45 @@ def access_in_flight(robots, accesses) -> bool:
     return any(entry.status in IN_FLIGHT for entry in [*robots, *accesses])
 
 
-def _identity_arn(access: RepoAccess) -> str:
-    identity = getattr(access.user, "ecr_identity", None)
-    return identity.iam_arn if identity is not None else ""
+def _identity_of(access: RepoAccess):
+    return getattr(access.user, "ecr_identity", None)
 
 
-def plan_from(robots, accesses, *, cluster=()) -> PolicyPlan:
-    """The policy plan of an access list (pure: no queries beyond the rows given)."""
-    readers, writers, robot_arns = {}, {}, {}
+def plan_from(robots, accesses, *, cluster=(), iam_users: set[str] | None = None) -> PolicyPlan:
+    """The policy plan of an access list (pure: no queries beyond the rows given).
+
+    With `iam_users` (the names IAM lists), a principal whose IAM user is not among them
+    is left out (and named in `missing_users`): AWS refuses a policy naming an ARN that
+    does not exist, so naming it would make the whole write fail."""
+    readers, writers, robot_arns, missing = {}, {}, {}, set()
+
+    def exists(name: str) -> bool:
+        if iam_users is None or name in iam_users:
+            return True
+        missing.add(name)
+        return False
+
     for access in accesses:
-        arn = _identity_arn(access)
-        if access.status in GRANTED and not access.removal_requested and arn:
-            (writers if access.writable else readers)[access.pk] = arn
+        identity = _identity_of(access)
+        if (access.status in GRANTED and not access.removal_requested and identity is not None
+                and identity.iam_arn and exists(identity.iam_username)):
+            (writers if access.writable else readers)[access.pk] = identity.iam_arn
     for robot in robots:
-        if robot.status in GRANTED and not robot.removal_requested and robot.iam_arn:
+        if (robot.status in GRANTED and not robot.removal_requested and robot.iam_arn
+                and exists(robot.iam_username)):
             robot_arns[robot.pk] = robot.iam_arn
     return PolicyPlan(
         readers=readers, writers=writers, robots=robot_arns, cluster=tuple(cluster),
         removing_accesses=frozenset(a.pk for a in accesses if a.status == Status.REMOVING),
         removing_robots=frozenset(r.pk for r in robots if r.status == Status.REMOVING),
+        missing_users=frozenset(missing),
     )
 
 
-def repo_policy_plans(repos: list[DockerRepo]) -> dict[int, PolicyPlan]:
-    """The policy plans of many repositories in two queries (the reconciler's pages)."""
+def repo_policy_plans(repos: list[DockerRepo], *,
+                      iam_users: set[str] | None = None) -> dict[int, PolicyPlan]:
+    """The policy plans of many repositories in two queries (the reconciler's pages);
+    `iam_users` as in plan_from."""
     robots: dict[int, list] = {repo.pk: [] for repo in repos}
     accesses: dict[int, list] = {repo.pk: [] for repo in repos}
     for robot in RobotAccount.objects.filter(repo__in=robots.keys()):
@@ -101,7 +118,8 @@ def repo_policy_plans(repos: list[DockerRepo]) -> dict[int, PolicyPlan]:
                    .select_related("user", "user__ecr_identity")):
         accesses[access.repo_id].append(access)
     cluster = settings.HUB_ECR_PULL_PRINCIPALS
-    return {pk: plan_from(robots[pk], accesses[pk], cluster=cluster) for pk in robots}
+    return {pk: plan_from(robots[pk], accesses[pk], cluster=cluster, iam_users=iam_users)
+            for pk in robots}
 
 
 def repo_policy_plan(repo: DockerRepo) -> PolicyPlan:

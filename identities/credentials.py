@@ -4,8 +4,18 @@ user, login policy and one access key) and reading its secret for an audited rev
 The key rules (DESIGN.md, "AWS layout"): IAM allows two access keys per user, so a new key
 is created only after deleting the keys the hub does not hold the secret of; the row only
 ever stores a key IAM has; rotation creates the new key, stores it, then deletes the old
-one, so a failure at any point leaves a working stored key."""
+one, so a failure at any point leaves a working stored key.
 
+One row is converged by one run at a time (`converging_alone`): two runs on the same row
+(a re-send and a recreation, both queued) would each trust their own snapshot of the
+stored key and delete the key the other stored."""
+
+import threading
+import zlib
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from django.db import connection
 from django.utils import timezone
 
 from hub.aws import AwsTransientError
@@ -21,17 +31,76 @@ def secret_of(row: IamCredentials) -> str:
     return decrypt(row.secret_access_key_encrypted)
 
 
-def converge_credentials(row: IamCredentials, *, tags: dict[str, str]) -> bool:
+# SQLite (`make run`, the tests' default) has one database writer and the hub runs its
+# worker there in one process: a lock of this process is enough. Keys: (model label, pk).
+_held: set[tuple[str, int]] = set()
+_held_guard = threading.Lock()
+
+
+def _busy(model, pk: int) -> AwsTransientError:
+    return AwsTransientError(f"Another task is working on the credentials of "
+                             f"{model._meta.verbose_name} {pk}; trying again",
+                             code="ConvergenceBusy")
+
+
+@contextmanager
+def converging_alone(model, pk: int):
+    """Hold the right to converge row `pk` of `model` (an IamCredentials model) for the
+    block. Take it BEFORE reading the row, so the row read inside is never a snapshot
+    another run is about to change.
+
+    If another run holds it, AwsTransientError is raised at once (the task retries with
+    backoff) rather than waiting: a waiting worker would hold its slot and connection for
+    as long as the other run's AWS calls take, and the retry usually finds the row no
+    longer pending and ends at once.
+
+    On PostgreSQL a session-level advisory lock (two-int key space: the model's class id
+    and the pk; the reconciler's single-bigint lock cannot collide with it) makes this hold
+    across processes; it is released in `finally`, or by the server if the connection dies.
+    A pk beyond 2**31 shares a key with another row: at worst a needless retry."""
+    if connection.vendor == "postgresql":
+        key = [zlib.crc32(model._meta.label_lower.encode()) & 0x7FFFFFFF, pk % 2**31]
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", key)
+            if not cursor.fetchone()[0]:
+                raise _busy(model, pk)
+        try:
+            yield
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", key)
+        return
+    key = (model._meta.label_lower, pk)
+    with _held_guard:
+        if key in _held:
+            raise _busy(model, pk)
+        _held.add(key)
+    try:
+        yield
+    finally:
+        with _held_guard:
+            _held.discard(key)
+
+
+@dataclass(frozen=True)
+class Converged:
+    done: bool  # False: the row moved on meanwhile (see converge_credentials)
+    user_created: bool  # this run created the IAM user (first time, or after a deletion)
+
+
+def converge_credentials(row: IamCredentials, *, tags: dict[str, str]) -> Converged:
     """Make IAM match `row` (a `pending` row of an IamCredentials model): the user with its
     tags and login policy, and one access key the row holds the secret of (a new one if
     `rotation_requested`). Safe to run again after a crash between any two calls.
 
-    Returns False when the row moved on meanwhile (no longer pending, or rotated by a
+    Not `done` when the row moved on meanwhile (no longer pending, or rotated by a
     concurrent run); any key this run created has then been deleted again. The caller
-    records the outcome (and clears `rotation_requested`)."""
+    holds `converging_alone` for the row, read it inside, and records the outcome (and
+    clears `rotation_requested`)."""
     model = type(row)
     name = row.iam_username
-    arn = iam.ensure_user(name, tags=tags)
+    user = iam.ensure_user(name, tags=tags)
+    arn = user.arn
     iam.put_login_policy(name)
     stored = row.access_key_id
     keys = iam.list_access_keys(name)
@@ -42,7 +111,8 @@ def converge_credentials(row: IamCredentials, *, tags: dict[str, str]) -> bool:
             iam.delete_access_key(name, key_id)
     pending = model.objects.filter(pk=row.pk, status=Status.PENDING)
     if stored in keys and not row.rotation_requested:  # nothing to create
-        return bool(pending.update(iam_arn=arn, updated_at=timezone.now()))
+        return Converged(bool(pending.update(iam_arn=arn, updated_at=timezone.now())),
+                         user.created)
     new = iam.create_access_key(name)
     now = timezone.now()
     moved = pending.filter(access_key_id=stored).update(
@@ -51,7 +121,7 @@ def converge_credentials(row: IamCredentials, *, tags: dict[str, str]) -> bool:
     )
     if not moved:
         iam.delete_access_key(name, new.key_id)  # never leave a key nobody holds
-        return False
+        return Converged(False, user.created)
     if new.key_id not in iam.list_access_keys(name):
         # A concurrent run deleted it as unknown before this one stored it: the next
         # attempt sees a stored key IAM lacks and creates another.
@@ -60,4 +130,4 @@ def converge_credentials(row: IamCredentials, *, tags: dict[str, str]) -> bool:
     if stored in keys:
         iam.delete_access_key(name, stored)  # rotation: the old key goes last
     row.iam_arn, row.access_key_id = arn, new.key_id
-    return True
+    return Converged(True, user.created)

@@ -30,6 +30,12 @@ LOGIN_POLICY = {
 
 
 @dataclass(frozen=True)
+class IamUser:
+    arn: str
+    created: bool  # by this call (a new unique id: policies naming the old one miss it)
+
+
+@dataclass(frozen=True)
 class NewAccessKey:
     key_id: str
     secret: str = field(repr=False)  # never in a repr, a traceback's locals or a log line
@@ -39,9 +45,9 @@ def _iam():
     return client("iam")
 
 
-def ensure_user(name: str, *, tags: dict[str, str]) -> str:
+def ensure_user(name: str, *, tags: dict[str, str]) -> IamUser:
     """Create the IAM user `name` under /platform-hub/ with `tags` (plus managed-by), or
-    adopt it if the hub created it before. Returns its ARN."""
+    adopt it if the hub created it before."""
     iam = _iam()
     all_tags = {**tags, **MANAGED_BY}
     try:
@@ -51,7 +57,7 @@ def ensure_user(name: str, *, tags: dict[str, str]) -> str:
                 PermissionsBoundary=settings.HUB_IAM_PERMISSIONS_BOUNDARY,
                 Tags=[{"Key": k, "Value": v} for k, v in sorted(all_tags.items())],
             )
-        return response["User"]["Arn"]
+        return IamUser(response["User"]["Arn"], created=True)
     except ClientError:
         pass  # it exists: ours (a rerun after a crash) or someone else's?
     with aws_call(f"look up IAM user {name}"):
@@ -64,7 +70,7 @@ def ensure_user(name: str, *, tags: dict[str, str]) -> str:
             "An operator must rename or remove that user.", code="NameTaken")
     if _boundary_of(user) != settings.HUB_IAM_PERMISSIONS_BOUNDARY:
         put_user_boundary(name)  # created before the hub set boundaries
-    return user["Arn"]
+    return IamUser(user["Arn"], created=False)
 
 
 def _boundary_of(user: dict) -> str | None:
@@ -80,6 +86,15 @@ def user_boundary(name: str) -> str | None:
     except ClientError:
         return None
     return _boundary_of(user)
+
+
+def user_exists(name: str) -> bool:
+    try:
+        with aws_call(f"look up IAM user {name}", ok_codes=("NoSuchEntity",)):
+            _iam().get_user(UserName=name)
+    except ClientError:
+        return False
+    return True
 
 
 def put_user_boundary(name: str) -> None:

@@ -9,7 +9,7 @@ from hub.exceptions import Conflict, InvalidInput, NotFound
 from hub.tasks import enqueue_on_commit
 
 from . import iam, tokens
-from .credentials import converge_credentials, secret_of
+from .credentials import converge_credentials, converging_alone, secret_of
 from .models import ApiToken, EcrIdentity, identity_iam_username
 from .signals import ecr_identity_failed, ecr_identity_ready
 
@@ -203,6 +203,11 @@ def identity_tags(identity: EcrIdentity) -> dict[str, str]:
 
 def ecr_identity_provision(identity_id: int) -> None:
     """Create the person's IAM user, login policy and access key (or rotate the key)."""
+    with converging_alone(EcrIdentity, identity_id):
+        _provision_identity(identity_id)
+
+
+def _provision_identity(identity_id: int) -> None:
     identity = (EcrIdentity.objects.select_related("user")
                 .filter(pk=identity_id, status=Status.PENDING).first())
     if identity is None:
@@ -211,7 +216,8 @@ def ecr_identity_provision(identity_id: int) -> None:
         ecr_identity_mark_failed(identity_id, "The account is deactivated: no credentials "
                                               "are created.")
         return
-    if not converge_credentials(identity, tags=identity_tags(identity)):
+    converged = converge_credentials(identity, tags=identity_tags(identity))
+    if not converged.done:
         return
     rotated = identity.rotation_requested
     with transaction.atomic():
@@ -224,10 +230,16 @@ def ecr_identity_provision(identity_id: int) -> None:
         audit(actor=None, action="ecr_identity.rotated" if rotated else "ecr_identity.active",
               target=identity, detail={"access_key_id": identity.access_key_id,
                                        "iam_username": identity.iam_username})
-        ecr_identity_ready.send(sender=EcrIdentity, identity=identity)
+        ecr_identity_ready.send(sender=EcrIdentity, identity=identity,
+                                iam_user_created=converged.user_created)
 
 
 def ecr_identity_disable_keys(identity_id: int) -> None:
+    with converging_alone(EcrIdentity, identity_id):
+        _disable_identity_keys(identity_id)
+
+
+def _disable_identity_keys(identity_id: int) -> None:
     identity = EcrIdentity.objects.filter(pk=identity_id, status=Status.REMOVING).first()
     if identity is None:
         return
@@ -240,6 +252,23 @@ def ecr_identity_disable_keys(identity_id: int) -> None:
         if moved:
             audit(actor=None, action="ecr_identity.keys_deleted", target=identity,
                   detail={"access_key_ids": deleted, "reason": "account deactivated"})
+
+
+def ecr_identity_delete_stray_keys(identity_id: int) -> list[str]:
+    """A deactivated person whose row holds no key still has access keys in IAM (made
+    outside the hub, or left by a crash): delete them. Returns the ids deleted (the
+    reconciler's part of "a deactivated account has no working key")."""
+    with converging_alone(EcrIdentity, identity_id):
+        identity = EcrIdentity.objects.filter(pk=identity_id, status=Status.FAILED,
+                                              access_key_id="").first()
+        if identity is None:
+            return []
+        deleted = iam.delete_all_access_keys(identity.iam_username)
+        if deleted:
+            audit(actor=None, action="ecr_identity.keys_deleted", target=identity,
+                  detail={"access_key_ids": deleted,
+                          "reason": "account deactivated; keys the hub did not hold"})
+        return deleted
 
 
 def ecr_identity_note_retrying(identity_id: int, detail: str) -> None:

@@ -118,8 +118,13 @@ def test_unreachable_aws_is_reported_not_raised(world, aws, settings):
     settings.HUB_AWS_MAX_ATTEMPTS = 1
     settings.HUB_AWS_CONNECT_TIMEOUT = 0.2
     report = reconcile()
-    assert report.errors and "unreachable" in report.errors[0]
-    assert report.changes == 0
+    # The two pass-wide reads failed: each is reported, and what depends on it skipped.
+    assert [error.object for error in report.errors] == [
+        "listing the hub's IAM users", "listing the ECR repositories"]
+    assert all("unreachable" in error.reason for error in report.errors)
+    assert (report.changes, report.checked) == (0, 0)
+    assert report.lines()[-1] == "0 active repositories checked, 0 changes, 2 errors."
+    assert AuditEvent.objects.filter(action="reconcile.error").count() == 2
 
 
 def test_iam_users_and_keys_deleted_outside_the_hub_come_back_with_a_new_key(
@@ -185,3 +190,205 @@ def test_a_robot_whose_key_was_deleted_outside_the_hub_gets_a_new_one(
     assert AuditEvent.objects.filter(action="robot.drift_recreated", project=world.project,
                                      target_id=str(robot.pk)).exists()
     assert AuditEvent.objects.filter(action="robot.rotated", target_id=str(robot.pk)).exists()
+
+
+# --- Per-object errors, boundaries, deactivated people ----------------------------------
+
+
+def test_a_pass_makes_as_many_queries_with_three_times_the_repositories(
+        world, aws, django_capture_on_commit_callbacks):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.access_helpers import active_repo, converging
+
+    def add(names):
+        for name in names:
+            repo = active_repo(world, name)
+            with converging(django_capture_on_commit_callbacks):
+                services.access_set(actor=world.users["member"], repo=repo,
+                                    robots=[{"name": "ci"}],
+                                    users=[{"username": "padmin", "writable": False}])
+
+    def queries_of_a_pass() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            report = reconcile()
+        assert (report.changes, report.errors) == (0, [])
+        return len(captured)
+
+    add(["a1", "a2"])
+    few = queries_of_a_pass()
+    add(["b1", "b2", "b3", "b4"])
+    assert queries_of_a_pass() == few
+
+
+def test_a_user_without_the_permissions_boundary_gets_it_in_one_pass(world, aws, settings):
+    from identities.models import EcrIdentity
+    from tests.access_helpers import own_client
+
+    iam = own_client("iam")
+    other = iam.create_policy(PolicyName="someone-elses", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*",
+                                                "Resource": "*"}]}))["Policy"]["Arn"]
+    rows = []
+    for person, boundary in (("member", None), ("project_admin", other)):
+        name = f"hub-user-{world.users[person].username}"
+        created = {"PermissionsBoundary": boundary} if boundary else {}
+        arn = iam.create_user(Path="/platform-hub/", UserName=name, **created)["User"]["Arn"]
+        key = iam.create_access_key(UserName=name)["AccessKey"]["AccessKeyId"]
+        rows.append(EcrIdentity.objects.create(
+            user=world.users[person], status=Status.ACTIVE, iam_username=name, iam_arn=arn,
+            access_key_id=key, secret_access_key_encrypted="x"))
+
+    def boundary(name):
+        return iam.get_user(UserName=name)["User"].get("PermissionsBoundary", {}).get(
+            "PermissionsBoundaryArn")
+
+    expected = sorted(f"{row.iam_username}: permissions boundary" for row in rows)
+    assert sorted(reconcile(dry_run=True).repaired) == expected
+    assert boundary(rows[0].iam_username) is None
+
+    report = reconcile()
+    assert sorted(report.repaired) == expected
+    assert f"repair {rows[0].iam_username}: permissions boundary" in report.lines()
+    for row in rows:
+        assert boundary(row.iam_username) == settings.HUB_IAM_PERMISSIONS_BOUNDARY
+    events = AuditEvent.objects.filter(action="ecr_identity.boundary_repaired")
+    assert sorted(events.values_list("target_id", flat=True)) == sorted(
+        str(row.pk) for row in rows)
+    assert events.get(target_id=str(rows[1].pk)).detail["found"] == other
+    assert reconcile().changes == 0
+
+
+def test_a_person_deactivated_by_a_queryset_update_has_no_key_after_one_pass(
+        world, aws, django_capture_on_commit_callbacks):
+    from django.contrib.auth import get_user_model
+
+    from identities import services as identity_services
+    from identities.models import EcrIdentity
+    from tests.access_helpers import converging, iam_keys, own_client
+
+    member = world.users["member"]
+    with converging(django_capture_on_commit_callbacks):
+        identity_services.ecr_identity_request(user=member)
+    identity = EcrIdentity.objects.get(user=member)
+    assert identity.status == Status.ACTIVE and iam_keys(identity.iam_username)
+    get_user_model().objects.filter(pk=member.pk).update(is_active=False)  # no signal
+
+    with converging(django_capture_on_commit_callbacks):
+        report = reconcile()
+    line = f"{identity.iam_username}: account deactivated, access keys deleted"
+    assert report.repaired == [line]
+    assert iam_keys(identity.iam_username) == []
+    identity.refresh_from_db()
+    assert (identity.status, identity.access_key_id) == (Status.FAILED, "")
+    assert reconcile().changes == 0
+
+    # A key IAM lists that the row does not hold (made outside the hub): deleted too.
+    own_client("iam").create_access_key(UserName=identity.iam_username)
+    report = reconcile()
+    assert report.repaired == [line]
+    assert iam_keys(identity.iam_username) == []
+    assert AuditEvent.objects.filter(action="ecr_identity.keys_deleted",
+                                     target_id=str(identity.pk)).count() == 2
+    assert reconcile().changes == 0
+
+
+def test_a_recreated_person_is_named_again_in_every_policy_granting_them(
+        world, aws, django_capture_on_commit_callbacks):
+    from identities.models import EcrIdentity
+    from tests.access_helpers import active_repo, converging, iam_keys, own_client, policy_grants
+
+    repos = [active_repo(world, name) for name in ("one", "two")]
+    with converging(django_capture_on_commit_callbacks):
+        for repo in repos:
+            services.access_set(actor=world.users["project_admin"], repo=repo, robots=[],
+                                users=[{"username": "member", "writable": True}])
+    identity = EcrIdentity.objects.get(user=world.users["member"])
+    for repo in repos:
+        assert identity.iam_arn in policy_grants(repo.full_name)["push"]
+    iam = own_client("iam")
+    for key in iam_keys(identity.iam_username):
+        iam.delete_access_key(UserName=identity.iam_username, AccessKeyId=key)
+    iam.delete_user_policy(UserName=identity.iam_username, PolicyName="platform-hub-ecr-login")
+    iam.delete_user(UserName=identity.iam_username)
+
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        report = reconcile()
+    # Credentials first: the recreation is queued; the policies leave the person out
+    # until their IAM user exists again (AWS refuses an ARN that does not exist).
+    assert sorted(report.repaired) == sorted([
+        f"{identity.iam_username}: IAM user missing in IAM, new key",
+        "acp/one: repository policy", "acp/two: repository policy"])
+    for repo in repos:
+        assert identity.iam_arn not in policy_grants(repo.full_name)["push"]
+    with converging(django_capture_on_commit_callbacks):
+        for send in queued:
+            send()
+    identity.refresh_from_db()
+    assert identity.status == Status.ACTIVE
+    for repo in repos:  # the new user (a new unique id) is granted again: policies rewritten
+        assert identity.iam_arn in policy_grants(repo.full_name)["push"]
+    assert reconcile().changes == 0
+
+
+def test_one_users_failing_iam_call_does_not_stop_the_others_repair(
+        world, aws, boto_events, django_capture_on_commit_callbacks):
+    from identities import services as identity_services
+    from identities.models import EcrIdentity
+    from tests.access_helpers import converging, iam_keys, own_client
+
+    from .support import aws_error
+
+    with converging(django_capture_on_commit_callbacks):
+        for person in ("member", "project_admin"):
+            identity_services.ecr_identity_request(user=world.users[person])
+    broken, lost = (EcrIdentity.objects.get(user=world.users[p])
+                    for p in ("member", "project_admin"))
+    own_client("iam").delete_access_key(UserName=lost.iam_username,
+                                        AccessKeyId=lost.access_key_id)
+
+    def refuse(params, **kwargs):
+        if params["body"].get("UserName") == broken.iam_username:  # query protocol: a dict
+            return aws_error("ServiceFailure", 500, "IAM is having a bad day")
+        return None
+
+    boto_events.register("before-call.iam.ListAccessKeys", refuse)
+    with converging(django_capture_on_commit_callbacks):
+        report = reconcile()
+    assert [error.object for error in report.errors] == [broken.iam_username]
+    assert report.repaired == [f"{lost.iam_username}: access key missing in IAM, new key"]
+    lost.refresh_from_db()
+    assert iam_keys(lost.iam_username) == [lost.access_key_id]
+    assert AuditEvent.objects.filter(action="reconcile.error", target_type="ecridentity",
+                                     target_id=str(broken.pk)).count() == 1
+
+
+def test_errors_are_printed_by_the_command_and_shown_by_the_admin_action(
+        world, aws, ecr, boto_events, capsys, client, make_user):
+    import pytest
+    from django.urls import reverse
+
+    from .support import aws_error
+
+    repo = _active_repo(world)
+    ecr.put_image_tag_mutability(repositoryName="acp/web", imageTagMutability="IMMUTABLE")
+    boto_events.register("before-call.ecr.PutImageTagMutability",
+                         lambda **kwargs: aws_error("ServerException", 500, "ECR is down"))
+
+    with pytest.raises(SystemExit) as exit_code:
+        call_command("hub_reconcile")
+    assert exit_code.value.code == 1
+    out = capsys.readouterr().out
+    assert "error: acp/web: settings: " in out
+    assert "1 active repositories checked, 0 changes, 1 error." in out
+
+    client.force_login(make_user("operator", staff=True, is_superuser=True))
+    response = client.post(reverse("admin:docker_repos_dockerrepo_changelist"),
+                        {"action": "reconcile_selected", "_selected_action": [repo.pk]},
+                        follow=True)
+    shown = [(m.level_tag, m.message) for m in response.context["messages"]]
+    assert [m for m in shown if m[0] == "error"] == [
+        ("error", next(line for line in out.splitlines() if line.startswith("error:")))]
+    assert AuditEvent.objects.filter(action="reconcile.error", target_id=str(repo.pk)).count() == 2
+

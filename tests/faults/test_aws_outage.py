@@ -106,10 +106,13 @@ def test_aws_down_while_50_repositories_are_requested_then_all_50_end_active(
         assert repo.status_detail.endswith(UNREACHABLE_DETAIL)
     assert audit_counts("docker_repo.failed") == {"docker_repo.failed": FAILED}
     # A beat pass during the outage: fresh pending rows are left to their task, and the
-    # drift check cannot list ECR, so it reports and changes nothing (no false "deleted").
+    # drift check cannot list ECR (nor the credential check IAM's users), so it reports
+    # both and changes nothing (no false "deleted").
     during = reconcile()
     assert (during.requeued, during.recreated, during.repaired) == ([], [], [])
-    assert len(during.errors) == 1 and "unreachable" in during.errors[0]
+    assert [error.object for error in during.errors] == [
+        "listing the hub's IAM users", "listing the ECR repositories"]
+    assert all("unreachable" in error.reason for error in during.errors)
     assert status_counts()[Status.ACTIVE] == BEFORE_OUTAGE - 1
     outage.end()
     assert sorted(ecr_repository_names(ecr)) == [f"acp/{n}" for n in names[:BEFORE_OUTAGE]]
