@@ -136,7 +136,7 @@ def _state(model, **filters):
     return list(model.objects.filter(**filters).values_list("status", "status_detail"))
 
 
-def test_the_guides_flow_needs_no_other_permission(world, enforced_aws,
+def test_the_guides_flow_needs_no_other_permission(world, enforced_aws, settings,
                                                    django_capture_on_commit_callbacks):
     admin, member = world.users["project_admin"], world.users["member"]
     log = enforced_aws.log
@@ -177,15 +177,20 @@ def test_the_guides_flow_needs_no_other_permission(world, enforced_aws,
     identity_services.ecr_identity_reveal(user=admin)
     assert _state(EcrIdentity, user=admin) == [(Status.ACTIVE, "")]
 
-    # Drift outside the hub, then one reconciler pass.
+    # Drift outside the hub (settings, a deleted key, a removed boundary), then one
+    # reconciler pass.
     enforced_aws.ecr.put_image_tag_mutability(repositoryName=repo.full_name,
                                               imageTagMutability="IMMUTABLE")
     keys = enforced_aws.iam.list_access_keys(UserName=robot.iam_username)["AccessKeyMetadata"]
     enforced_aws.iam.delete_access_key(UserName=robot.iam_username,
                                        AccessKeyId=keys[0]["AccessKeyId"])
+    identity = EcrIdentity.objects.get(user=admin)
+    enforced_aws.iam.delete_user_permissions_boundary(UserName=identity.iam_username)
     with converging(django_capture_on_commit_callbacks):
         report = reconcile()
     assert not report.errors, report.errors
+    assert enforced_aws.iam.get_user(UserName=identity.iam_username)["User"][
+        "PermissionsBoundary"]["PermissionsBoundaryArn"] == settings.HUB_IAM_PERMISSIONS_BOUNDARY
     assert enforced_aws.ecr.describe_repositories(repositoryNames=[repo.full_name])[
         "repositories"][0]["imageTagMutability"] == repo.tag_mutability
     robot.refresh_from_db()
@@ -229,5 +234,10 @@ def test_the_guides_flow_needs_no_other_permission(world, enforced_aws,
     print(f"\nenforced IAM flow: {len(log.calls)} AWS calls, {len(log.denied)} denied: "
           f"{sorted(set(log.calls))}")
     assert log.denied == []
-    assert len(log.calls) > 50
+    # The flow used every action the policy grants (TagResource is checked as part of
+    # CreateRepository with tags): nothing granted goes untried under enforcement.
+    called = {call.removeprefix("api.") for call in log.calls}
+    granted = {action for statement in iam_policies.hub_policy()["Statement"]
+               if statement["Effect"] == "Allow" for action in statement["Action"]}
+    assert granted - called == {"ecr:TagResource"}
     assert "Access denied" not in enforced_aws.proc.log()
