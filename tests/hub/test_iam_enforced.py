@@ -21,6 +21,7 @@ from django.contrib.auth import get_user_model
 
 from docker_repos import services
 from docker_repos.models import DockerRepo, RepoAccess, RobotAccount
+from docker_repos.policy import render_lifecycle_policy
 from docker_repos.reconcile import reconcile
 from hub import aws as hub_aws
 from hub import awsstandin, iam_policies
@@ -132,6 +133,10 @@ def test_the_stand_in_really_enforces(enforced_aws):
     hub_aws.client("ecr").describe_repositories()
 
 
+def _as_list(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
 def _state(model, **filters):
     return list(model.objects.filter(**filters).values_list("status", "status_detail"))
 
@@ -145,6 +150,8 @@ def test_the_guides_flow_needs_no_other_permission(world, enforced_aws, settings
         repo = services.repo_request(actor=member, project=world.project,
                                      service=world.service, name="web",
                                      keep_last_images=10)
+        other = services.repo_request(actor=member, project=world.project,
+                                      service=world.service, name="api")
     repo.refresh_from_db()
     assert repo.status == Status.ACTIVE, repo.status_detail
     services.repo_images(repo)
@@ -184,6 +191,9 @@ def test_the_guides_flow_needs_no_other_permission(world, enforced_aws, settings
     keys = enforced_aws.iam.list_access_keys(UserName=robot.iam_username)["AccessKeyMetadata"]
     enforced_aws.iam.delete_access_key(UserName=robot.iam_username,
                                        AccessKeyId=keys[0]["AccessKeyId"])
+    enforced_aws.ecr.put_lifecycle_policy(
+        repositoryName=other.full_name,
+        lifecyclePolicyText=json.dumps(render_lifecycle_policy(keep_last_images=1)))
     identity = EcrIdentity.objects.get(user=admin)
     enforced_aws.iam.delete_user_permissions_boundary(UserName=identity.iam_username)
     with converging(django_capture_on_commit_callbacks):
@@ -220,9 +230,12 @@ def test_the_guides_flow_needs_no_other_permission(world, enforced_aws, settings
     assert not RobotAccount.objects.filter(repo=repo).exists()
     with pytest.raises(ClientError):
         enforced_aws.iam.get_user(UserName=robot.iam_username)
+    with pytest.raises(ClientError):  # the lifecycle policy added outside the hub is gone
+        enforced_aws.ecr.get_lifecycle_policy(repositoryName=other.full_name)
     with converging(django_capture_on_commit_callbacks):
         services.repo_delete(actor=admin, repo=repo)
-    assert not DockerRepo.objects.filter(pk=repo.pk).exists()
+        services.repo_delete(actor=admin, repo=other)
+    assert not DockerRepo.objects.exists()
     assert enforced_aws.ecr.describe_repositories()["repositories"] == []
 
     # A deleted person's IAM user goes too.
@@ -234,10 +247,11 @@ def test_the_guides_flow_needs_no_other_permission(world, enforced_aws, settings
     print(f"\nenforced IAM flow: {len(log.calls)} AWS calls, {len(log.denied)} denied: "
           f"{sorted(set(log.calls))}")
     assert log.denied == []
-    # The flow used every action the policy grants (TagResource is checked as part of
-    # CreateRepository with tags): nothing granted goes untried under enforcement.
+    # The flow used every action the policy grants (ecr:TagResource and iam:TagUser are
+    # checked as part of CreateRepository and CreateUser with tags): nothing granted goes
+    # untried under enforcement.
     called = {call.removeprefix("api.") for call in log.calls}
     granted = {action for statement in iam_policies.hub_policy()["Statement"]
-               if statement["Effect"] == "Allow" for action in statement["Action"]}
-    assert granted - called == {"ecr:TagResource"}
+               if statement["Effect"] == "Allow" for action in _as_list(statement["Action"])}
+    assert granted - called == {"ecr:TagResource", "iam:TagUser"}
     assert "Access denied" not in enforced_aws.proc.log()
