@@ -10,11 +10,14 @@ One row is converged by one run at a time (`converging_alone`): two runs on the 
 (a re-send and a recreation, both queued) would each trust their own snapshot of the
 stored key and delete the key the other stored."""
 
-import threading
+import fcntl
+import os
 import zlib
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
+from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
@@ -31,10 +34,10 @@ def secret_of(row: IamCredentials) -> str:
     return decrypt(row.secret_access_key_encrypted)
 
 
-# SQLite (`make run`, the tests' default) has one database writer and the hub runs its
-# worker there in one process: a lock of this process is enough. Keys: (model label, pk).
-_held: set[tuple[str, int]] = set()
-_held_guard = threading.Lock()
+# SQLite (`make run`, the tests' default) lives on one machine: a file lock under VAR_DIR
+# holds across the worker's processes and threads there (flock locks conflict between any
+# two open() of the file). Rows share one of LOCK_FILES files: at worst a needless retry.
+LOCK_FILES = 1024
 
 
 def _busy(model, pk: int) -> AwsTransientError:
@@ -58,28 +61,39 @@ def converging_alone(model, pk: int):
     and the pk; the reconciler's single-bigint lock cannot collide with it) makes this hold
     across processes; it is released in `finally`, or by the server if the connection dies.
     A pk beyond 2**31 shares a key with another row: at worst a needless retry."""
-    if connection.vendor == "postgresql":
-        key = [zlib.crc32(model._meta.label_lower.encode()) & 0x7FFFFFFF, pk % 2**31]
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", key)
-            if not cursor.fetchone()[0]:
-                raise _busy(model, pk)
-        try:
-            yield
-        finally:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", key)
-        return
-    key = (model._meta.label_lower, pk)
-    with _held_guard:
-        if key in _held:
+    lock = _advisory_lock if connection.vendor == "postgresql" else _file_lock
+    with lock(model, pk):
+        yield
+
+
+@contextmanager
+def _advisory_lock(model, pk: int):
+    key = [zlib.crc32(model._meta.label_lower.encode()) & 0x7FFFFFFF, pk % 2**31]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", key)
+        if not cursor.fetchone()[0]:
             raise _busy(model, pk)
-        _held.add(key)
     try:
         yield
     finally:
-        with _held_guard:
-            _held.discard(key)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", key)
+
+
+@contextmanager
+def _file_lock(model, pk: int):
+    folder = Path(settings.VAR_DIR) / "locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    fd = os.open(folder / f"{model._meta.label_lower}-{pk % LOCK_FILES}.lock",
+                 os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise _busy(model, pk) from None
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 @dataclass(frozen=True)

@@ -140,3 +140,4 @@ def test_two_convergers_of_one_row_end_with_the_one_key_iam_has(
     assert after.status == Status.ACTIVE, after.status_detail
     assert iam_keys(after.iam_username) == [after.access_key_id]
     assert after.access_key_id != before
+
