@@ -212,7 +212,10 @@ if os.environ.get("HUB_OIDC_SERVER_URL"):
                 if PRODUCTION
                 else os.environ.get("HUB_OIDC_CLIENT_ID", ""),
                 "secret": os.environ.get("HUB_OIDC_CLIENT_SECRET", ""),
-                "settings": {"server_url": os.environ["HUB_OIDC_SERVER_URL"]},
+                # PKCE (S256) on top of the client secret: Keycloak accepts it on every
+                # client, and a provider may require it (oidc-provider does).
+                "settings": {"server_url": os.environ["HUB_OIDC_SERVER_URL"],
+                             "oauth_pkce_enabled": True},
             }
         ]
     }

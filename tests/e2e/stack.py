@@ -16,7 +16,7 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -153,7 +153,10 @@ def _healthy(url: str) -> bool:
 
 
 @contextlib.contextmanager
-def running_hub(tmp: Path) -> Iterator[Hub]:
+def running_hub(tmp: Path, *, extra_env: Mapping[str, str] | None = None,
+                web_port: int | None = None) -> Iterator[Hub]:
+    """`extra_env`: more settings for the hub's processes (e.g. HUB_OIDC_*); `web_port`:
+    the web server's port when the caller must know it beforehand (a redirect URI)."""
     log_dir = tmp / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     var_dir = tmp / "var"
@@ -194,6 +197,7 @@ def running_hub(tmp: Path) -> Iterator[Hub]:
             "HUB_AWS_READ_TIMEOUT": "15",
             "HUB_E2E_PEOPLE": json.dumps({p.username: p.password for p in PEOPLE.values()}),
         })
+        env.update(extra_env or {})
 
         try:
             moto_port = free_port()
@@ -205,7 +209,7 @@ def running_hub(tmp: Path) -> Iterator[Hub]:
             _manage(env, "shell", "-c", SEED, log_dir=log_dir, name="seed")
             wait_for_port(moto_port, proc=procs["moto"])
 
-            web_port = free_port()
+            web_port = web_port or free_port()
             procs["web"] = start("web", [
                 bin_path("gunicorn"), "hub.wsgi:application", "--bind", f"127.0.0.1:{web_port}",
                 "--workers", "1", "--threads", "4", "--timeout", "60",
