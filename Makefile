@@ -27,7 +27,9 @@ clean-var:
 	rm -rf var
 
 # Browser tests (tests/e2e): the user guide walked in headless Chromium against a running
-# hub. Needs Debian's chromium (/usr/bin/chromium: `apt-get install -y chromium`).
+# hub. Needs Debian's chromium (/usr/bin/chromium: `apt-get install -y chromium`), and
+# Node with npm for the OpenID provider of test_oidc.py (installed by the test itself,
+# `npm ci` in tests/oidc/). `make run` needs neither.
 E2E_STAMP := $(VENV)/.installed-e2e-stamp
 
 .PHONY: e2e screenshots

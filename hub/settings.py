@@ -212,7 +212,10 @@ if os.environ.get("HUB_OIDC_SERVER_URL"):
                 if PRODUCTION
                 else os.environ.get("HUB_OIDC_CLIENT_ID", ""),
                 "secret": os.environ.get("HUB_OIDC_CLIENT_SECRET", ""),
-                "settings": {"server_url": os.environ["HUB_OIDC_SERVER_URL"]},
+                # PKCE (S256) on top of the client secret: Keycloak accepts it on every
+                # client, and a provider may require it (oidc-provider does).
+                "settings": {"server_url": os.environ["HUB_OIDC_SERVER_URL"],
+                             "oauth_pkce_enabled": True},
             }
         ]
     }
@@ -388,6 +391,14 @@ HUB_CSP = {
     "form-action": "'self'",
     "frame-ancestors": "'none'",
 }
+if os.environ.get("HUB_OIDC_SERVER_URL"):
+    # Signing in and out are forms whose answer redirects to the OpenID provider, and
+    # form-action also governs where a form's redirect may go.
+    from urllib.parse import urlsplit as _urlsplit
+
+    _oidc = _urlsplit(os.environ["HUB_OIDC_SERVER_URL"])
+    _oidc_host = _oidc.netloc.rpartition("@")[2].lower()
+    HUB_CSP["form-action"] += f" {_oidc.scheme.lower()}://{_oidc_host}"
 # Sign-in lockout (allauth): after this many failed attempts for one account, sign-in
 # for it is refused for the timeout; per IP address, 10 failures a minute.
 HUB_LOGIN_ATTEMPTS_LIMIT = int(os.environ.get("HUB_LOGIN_ATTEMPTS_LIMIT", "5"))

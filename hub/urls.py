@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from . import health, views
+from . import health, oidc, views
 from .api.views import NotFoundView
 
 admin.site.site_header = "Platform Hub administration"
@@ -23,6 +23,10 @@ api_v1 = [
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", health.healthz, name="healthz"),
+    # allauth's OpenID Connect sign-in and callback, at allauth's addresses (hub/oidc.py).
+    path("accounts/oidc/<str:provider_id>/login/", oidc.login, name="hub_oidc_login"),
+    path("accounts/oidc/<str:provider_id>/login/callback/", oidc.callback,
+         name="hub_oidc_callback"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("projects/", include("projects.urls")),

@@ -2,7 +2,7 @@
 tests can cut), the web server (gunicorn), a real Celery worker, a database and a
 broker of the run's own. `running_hub()` starts it all and stops it all afterwards.
 
-- database: PostgreSQL when DATABASE_URL is set (a fresh database `hub_e2e_<pid>` on
+- database: PostgreSQL when DATABASE_URL is set (a fresh database `hub_e2e_<run>` on
   that server, dropped afterwards); otherwise a SQLite file in the run's temp dir.
 - broker: Redis when HUB_TEST_REDIS_URL is set, with a queue of the run's own;
   otherwise kombu's file-system broker under the run's temp dir (HUB_VAR_DIR).
@@ -16,7 +16,7 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -106,12 +106,12 @@ class Hub:
 
 
 @contextlib.contextmanager
-def postgres_database(server_url: str) -> Iterator[str]:
-    """A fresh database `hub_e2e_<pid>` on the server of `server_url`; dropped afterwards."""
+def postgres_database(server_url: str, run: str) -> Iterator[str]:
+    """A fresh database `hub_e2e_<run>` on the server of `server_url`; dropped afterwards."""
     import psycopg2
 
     parts = urlsplit(server_url)
-    name = f"hub_e2e_{os.getpid()}"
+    name = f"hub_e2e_{run}"
     admin_url = urlunsplit(parts._replace(path="/postgres"))
 
     def run(sql: str) -> None:
@@ -153,17 +153,23 @@ def _healthy(url: str) -> bool:
 
 
 @contextlib.contextmanager
-def running_hub(tmp: Path) -> Iterator[Hub]:
+def running_hub(tmp: Path, *, extra_env: Mapping[str, str] | None = None,
+                web_port: int | None = None) -> Iterator[Hub]:
+    """`extra_env`: more settings for the hub's processes (e.g. HUB_OIDC_*); `web_port`:
+    the web server's port when the caller must know it beforehand (a redirect URI)."""
     log_dir = tmp / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     var_dir = tmp / "var"
     var_dir.mkdir(exist_ok=True)
     procs: dict[str, Proc] = {}
     relay: TcpRelay | None = None
+    # One test run may start more than one hub (tests/e2e/test_oidc.py has its own): each
+    # has a database, queue and worker name of its own.
+    run = f"{os.getpid()}_{secrets.token_hex(3)}"
     with contextlib.ExitStack() as stack:
         server_url = os.environ.get("DATABASE_URL", "")
         if server_url.startswith(("postgres://", "postgresql://")):
-            database_url = stack.enter_context(postgres_database(server_url))
+            database_url = stack.enter_context(postgres_database(server_url, run))
         else:
             database_url = f"sqlite:///{var_dir / 'hub.sqlite3'}"
         redis_url = os.environ.get("HUB_TEST_REDIS_URL", "")
@@ -180,7 +186,7 @@ def running_hub(tmp: Path) -> Iterator[Hub]:
             "HUB_VAR_DIR": str(var_dir),
             "DATABASE_URL": database_url,
             "CELERY_BROKER_URL": broker_url,
-            "HUB_E2E_QUEUE": f"hub-e2e-{os.getpid()}",
+            "HUB_E2E_QUEUE": f"hub-e2e-{run}",
             "SECRET_KEY": secrets.token_urlsafe(40),
             "HUB_FERNET_KEYS": _fernet_key(),
             "AWS_ACCESS_KEY_ID": "testing",
@@ -194,6 +200,7 @@ def running_hub(tmp: Path) -> Iterator[Hub]:
             "HUB_AWS_READ_TIMEOUT": "15",
             "HUB_E2E_PEOPLE": json.dumps({p.username: p.password for p in PEOPLE.values()}),
         })
+        env.update(extra_env or {})
 
         try:
             moto_port = free_port()
@@ -205,7 +212,7 @@ def running_hub(tmp: Path) -> Iterator[Hub]:
             _manage(env, "shell", "-c", SEED, log_dir=log_dir, name="seed")
             wait_for_port(moto_port, proc=procs["moto"])
 
-            web_port = free_port()
+            web_port = web_port or free_port()
             procs["web"] = start("web", [
                 bin_path("gunicorn"), "hub.wsgi:application", "--bind", f"127.0.0.1:{web_port}",
                 "--workers", "1", "--threads", "4", "--timeout", "60",
@@ -213,7 +220,7 @@ def running_hub(tmp: Path) -> Iterator[Hub]:
             ], log_dir=log_dir, env=env)
             procs["worker"] = start("worker", [
                 bin_path("celery"), "-A", "hub", "worker", "--pool=threads", "--concurrency=2",
-                "-Q", env["HUB_E2E_QUEUE"], "-n", f"e2e-{os.getpid()}@%h", "-l", "info",
+                "-Q", env["HUB_E2E_QUEUE"], "-n", f"e2e-{run}@%h", "-l", "info",
                 "--without-gossip", "--without-mingle", "--without-heartbeat",
             ], log_dir=log_dir, env=env)
 
