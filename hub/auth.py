@@ -1,9 +1,21 @@
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.account.auth_backends import AuthenticationBackend
+from allauth.account.models import EmailAddress
 from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from django.conf import settings
+from django.contrib.auth import get_user_model
 
 from . import oidc
+
+
+def users_with_verified_email(email: str):
+    """The active users who verified `email` (case-insensitive). An address counts nowhere
+    (member lookup, sign-in by email, linking a provider's account) until its owner has
+    followed the link mailed to it: anyone can type anyone's address."""
+    return get_user_model().objects.filter(
+        is_active=True, pk__in=EmailAddress.objects.filter(
+            email__iexact=email, verified=True).values("user_id"))
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -28,6 +40,32 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
             raise ImmediateHttpResponse(oidc.unreachable_response(request, provider.sub_id))
         super().on_authentication_error(request, provider, error=error, exception=exception,
                                         extra_context=extra_context)
+
+    def authenticate_by_email(self, sociallogin):
+        """Sign in (and connect) an existing account by email only when the provider says
+        the address is verified AND the account verified it here too. allauth would also
+        take an account that merely typed the address, wiping its password but leaving
+        its sessions and API tokens working: that account could be an impostor's."""
+        for address in sociallogin.email_addresses:
+            if not address.verified or not self.can_authenticate_by_email(
+                    sociallogin, address.email):
+                continue
+            user = users_with_verified_email(address.email).first()
+            if user is not None:
+                return user, address.email
+        return None
+
+
+class VerifiedEmailAuthenticationBackend(AuthenticationBackend):
+    """allauth's sign-in by username or email, where an email counts only once verified."""
+
+    def _authenticate_by_email(self, email, password):
+        if not email or "@" not in email:
+            return None
+        for user in users_with_verified_email(email):
+            if self._check_password(user, password):
+                return user
+        return None
 
 
 HUB_APPS = frozenset({"hub", "projects", "docker_repos", "identities"})

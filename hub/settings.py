@@ -164,7 +164,7 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
-    "allauth.account.auth_backends.AuthenticationBackend",
+    "hub.auth.VerifiedEmailAuthenticationBackend",
     "hub.auth.HubAdminPermissionsBackend",
 ]
 
@@ -194,7 +194,25 @@ ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
 # --- Sign-in (django-allauth) -------------------------------------------------------
 ACCOUNT_LOGIN_METHODS = {"username", "email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
-ACCOUNT_EMAIL_VERIFICATION = "none"
+# Adding an address (sign-up, the email page) mails a verification link; an address counts
+# nowhere until followed (hub.auth.users_with_verified_email).
+ACCOUNT_EMAIL_VERIFICATION = "optional"
+ACCOUNT_EMAIL_CONFIRMATION_HMAC = True
+# Mail: development writes each message as a file under var/mail/ (no server needed);
+# production sends over SMTP (Django's EMAIL_* settings from the environment).
+if PRODUCTION or os.environ.get("EMAIL_HOST"):
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+    EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+    EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+    EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+    EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=False)
+    EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", default=False)
+    EMAIL_TIMEOUT = 10
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = str(VAR_DIR / "mail")
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Platform Hub <hub@localhost>")
 ACCOUNT_ADAPTER = "hub.auth.AccountAdapter"
 SOCIALACCOUNT_ADAPTER = "hub.auth.SocialAccountAdapter"
 HUB_LOCAL_SIGNUP = env_bool("HUB_LOCAL_SIGNUP", default=not PRODUCTION)

@@ -7,6 +7,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 
 from hub.audit import audit
+from hub.auth import users_with_verified_email
 from hub.exceptions import Conflict, InvalidInput, NotAllowed
 
 from .choices import RepoManagement, Role
@@ -35,11 +36,16 @@ def find_user(identifier: str):
     identifier = (identifier or "").strip()
     if not identifier:
         raise InvalidInput("Give a username or an email address.", fields={"user": ["Required."]})
-    field = "email__iexact" if "@" in identifier else "username__iexact"
-    users = list(User.objects.filter(**{field: identifier, "is_active": True})[:2])
+    if "@" in identifier:
+        users = list(users_with_verified_email(identifier)[:2])
+    else:
+        users = list(User.objects.filter(username__iexact=identifier, is_active=True)[:2])
     if len(users) != 1:
         message = f"No active user '{identifier}' exists in the hub."
-        if len(users) > 1:
+        if "@" in identifier and not users:
+            message = (f"No active user has verified the email address '{identifier}' in the "
+                       "hub: use their username, or ask them to verify it.")
+        elif len(users) > 1:
             message = f"More than one user has the email '{identifier}': use the username."
         raise InvalidInput(message, fields={"user": [message]})
     return users[0]

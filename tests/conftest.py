@@ -1,4 +1,5 @@
 import pytest
+from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from moto import mock_aws
@@ -32,10 +33,13 @@ def _fresh_cache(settings):
 @pytest.fixture
 def make_user(db):
     def make(username, *, staff=False, **extra):
-        return User.objects.create_user(
+        user = User.objects.create_user(
             username=username, email=f"{username}@example.com", password="pw-" + username,
             is_staff=staff, **extra,
         )
+        # Someone who followed their verification mail (an address counts only then).
+        EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+        return user
     return make
 
 

@@ -56,6 +56,7 @@ PEOPLE = {
 
 SEED = """
 import json, os
+from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from projects.models import Membership, Project, Service
 User = get_user_model()
@@ -64,6 +65,7 @@ users = {}
 for username, password in people.items():
     user = User.objects.create_user(username=username, email=username + "@example.com",
                                     password=password)
+    EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
     users[username] = user
 acp = Project.objects.create(shortname="acp", name="ACP",
                              description="The guide's project.")

@@ -1,5 +1,6 @@
 import secrets
 
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
@@ -32,6 +33,10 @@ class Command(BaseCommand):
                 if created:
                     user.set_password(passwords[username])
                     user.save(update_fields=["password"])
+                    # The demo's addresses count as verified (nobody can follow a link to
+                    # example.com); an address counts only once verified.
+                    EmailAddress.objects.get_or_create(
+                        user=user, email=email, defaults={"verified": True, "primary": True})
                 users[username] = user
                 # A user that existed before (e.g. var/ was wiped but the database kept)
                 # may have another password: never print one that does not work.
