@@ -5,6 +5,7 @@ from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.shortcuts import render
 
 from . import oidc
 
@@ -40,6 +41,20 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
             raise ImmediateHttpResponse(oidc.unreachable_response(request, provider.sub_id))
         super().on_authentication_error(request, provider, error=error, exception=exception,
                                         extra_context=extra_context)
+
+    def populate_user(self, request, sociallogin, data):
+        """A new person from the provider gets the provider's username, or a clear
+        refusal when a hub account already has it: never an invented name (allauth would
+        pick another, say from the first name), since the name goes into IAM."""
+        user = super().populate_user(request, sociallogin, data)
+        username = (data.get("username") or "").strip()
+        if username and get_user_model().objects.filter(username__iexact=username).exists():
+            provider = sociallogin.provider
+            raise ImmediateHttpResponse(render(
+                request, "hub/oidc_username_taken.html",
+                {"username": username, "provider_name": getattr(provider, "name", "")},
+                status=409))
+        return user
 
     def authenticate_by_email(self, sociallogin):
         """Sign in (and connect) an existing account by email only when the provider says
