@@ -3,6 +3,7 @@ from allauth.account.auth_backends import AuthenticationBackend
 from allauth.account.models import EmailAddress
 from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
+from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.shortcuts import render
@@ -19,9 +20,23 @@ def users_with_verified_email(email: str):
             email__iexact=email, verified=True).values("user_id"))
 
 
+def local_signin_off() -> bool:
+    """OIDC-only mode: HUB_LOCAL_SIGNIN=0 and a provider configured."""
+    return bool(settings.SOCIALACCOUNT_PROVIDERS) and not settings.HUB_LOCAL_SIGNIN
+
+
+LOCAL_SIGNIN_OFF = ("Sign-in with a hub password is turned off: use the sign-in provider's "
+                    "button. (Operators: manage.py hub_break_glass.)")
+
+
 class AccountAdapter(DefaultAccountAdapter):
     def is_open_for_signup(self, request) -> bool:
-        return settings.HUB_LOCAL_SIGNUP
+        return settings.HUB_LOCAL_SIGNUP and not local_signin_off()
+
+    def authenticate(self, request, **credentials):
+        if local_signin_off():
+            raise forms.ValidationError(LOCAL_SIGNIN_OFF)
+        return super().authenticate(request, **credentials)
 
     def get_logout_redirect_url(self, request) -> str:
         # Signed in through the OpenID provider: sign out there too (RP-initiated logout).

@@ -216,6 +216,10 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Platform Hub <hub@loc
 ACCOUNT_ADAPTER = "hub.auth.AccountAdapter"
 SOCIALACCOUNT_ADAPTER = "hub.auth.SocialAccountAdapter"
 HUB_LOCAL_SIGNUP = env_bool("HUB_LOCAL_SIGNUP", default=not PRODUCTION)
+# HUB_LOCAL_SIGNIN=0 with OpenID Connect configured: people sign in only through the
+# provider (no local password sign-in or sign-up); operators' break-glass is
+# `manage.py hub_break_glass USERNAME`, a one-time sign-in link for a staff account.
+HUB_LOCAL_SIGNIN = env_bool("HUB_LOCAL_SIGNIN", default=True)
 SOCIALACCOUNT_EMAIL_AUTHENTICATION = True
 SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
 SOCIALACCOUNT_LOGIN_ON_GET = False

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from . import health, oidc, views
+from . import breakglass, health, oidc, views
 from .api.views import NotFoundView
 
 admin.site.site_header = "Platform Hub administration"
@@ -27,6 +27,7 @@ urlpatterns = [
     path("accounts/oidc/<str:provider_id>/login/", oidc.login, name="hub_oidc_login"),
     path("accounts/oidc/<str:provider_id>/login/callback/", oidc.callback,
          name="hub_oidc_callback"),
+    path("accounts/break-glass/<str:token>/", breakglass.sign_in, name="hub_break_glass"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("projects/", include("projects.urls")),

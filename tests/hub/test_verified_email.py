@@ -171,3 +171,55 @@ def test_a_provider_username_taken_locally_is_refused_not_renamed(rf, settings, 
     user = adapter.populate_user(adapter.request, login, {"username": "jane",
                                                           "email": "jane@example.com"})
     assert user.username == "jane"
+
+
+# --- OIDC-only mode ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def oidc_only(settings):
+    settings.SOCIALACCOUNT_PROVIDERS = {"openid_connect": {"APPS": [{
+        "provider_id": "keycloak", "name": "Keycloak", "client_id": "hub", "secret": "s",
+        "settings": {"server_url": "http://127.0.0.1:9/realms/platform"}}]}}
+    settings.HUB_LOCAL_SIGNIN = False
+    settings.HUB_LOCAL_SIGNUP = True
+
+
+def test_oidc_only_mode_refuses_password_sign_in_and_sign_up(client, make_user, oidc_only):
+    make_user("member")
+    response = client.post("/accounts/login/", {"login": "member", "password": "pw-member"})
+    assert response.status_code == 200
+    assert "Sign-in with a hub password is turned off" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+    response = client.post("/accounts/signup/", {
+        "email": "new@example.com", "username": "newbie", "password1": "a-long-pass-phrase-1",
+        "password2": "a-long-pass-phrase-1"})
+    assert not User.objects.filter(username="newbie").exists()
+
+
+def test_password_sign_in_works_with_oidc_when_not_turned_off(client, make_user, settings,
+                                                              oidc_only):
+    settings.HUB_LOCAL_SIGNIN = True
+    make_user("member")
+    response = client.post("/accounts/login/", {"login": "member", "password": "pw-member"})
+    assert response.status_code == 302
+
+
+def test_break_glass_link_signs_a_staff_account_in_once(client, make_user, oidc_only):
+    from django.core.management import call_command
+
+    from hub.models import AuditEvent
+
+    admin = make_user("operator", staff=True)
+    make_user("member")
+    out = __import__("io").StringIO()
+    call_command("hub_break_glass", "operator", "--base-url", "http://testserver", stdout=out)
+    link = out.getvalue().splitlines()[0].removeprefix("http://testserver")
+    response = client.get(link)
+    assert response.status_code == 302 and response["Location"] == "/admin/"
+    assert client.session["_auth_user_id"] == str(admin.pk)
+    assert AuditEvent.objects.filter(action="user.break_glass_sign_in").count() == 1
+    client.logout()
+    assert client.get(link).status_code == 403  # used once: no second sign-in
+    with pytest.raises(Exception, match="No active staff account"):
+        call_command("hub_break_glass", "member", stdout=out)
