@@ -1,8 +1,11 @@
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.account.adapter import get_adapter as get_account_adapter
 from allauth.account.auth_backends import AuthenticationBackend
 from allauth.account.models import EmailAddress
+from allauth.account.utils import user_username
 from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
+from allauth.socialaccount.providers.base import AuthProcess
 from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -57,19 +60,29 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         super().on_authentication_error(request, provider, error=error, exception=exception,
                                         extra_context=extra_context)
 
-    def populate_user(self, request, sociallogin, data):
-        """A new person from the provider gets the provider's username, or a clear
-        refusal when a hub account already has it: never an invented name (allauth would
-        pick another, say from the first name), since the name goes into IAM."""
-        user = super().populate_user(request, sociallogin, data)
-        username = (data.get("username") or "").strip()
-        if username and get_user_model().objects.filter(username__iexact=username).exists():
-            provider = sociallogin.provider
+    def pre_social_login(self, request, sociallogin):
+        """A new person from the provider gets the provider's username as theirs, or a
+        clear refusal: never an invented name (allauth would pick another, say from the
+        email, when the provider's is taken, unusable or missing), since the name goes
+        into IAM. Runs after allauth looked the person up, so people signing in again,
+        or linked by a verified address, are not new; connecting an account is not a
+        sign-up either."""
+        if sociallogin.is_existing or sociallogin.state.get("process") in (
+                AuthProcess.CONNECT, AuthProcess.REDIRECT):
+            return
+        username = (user_username(sociallogin.user) or "").strip()
+        try:
+            if not username:
+                raise forms.ValidationError("The provider sent no username "
+                                            "(preferred_username).")
+            get_account_adapter(request).clean_username(username)
+        except forms.ValidationError as refused:
+            taken = get_user_model().objects.filter(username__iexact=username).exists()
             raise ImmediateHttpResponse(render(
                 request, "hub/oidc_username_taken.html",
-                {"username": username, "provider_name": getattr(provider, "name", "")},
-                status=409))
-        return user
+                {"username": username, "taken": taken, "reasons": refused.messages,
+                 "provider_name": getattr(sociallogin.provider, "name", "")},
+                status=409 if taken else 400)) from None
 
     def authenticate_by_email(self, sociallogin):
         """Sign in (and connect) an existing account by email only when the provider says

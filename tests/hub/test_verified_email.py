@@ -156,23 +156,6 @@ def test_development_mail_needs_no_server(client, make_user, settings, tmp_path)
     assert "/accounts/password/reset/key/" in written.read_text()
 
 
-def test_a_provider_username_taken_locally_is_refused_not_renamed(rf, settings, make_user):
-    """Keycloak's `admin` must not silently become another hub name (which would go into
-    IAM): the sign-in is refused with a page that says why."""
-    from allauth.core.exceptions import ImmediateHttpResponse
-
-    make_user("admin")
-    adapter, login = _provider_login(rf, settings, "someone@example.com", verified=True)
-    with pytest.raises(ImmediateHttpResponse) as refused:
-        adapter.populate_user(adapter.request, login, {"username": "Admin",
-                                                        "email": "someone@example.com"})
-    assert refused.value.response.status_code == 409
-    assert "already used by another hub account" in refused.value.response.content.decode()
-    user = adapter.populate_user(adapter.request, login, {"username": "jane",
-                                                          "email": "jane@example.com"})
-    assert user.username == "jane"
-
-
 # --- OIDC-only mode ----------------------------------------------------------------------
 
 
