@@ -77,24 +77,24 @@ def _boundary_of(user: dict) -> str | None:
     return (user.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn")
 
 
+def _get_user(name: str) -> dict | None:
+    """GetUser's answer, or None if the user does not exist."""
+    try:
+        with aws_call(f"look up IAM user {name}", ok_codes=("NoSuchEntity",)):
+            return _iam().get_user(UserName=name)["User"]
+    except ClientError:
+        return None
+
+
 def user_boundary(name: str) -> str | None:
     """The ARN of the user's permissions boundary (None if it has none or does not
     exist)."""
-    try:
-        with aws_call(f"look up IAM user {name}", ok_codes=("NoSuchEntity",)):
-            user = _iam().get_user(UserName=name)["User"]
-    except ClientError:
-        return None
-    return _boundary_of(user)
+    user = _get_user(name)
+    return _boundary_of(user) if user is not None else None
 
 
 def user_exists(name: str) -> bool:
-    try:
-        with aws_call(f"look up IAM user {name}", ok_codes=("NoSuchEntity",)):
-            _iam().get_user(UserName=name)
-    except ClientError:
-        return False
-    return True
+    return _get_user(name) is not None
 
 
 def put_user_boundary(name: str) -> None:

@@ -46,6 +46,18 @@ def active_repo(world, name: str = "web", *, actor: str = "member") -> DockerRep
     return repo
 
 
+def provisioned_robot(world, capture, *, actor: str, name: str = "drone-ci") -> RobotAccount:
+    """A robot account of an active repository, created through the access list by
+    `actor` and converged in moto (the `aws` fixture); `capture` as in converging()."""
+    repo = active_repo(world)
+    with converging(capture):
+        services.access_set(actor=world.users[actor], repo=repo, robots=[{"name": name}],
+                            users=[])
+    robot = RobotAccount.objects.select_related("repo__project").get(repo=repo, name=name)
+    assert robot.status == Status.ACTIVE, robot.status_detail
+    return robot
+
+
 def fake_active_repo(world, name: str = "web") -> DockerRepo:
     """An active repository in the database only (for pages that call no AWS)."""
     return DockerRepo.objects.create(

@@ -15,20 +15,21 @@ from hub.crypto import decrypt
 from hub.exceptions import Conflict, NotAllowed
 from hub.models import AuditEvent
 from identities.iam import IAM_PATH, LOGIN_POLICY, LOGIN_POLICY_NAME
-from tests.access_helpers import active_repo, converging, iam_keys, iam_users, own_client
+from tests.access_helpers import (
+    active_repo,
+    converging,
+    iam_keys,
+    iam_users,
+    own_client,
+    provisioned_robot,
+)
 
 ROBOT = "hub-robot-acp-web-drone-ci"
 
 
 @pytest.fixture
 def robot(world, aws, django_capture_on_commit_callbacks) -> RobotAccount:
-    repo = active_repo(world)
-    with converging(django_capture_on_commit_callbacks):
-        services.access_set(actor=world.users["member"], repo=repo,
-                            robots=[{"name": "drone-ci"}], users=[])
-    robot = RobotAccount.objects.select_related("repo__project").get()
-    assert robot.status == Status.ACTIVE, robot.status_detail
-    return robot
+    return provisioned_robot(world, django_capture_on_commit_callbacks, actor="member")
 
 
 def test_a_robot_is_an_iam_user_under_the_hub_path_allowed_only_to_log_in(robot):

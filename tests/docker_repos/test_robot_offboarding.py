@@ -18,11 +18,11 @@ from projects import services as project_services
 from projects.choices import Role
 from projects.models import Membership
 from tests.access_helpers import (
-    active_repo,
     converging,
     fake_active_repo,
     fake_robot,
     iam_keys,
+    provisioned_robot,
 )
 from tests.api.support import client_for
 from tests.helpers import assert_shows
@@ -33,13 +33,7 @@ User = get_user_model()
 
 @pytest.fixture
 def robot(world, aws, django_capture_on_commit_callbacks) -> RobotAccount:
-    repo = active_repo(world)
-    with converging(django_capture_on_commit_callbacks):
-        services.access_set(actor=world.users["project_admin"], repo=repo,
-                            robots=[{"name": "drone-ci"}], users=[])
-    robot = RobotAccount.objects.select_related("repo__project").get()
-    assert robot.status == Status.ACTIVE, robot.status_detail
-    return robot
+    return provisioned_robot(world, django_capture_on_commit_callbacks, actor="project_admin")
 
 
 def seen_by(world, role: str, robot: RobotAccount) -> str:

@@ -21,15 +21,6 @@ def changelist_url(model) -> str:
 
 
 @pytest.fixture
-def superuser(world):
-    """The hub admin, with the Django permissions the admin asks for."""
-    user = world.users["hub_admin"]
-    user.is_superuser = True
-    user.save(update_fields=["is_superuser"])
-    return user
-
-
-@pytest.fixture
 def rows(world):
     """At least one row in the hub's tables, so lists and filters have something to show."""
     api_token_create(user=world.users["member"], name="ci")

@@ -14,14 +14,6 @@ from tests.helpers import page
 from tests.hub.test_admin import admin_form_data
 
 
-@pytest.fixture
-def superuser(world):
-    user = world.users["hub_admin"]
-    user.is_superuser = True
-    user.save(update_fields=["is_superuser"])
-    return user
-
-
 def test_a_membership_cannot_be_moved_to_another_person_or_project(client, superuser, world):
     membership = Membership.objects.get(project=world.project, user=world.users["member"])
     url = reverse("admin:projects_membership_change", args=[membership.pk])
