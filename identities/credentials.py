@@ -66,9 +66,19 @@ def converging_alone(model, pk: int):
         yield
 
 
+def _scope(model) -> str:
+    """What a lock is about: rows of this model in this database. Several databases may
+    share a PostgreSQL server or a VAR_DIR (two hubs, parallel test workers); an in-memory
+    SQLite database belongs to its process alone."""
+    name = str(connection.settings_dict["NAME"])
+    if connection.vendor == "sqlite" and connection.is_in_memory_db():
+        name += f"@{os.getpid()}"
+    return f"{name}/{model._meta.label_lower}"
+
+
 @contextmanager
 def _advisory_lock(model, pk: int):
-    key = [zlib.crc32(model._meta.label_lower.encode()) & 0x7FFFFFFF, pk % 2**31]
+    key = [zlib.crc32(_scope(model).encode()) & 0x7FFFFFFF, pk % 2**31]
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", key)
         if not cursor.fetchone()[0]:
@@ -80,12 +90,17 @@ def _advisory_lock(model, pk: int):
             cursor.execute("SELECT pg_advisory_unlock(%s, %s)", key)
 
 
+def lock_path(model, pk: int) -> Path:
+    scope = zlib.crc32(_scope(model).encode())
+    return (Path(settings.VAR_DIR) / "locks"
+            / f"{model._meta.label_lower}-{scope:08x}-{pk % LOCK_FILES}.lock")
+
+
 @contextmanager
 def _file_lock(model, pk: int):
-    folder = Path(settings.VAR_DIR) / "locks"
-    folder.mkdir(parents=True, exist_ok=True)
-    fd = os.open(folder / f"{model._meta.label_lower}-{pk % LOCK_FILES}.lock",
-                 os.O_CREAT | os.O_RDWR, 0o600)
+    path = lock_path(model, pk)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

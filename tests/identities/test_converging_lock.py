@@ -10,21 +10,21 @@ import pytest
 
 from docker_repos.models import RobotAccount
 from hub.aws import AwsTransientError
-from identities.credentials import _file_lock
+from identities.credentials import _file_lock, lock_path
 
 
 def test_the_sqlite_converging_lock_holds_across_processes(settings, tmp_path):
     """`make run` (SQLite) runs the worker as several processes: the lock they share is a
     file lock, refused to a second holder whether it is another process or thread."""
     settings.VAR_DIR = tmp_path
+    lock_path(RobotAccount, 7).parent.mkdir()
     holder = subprocess.Popen([sys.executable, "-c", (
         "import fcntl, os, sys, time\n"
-        f"fd = os.open({str(tmp_path / 'locks')!r} + '/docker_repos.robotaccount-7.lock', "
+        f"fd = os.open({str(lock_path(RobotAccount, 7))!r}, "
         "os.O_CREAT | os.O_RDWR)\n"
         "fcntl.flock(fd, fcntl.LOCK_EX)\nprint('held', flush=True)\nsys.stdin.read()\n")],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
-        (tmp_path / "locks").mkdir(exist_ok=True)
         assert holder.stdout.readline().strip() == "held"
         with pytest.raises(AwsTransientError, match="Another task"):
             with _file_lock(RobotAccount, 7):
@@ -46,3 +46,18 @@ def _try(lock, pk):
             return "free"
     except AwsTransientError:
         return "busy"
+
+
+def test_the_lock_is_per_database(settings, tmp_path, monkeypatch):
+    """Two databases (two hubs, or parallel test workers) sharing one VAR_DIR or one
+    PostgreSQL server never wait for each other's rows."""
+    from django.db import connection
+
+    settings.VAR_DIR = tmp_path
+    here = lock_path(RobotAccount, 7)
+    monkeypatch.setitem(connection.settings_dict, "NAME", "another-hub")
+    assert lock_path(RobotAccount, 7) != here
+    with _file_lock(RobotAccount, 7):
+        monkeypatch.undo()
+        settings.VAR_DIR = tmp_path
+        assert _try(_file_lock, 7) == "free"
