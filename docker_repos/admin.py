@@ -3,7 +3,10 @@ from django.contrib import admin, messages
 from hub.admin_mixins import ReadOnlyAdminMixin, StatusAdminMixin
 
 from . import services
+from .access import access_retry
 from .models import DockerRepo, RepoAccess, RobotAccount
+from .reconcile import reconcile
+from .robots import robot_retry
 
 
 @admin.register(DockerRepo)
@@ -16,12 +19,13 @@ class DockerRepoAdmin(ReadOnlyAdminMixin, StatusAdminMixin, admin.ModelAdmin):
     list_filter = ("status", "tag_mutability", "scan_on_push", "project")
     search_fields = ("name", "project__shortname", "service__name", "uri", "status_detail")
     list_select_related = ("project", "service", "requested_by")
-    readonly_fields = ("project", "service", "name", "status", "status_detail", "uri", "arn",
-                       "delete_requested", "requested_by", "created_at", "updated_at",
-                       "status_changed_at")
-    fields = ("project", "service", "name", "description", "status", "status_detail", "uri",
-              "arn", "tag_mutability", "scan_on_push", "keep_last_images", "delete_requested",
-              "requested_by", "created_at", "updated_at", "status_changed_at")
+    readonly_fields = ("project", "service", "name", "status", "status_detail", "failure_kind",
+                       "uri", "arn", "delete_requested", "requested_by", "created_at",
+                       "updated_at", "status_changed_at")
+    fields = ("project", "service", "name", "description", "status", "status_detail",
+              "failure_kind", "uri", "arn", "tag_mutability", "scan_on_push",
+              "keep_last_images", "delete_requested", "requested_by", "created_at",
+              "updated_at", "status_changed_at")
     actions = ["retry_failed", "reconcile_selected"]
 
     @admin.display(description="repository", ordering="name")
@@ -35,8 +39,6 @@ class DockerRepoAdmin(ReadOnlyAdminMixin, StatusAdminMixin, admin.ModelAdmin):
 
     @admin.action(description="Reconcile the selected repositories with ECR now")
     def reconcile_selected(self, request, queryset):
-        from .reconcile import reconcile
-
         report = reconcile(repo_ids=list(queryset.values_list("pk", flat=True)))
         for line in report.lines():
             self.message_user(request, line,
@@ -65,7 +67,7 @@ class RobotAccountAdmin(ReadOnlyAdminMixin, StatusAdminMixin, admin.ModelAdmin):
     @admin.action(description="Retry the selected failed robot accounts")
     def retry_failed(self, request, queryset):
         self.retry_each(request, queryset.select_related("repo__project"),
-                        lambda robot: services.robot_retry(actor=request.user, robot=robot),
+                        lambda robot: robot_retry(actor=request.user, robot=robot),
                         str)
 
 
@@ -84,5 +86,5 @@ class RepoAccessAdmin(ReadOnlyAdminMixin, StatusAdminMixin, admin.ModelAdmin):
     @admin.action(description="Retry the selected failed access entries")
     def retry_failed(self, request, queryset):
         self.retry_each(request, queryset.select_related("repo__project", "user"),
-                        lambda access: services.access_retry(actor=request.user, access=access),
+                        lambda access: access_retry(actor=request.user, access=access),
                         str)

@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
-from hub.choices import Status
+from hub.choices import FailureKind, Status
 from identities.models import IAM_USERNAME_MAX, IamCredentials, iam_safe
 from projects.models import Project, Service
 
@@ -45,6 +45,10 @@ class DockerRepo(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING,
                               db_index=True)
     status_detail = models.TextField(blank=True)
+    # Why it failed, for code (the reconciler re-sends `gave_up` ones); the status detail
+    # says it to people.
+    failure_kind = models.CharField(max_length=16, choices=FailureKind.choices, blank=True,
+                                    default=FailureKind.NONE)
     # Set once a deletion is requested: retry then resumes the deletion, not the creation.
     delete_requested = models.BooleanField(default=False)
     uri = models.CharField(max_length=512, blank=True)
@@ -73,6 +77,19 @@ class DockerRepo(models.Model):
     @property
     def full_name(self) -> str:
         return f"{self.project.shortname}/{self.name}"
+
+    @property
+    def registry(self) -> str:
+        """The registry host of `uri` (`<account>.dkr.ecr.<region>.amazonaws.com`); "" until
+        ECR has the repository."""
+        return self.uri.partition("/")[0]
+
+    @property
+    def region(self) -> str:
+        """The AWS region of `arn` (`arn:aws:ecr:<region>:<account>:repository/<name>`);
+        the hub's own region until ECR has the repository."""
+        parts = self.arn.split(":")
+        return parts[3] if len(parts) > 5 and parts[3] else settings.AWS_DEFAULT_REGION
 
     def clean(self) -> None:
         errors = {}

@@ -16,8 +16,9 @@ Each object's repair is its own error boundary: an AWS error on one repository o
 user is reported (report, log, `reconcile.error` audit event) and the pass goes on. Only
 a failed pass-wide read (the ECR repositories, the hub's IAM users) skips what depends on
 it, and that is reported too.
-It reads in pages and writes only what differs.
-Several workers may run it at once: on PostgreSQL an advisory lock lets one pass run."""
+It reads in pages and writes only what differs; every row it changes, it changes through
+the apps' services. Several workers may run it at once: on PostgreSQL an advisory lock
+lets one pass run."""
 
 import logging
 from concurrent.futures import ThreadPoolExecutor
@@ -26,23 +27,20 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 
 from hub.audit import audit
 from hub.aws import AwsError
-from hub.choices import Status
+from hub.choices import FailureKind, Status
 from hub.exceptions import Conflict
-from hub.tasks import GAVE_UP, enqueue_on_commit
 from identities import iam
 from identities import services as identity_services
 from identities.models import EcrIdentity
-from identities.tasks import provision_identity
 
-from . import access, ecr, selectors, services
+from . import access, ecr, offboarding, robots, selectors, services
 from .models import DockerRepo, RobotAccount
 from .policy import PolicyTooLarge, render_lifecycle_policy, same_policy
-from .tasks import provision_robot
 
 logger = logging.getLogger(__name__)
 
@@ -122,8 +120,8 @@ def reconcile(*, dry_run: bool = False, repo_ids=None, page_size: int = 500) -> 
             report.skipped = True
             return report
         _requeue_stuck(report, repo_ids)
-        access.requeue_stuck(report, repo_ids)  # robots, people's access, identities
-        access.robots_rotate_revealed_by_departed(report, repo_ids)  # keys seen by leavers
+        _requeue_stuck_access(report, repo_ids)  # robots, people's access, identities
+        offboarding.robots_rotate_revealed_by_departed(report, repo_ids)  # keys seen by leavers
         # Credentials before policies: a missing IAM user's recreation is queued first, and
         # the policies written below leave it out until it exists (its task names it).
         iam_users = _hub_iam_users(report)
@@ -155,15 +153,27 @@ def _requeue_stuck(report: ReconcileReport, repo_ids) -> None:
         stuck = stuck.filter(pk__in=repo_ids)
     for repo in stuck.iterator(chunk_size=500):
         report.requeued.append(repo.full_name)
-        if report.dry_run:
-            continue
-        with transaction.atomic():
-            # Touch the row so the next pass waits another threshold before re-sending.
-            moved = DockerRepo.objects.filter(pk=repo.pk, status=repo.status,
-                                              updated_at=repo.updated_at).update(
-                updated_at=timezone.now())
-            if moved:
-                services.repo_enqueue_pending(repo=repo)
+        if not report.dry_run:
+            services.repo_requeue_stuck(repo=repo)
+
+
+def _requeue_stuck_access(report: ReconcileReport, repo_ids) -> None:
+    """Re-send the tasks of robots, access entries and ECR identities that sat pending or
+    removing for longer than HUB_RECONCILE_STUCK_AFTER (a lost message, a killed worker)."""
+    now = timezone.now()
+    cutoff = now - timedelta(seconds=settings.HUB_RECONCILE_STUCK_AFTER)
+    for repo in selectors.repos_with_stuck_access(cutoff, repo_ids):
+        report.requeued.append(f"{repo.full_name} access")
+        if not report.dry_run:
+            access.access_requeue_stuck(repo=repo, cutoff=cutoff, now=now)
+    if repo_ids is not None:
+        return  # a pass limited to some repositories leaves people's identities alone
+    stuck = EcrIdentity.objects.filter(status__in=[Status.PENDING, Status.REMOVING],
+                                       updated_at__lt=cutoff)
+    for identity in stuck.order_by("pk"):
+        report.requeued.append(f"ECR identity {identity.iam_username}")
+        if not report.dry_run:
+            identity_services.ecr_identity_requeue_stuck(identity=identity, now=now)
 
 
 def _repair_drift(report: ReconcileReport, repo_ids, page_size: int,
@@ -211,7 +221,7 @@ def _retry_given_up(report: ReconcileReport, repo_ids) -> None:
     """Repositories that failed only because AWS was unreachable or busy through every
     retry go again, now that AWS answers; other failures wait for a person's Retry."""
     given_up = DockerRepo.objects.filter(status=Status.FAILED,
-                                         status_detail__contains=GAVE_UP).select_related("project")
+                                         failure_kind=FailureKind.GAVE_UP).select_related("project")
     if repo_ids is not None:
         given_up = given_up.filter(pk__in=repo_ids)
     for repo in given_up.iterator(chunk_size=500):
@@ -324,39 +334,14 @@ def _offboard_inactive(report: ReconcileReport, identity: EcrIdentity, keys: lis
 
 
 def _recreate_credentials(row, missing: str) -> None:
-    model = type(row)
-    with transaction.atomic():
-        moved = model.objects.filter(pk=row.pk, status=Status.ACTIVE).update(
-            status=Status.PENDING, rotation_requested=True, status_changed_at=timezone.now(),
-            updated_at=timezone.now(),
-            status_detail=f"The {missing} was deleted outside the hub; recreating it with a "
-                          "new access key.")
-        if not moved:
-            return
-        robot = isinstance(row, RobotAccount)
-        audit(actor=None, action=f"{'robot' if robot else 'ecr_identity'}.drift_recreated",
-              target=row, project=row.repo.project if robot else None,
-              detail={"missing": missing, "iam_username": row.iam_username,
-                      "old_access_key_id": row.access_key_id})
-        if robot:
-            enqueue_on_commit(provision_robot, row.pk)
-        else:
-            enqueue_on_commit(provision_identity, row.pk)
+    if isinstance(row, RobotAccount):
+        robots.robot_recreate_credentials(row, missing)
+    else:
+        identity_services.ecr_identity_recreate_credentials(row, missing)
 
 
 def _recreate(repo: DockerRepo) -> None:
-    with transaction.atomic():
-        moved = DockerRepo.objects.filter(pk=repo.pk, status=Status.ACTIVE).update(
-            status=Status.PENDING, uri="", arn="", status_changed_at=timezone.now(),
-            updated_at=timezone.now(),
-            status_detail="The ECR repository was deleted outside the hub; recreating it.",
-        )
-        if not moved:
-            return
-        audit(actor=None, action="docker_repo.drift_recreated", target=repo,
-              project=repo.project, detail={"reason": "deleted in ECR outside the hub"})
-        repo.status = Status.PENDING
-        services.repo_enqueue_pending(repo=repo)
+    services.repo_recreate_deleted(repo=repo)
 
 
 def _repair_repo(report: ReconcileReport, repo: DockerRepo, found: ecr.EcrRepository,

@@ -1,7 +1,7 @@
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from hub.choices import IN_FLIGHT, Status
 from projects.models import Project
@@ -125,3 +125,20 @@ def repo_policy_plans(repos: list[DockerRepo], *,
 def repo_policy_plan(repo: DockerRepo) -> PolicyPlan:
     robots, accesses = repo_access_state(repo)
     return plan_from(robots, accesses, cluster=settings.HUB_ECR_PULL_PRINCIPALS)
+
+
+def access_stuck_before(cutoff) -> tuple[QuerySet[RobotAccount], QuerySet[RepoAccess]]:
+    """The robots and access entries that sat pending or removing since before `cutoff`."""
+    in_flight = [Status.PENDING, Status.REMOVING]
+    return (RobotAccount.objects.filter(status__in=in_flight, updated_at__lt=cutoff),
+            RepoAccess.objects.filter(status__in=in_flight, updated_at__lt=cutoff))
+
+
+def repos_with_stuck_access(cutoff, repo_ids=None) -> QuerySet[DockerRepo]:
+    """The active repositories with access entries stuck since before `cutoff`."""
+    stuck_robots, stuck_accesses = access_stuck_before(cutoff)
+    repos = (DockerRepo.objects.filter(status=Status.ACTIVE)
+             .filter(Q(pk__in=stuck_robots.values("repo_id"))
+                     | Q(pk__in=stuck_accesses.values("repo_id")))
+             .select_related("project").order_by("pk"))
+    return repos if repo_ids is None else repos.filter(pk__in=repo_ids)

@@ -8,22 +8,21 @@ from django.utils import timezone
 
 from hub.audit import audit
 from hub.aws import AwsPermanentError, AwsTransientError
-from hub.choices import Status, move
-from hub.exceptions import Conflict, InvalidInput, NotAllowed
+from hub.choices import FailureKind, Status, move, move_where
+from hub.exceptions import Conflict, InvalidInput
 from hub.tasks import enqueue_on_commit
 from identities import iam
 from projects.models import Project, Service
-from projects.permissions import project_access
 
 from . import ecr, selectors
+from .access import access_enqueue_pending
 from .choices import TagMutability
 from .models import DockerRepo
+from .permissions import require_repo_manager
 from .policy import PolicyTooLarge, render_lifecycle_policy
 
-
-def _require_repo_manager(actor, project: Project) -> None:
-    if not project_access(actor, project).is_repo_manager:
-        raise NotAllowed("Only repo managers of this project can do this.")
+PROVISION_REPO = "docker_repos.tasks.provision_repo"
+DESTROY_REPO = "docker_repos.tasks.destroy_repo"
 
 
 # --- Requests from people ---------------------------------------------------------------
@@ -40,9 +39,7 @@ def repo_request(
     scan_on_push: bool = True,
     keep_last_images: int | None = None,
 ) -> DockerRepo:
-    from . import tasks
-
-    _require_repo_manager(actor, project)
+    require_repo_manager(actor, project)
     if not isinstance(service, Service):
         service = Service.objects.filter(project=project, pk=service).first()
     if service is None or service.project_id != project.pk:
@@ -69,16 +66,14 @@ def repo_request(
             audit(actor=actor, action="docker_repo.requested", target=repo, project=project,
                   detail={"service": service.name, "tag_mutability": tag_mutability,
                           "scan_on_push": scan_on_push, "keep_last_images": keep_last_images})
-            enqueue_on_commit(tasks.provision_repo, repo.pk)
+            enqueue_on_commit(PROVISION_REPO, repo.pk)
     except IntegrityError:
         raise duplicate from None  # someone asked for the same name a moment earlier
     return repo
 
 
 def repo_delete(*, actor, repo: DockerRepo) -> DockerRepo:
-    from . import tasks
-
-    _require_repo_manager(actor, repo.project)
+    require_repo_manager(actor, repo.project)
     with transaction.atomic():
         locked = DockerRepo.objects.select_for_update().get(pk=repo.pk)
         if locked.status == Status.DELETING:
@@ -89,12 +84,12 @@ def repo_delete(*, actor, repo: DockerRepo) -> DockerRepo:
         move(locked, Status.DELETING, delete_requested=True)
         audit(actor=actor, action="docker_repo.delete_requested", target=locked,
               project=locked.project)
-        enqueue_on_commit(tasks.destroy_repo, locked.pk)
+        enqueue_on_commit(DESTROY_REPO, locked.pk)
     return locked
 
 
 def repo_retry(*, actor, repo: DockerRepo) -> DockerRepo:
-    _require_repo_manager(actor, repo.project)
+    require_repo_manager(actor, repo.project)
     return _resume(repo, actor=actor)
 
 
@@ -106,27 +101,52 @@ def repo_resume_given_up(*, repo: DockerRepo) -> DockerRepo:
 
 def _resume(repo: DockerRepo, *, actor, detail: str = "") -> DockerRepo:
     """Failed → the transition that failed (creating or deleting), sent again."""
-    from . import tasks
-
     with transaction.atomic():
         locked = DockerRepo.objects.select_for_update().get(pk=repo.pk)
         if locked.status != Status.FAILED:
             raise Conflict(f"Only a failed repository can be retried; {locked.full_name} is "
                            f"{locked.get_status_display().lower()}.")
-        move(locked, Status.DELETING if locked.delete_requested else Status.PENDING, detail)
+        move(locked, Status.DELETING if locked.delete_requested else Status.PENDING, detail,
+             failure_kind=FailureKind.NONE)
         audit(actor=actor, action="docker_repo.retried", target=locked, project=locked.project,
               detail={"status": locked.status, **({} if actor else {"by": "reconciler"})})
-        task = tasks.destroy_repo if locked.delete_requested else tasks.provision_repo
-        enqueue_on_commit(task, locked.pk)
+        enqueue_on_commit(DESTROY_REPO if locked.delete_requested else PROVISION_REPO, locked.pk)
     return locked
 
 
 def repo_enqueue_pending(*, repo: DockerRepo) -> None:
     """Send the task that moves a repository out of its transitional state (reconciler)."""
-    from . import tasks
+    enqueue_on_commit(DESTROY_REPO if repo.status == Status.DELETING else PROVISION_REPO,
+                      repo.pk)
 
-    task = tasks.destroy_repo if repo.status == Status.DELETING else tasks.provision_repo
-    enqueue_on_commit(task, repo.pk)
+
+def repo_requeue_stuck(*, repo: DockerRepo) -> bool:
+    """The reconciler's re-send of a repository stuck in its transitional state (a lost
+    message, a killed worker): the row is touched, so the next pass waits another
+    threshold, and its task sent again. False if the row changed since it was read."""
+    with transaction.atomic():
+        moved = DockerRepo.objects.filter(pk=repo.pk, status=repo.status,
+                                          updated_at=repo.updated_at).update(
+            updated_at=timezone.now())
+        if moved:
+            repo_enqueue_pending(repo=repo)
+    return bool(moved)
+
+
+def repo_recreate_deleted(*, repo: DockerRepo) -> bool:
+    """The reconciler found the active repository's ECR repository deleted outside the
+    hub: it is created again by its task. False if the row moved on meanwhile."""
+    with transaction.atomic():
+        moved = move_where(DockerRepo.objects.filter(pk=repo.pk, status=Status.ACTIVE),
+                           Status.PENDING, "The ECR repository was deleted outside the hub; "
+                           "recreating it.", uri="", arn="")
+        if not moved:
+            return False
+        audit(actor=None, action="docker_repo.drift_recreated", target=repo,
+              project=repo.project, detail={"reason": "deleted in ECR outside the hub"})
+        repo.status = Status.PENDING
+        repo_enqueue_pending(repo=repo)
+    return True
 
 
 # --- Convergence, run by tasks ----------------------------------------------------------
@@ -181,10 +201,8 @@ def repo_provision(repo_id: int) -> None:
     if policy is not None or not created:
         ecr.set_repository_policy(name, policy)
     with transaction.atomic():
-        moved = DockerRepo.objects.filter(pk=repo.pk, status=Status.PENDING).update(
-            status=Status.ACTIVE, status_detail="", uri=found.uri, arn=found.arn,
-            status_changed_at=timezone.now(), updated_at=timezone.now(),
-        )
+        moved = move_where(DockerRepo.objects.filter(pk=repo.pk, status=Status.PENDING),
+                           Status.ACTIVE, uri=found.uri, arn=found.arn)
         if moved:
             audit(actor=None, action="docker_repo.active", target=repo, project=repo.project,
                   detail={"uri": found.uri})
@@ -236,31 +254,24 @@ def repo_note_retrying(repo_id: int, detail: str) -> None:
     ).update(status_detail=detail, updated_at=timezone.now())
 
 
-def repo_mark_failed(repo_id: int, reason: str) -> None:
+def repo_mark_failed(repo_id: int, reason: str, kind: str) -> None:
+    """A repository task gave up: failed with the reason (for people) and its kind (for
+    the reconciler, which sends FailureKind.GAVE_UP ones again once AWS answers)."""
     with transaction.atomic():
         repo = DockerRepo.objects.select_for_update().select_related("project").filter(
             pk=repo_id, status__in=[Status.PENDING, Status.DELETING]).first()
         if repo is None:
             return
-        move(repo, Status.FAILED, reason)
+        move(repo, Status.FAILED, reason, failure_kind=kind)
         audit(actor=None, action="docker_repo.failed", target=repo, project=repo.project,
               detail={"reason": reason, "while": "deleting" if repo.delete_requested
                       else "creating"})
 
 
 def repo_images(repo: DockerRepo, *, page_token: str | None = None, page_size: int = 20):
-    """One page of the repository's images, read live from ECR."""
+    """One page of the repository's images, read live from ECR; only an active repository
+    has images to list (Conflict otherwise, before any AWS call)."""
+    if repo.status != Status.ACTIVE:
+        raise Conflict(f"{repo.full_name} is {repo.get_status_display().lower()}: its "
+                       "images can be listed once it is active.")
     return ecr.list_images(repo.full_name, page_token=page_token, page_size=page_size)
-
-
-# Access (robots and people): the services live in access.py; these are the names the
-# views, the API and the admin call.
-from .access import (  # noqa: E402, F401
-    access_enqueue_pending,
-    access_retry,
-    access_set,
-    check_access_list_length,
-    robot_retry,
-    robot_reveal_credentials,
-    robot_rotate,
-)

@@ -17,8 +17,10 @@ class Snippet:
     note: str = ""
 
 
-def robot_snippets(*, repo_uri: str, region: str, robot_name: str) -> list[Snippet]:
-    registry, _, path = repo_uri.partition("/")
+def robot_snippets(*, registry: str, path: str, region: str, robot_name: str) -> list[Snippet]:
+    """The snippets for the repository `path` (its full name) in `registry` (the host of
+    its URI, DockerRepo.registry) and `region`."""
+    repo_uri = f"{registry}/{path}"
     image = path.rsplit("/", 1)[-1]
     secret_name = "ecr-" + image.replace("_", "-").replace(".", "-")
     return [

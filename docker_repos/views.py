@@ -1,6 +1,5 @@
 import re
 
-from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404
@@ -12,17 +11,20 @@ from django.views import View
 from django.views.generic import TemplateView
 from django.views.generic.base import ContextMixin, TemplateResponseMixin
 
+from hub.audit import events_of
 from hub.aws import AwsError
 from hub.choices import Status
-from hub.exceptions import HubError
+from hub.exceptions import Conflict, HubError
 from hub.forms import apply_service_errors
-from hub.models import AuditEvent
 from projects.selectors import project_members
 from projects.views import ProjectViewMixin
 
 from . import selectors, services
+from .access import access_retry, access_set
 from .forms import RepoDeleteForm, RepoRequestForm
 from .models import DockerRepo, RepoAccess, RobotAccount
+from .permissions import visible_key_id
+from .robots import robot_retry, robot_reveal_credentials, robot_rotate
 from .snippets import robot_snippets
 
 
@@ -110,21 +112,17 @@ class RepoDetailView(RepoMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         repo = self.repo
         context["polling"] = selectors.any_in_flight([repo])
-        context.update(_access_context(repo))
-        context["events"] = AuditEvent.objects.filter(
-            target_type="dockerrepo", target_id=str(repo.pk)).order_by("-at", "-id")[:20]
-        if repo.uri:
-            context["registry"] = repo.uri.split("/", 1)[0]
-            context["region"] = repo.arn.split(":")[3] if repo.arn.count(":") >= 5 else ""
-        if repo.status == "active":
-            token = self.request.GET.get("images") or None
-            try:
-                images, next_token = services.repo_images(repo, page_token=token)
-            except AwsError as exc:
-                context["images_error"] = exc.reason
-            else:
-                context.update(images=images, images_next=next_token,
-                               images_paged=bool(token))
+        context.update(_access_context(repo, self.access))
+        context["events"] = events_of(repo)[:20]
+        token = self.request.GET.get("images") or None
+        try:
+            images, next_token = services.repo_images(repo, page_token=token)
+        except Conflict:
+            pass  # not active: no images to list yet (the status says why)
+        except AwsError as exc:
+            context["images_error"] = exc.reason
+        else:
+            context.update(images=images, images_next=next_token, images_paged=bool(token))
         return context
 
 
@@ -191,15 +189,13 @@ def _next_or(request, default: str) -> str:
 ROBOT_NAMES_SPLIT = re.compile(r"[\s,]+")  # "add robot accounts": one or more names
 
 
-def _region_of(repo: DockerRepo) -> str:
-    parts = repo.arn.split(":")
-    return parts[3] if len(parts) > 5 and parts[3] else settings.AWS_DEFAULT_REGION
-
-
-def _access_context(repo: DockerRepo) -> dict:
-    robots, accesses = selectors.repo_access_state(repo)
-    return {"robots": robots, "accesses": accesses,
-            "access_polling": selectors.access_in_flight(robots, accesses)}
+def _access_context(repo: DockerRepo, viewer) -> dict:
+    """The access list as `viewer` (their ProjectAccess) may see it."""
+    robot_rows, accesses = selectors.repo_access_state(repo)
+    for robot in robot_rows:
+        robot.visible_key_id = visible_key_id(viewer, robot)
+    return {"robots": robot_rows, "accesses": accesses,
+            "access_polling": selectors.access_in_flight(robot_rows, accesses)}
 
 
 class RepoAccessFragmentView(RepoMixin, TemplateView):
@@ -210,7 +206,7 @@ class RepoAccessFragmentView(RepoMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context.update(_access_context(self.repo))
+        context.update(_access_context(self.repo, self.access))
         return context
 
 
@@ -259,7 +255,7 @@ class RepoAccessView(RepoMixin, TemplateView):
         users = [{"username": username, "writable": username in submitted["push"]}
                  for username in sorted(submitted["pull"] | submitted["push"])]
         try:
-            services.access_set(actor=request.user, repo=self.repo, robots=robots, users=users)
+            access_set(actor=request.user, repo=self.repo, robots=robots, users=users)
         except HubError as exc:
             context = self.get_context_data(submitted=submitted, error=exc)
             return self.render_to_response(context, status=exc.status_code)
@@ -295,12 +291,12 @@ class RobotPageMixin(RobotMixin, TemplateResponseMixin, ContextMixin):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
+        self.robot.visible_key_id = visible_key_id(self.access, self.robot)
         context["robot"] = self.robot
         if self.repo.uri:
-            context["region"] = _region_of(self.repo)
-            context["registry"] = self.repo.uri.split("/", 1)[0]
-            context["snippets"] = robot_snippets(repo_uri=self.repo.uri,
-                                                 region=context["region"],
+            context["snippets"] = robot_snippets(registry=self.repo.registry,
+                                                 path=self.repo.full_name,
+                                                 region=self.repo.region,
                                                  robot_name=self.robot.name)
         return context
 
@@ -319,8 +315,7 @@ class RobotRevealView(RobotPageMixin, View):
     def post(self, request, *args, **kwargs):
         self.load()
         try:
-            key_id, secret = services.robot_reveal_credentials(actor=request.user,
-                                                               robot=self.robot)
+            key_id, secret = robot_reveal_credentials(actor=request.user, robot=self.robot)
         except HubError as exc:
             messages.error(request, exc.message)
             return self.back()
@@ -334,7 +329,7 @@ class RobotRotateView(RobotMixin, View):
     def post(self, request, *args, **kwargs):
         self.load()
         try:
-            services.robot_rotate(actor=request.user, robot=self.robot)
+            robot_rotate(actor=request.user, robot=self.robot)
         except HubError as exc:
             messages.error(request, exc.message)
         else:
@@ -352,7 +347,7 @@ class RobotRetryView(RobotMixin, View):
     def post(self, request, *args, **kwargs):
         self.load()
         try:
-            services.robot_retry(actor=request.user, robot=self.robot)
+            robot_retry(actor=request.user, robot=self.robot)
         except HubError as exc:
             messages.error(request, exc.message)
         else:
@@ -370,7 +365,7 @@ class AccessRetryView(RepoMixin, View):
         if access is None:
             raise Http404("No such access entry.")
         try:
-            services.access_retry(actor=request.user, access=access)
+            access_retry(actor=request.user, access=access)
         except HubError as exc:
             messages.error(request, exc.message)
         else:

@@ -38,3 +38,23 @@ def move(obj, status: str, detail: str = "", **fields) -> None:
         setattr(obj, key, value)
     obj.save(update_fields=["status", "status_detail", "status_changed_at", "updated_at",
                             *fields])
+
+
+def move_where(rows, status: str, detail: str = "", **fields) -> int:
+    """Compare-and-set: move the rows of queryset `rows` (filtered on the state they must
+    still be in) to `status` with `detail`, plus any other `fields`, in one UPDATE. Returns
+    how many moved: 0 means someone else moved them first, and the caller does nothing."""
+    now = timezone.now()
+    return rows.update(status=status, status_detail=detail, status_changed_at=now,
+                       updated_at=now, **fields)
+
+
+class FailureKind(models.TextChoices):
+    """Why a converging task gave up, for code to select on (the status detail says it to
+    people, in words that may change)."""
+
+    NONE = "", "Not failed"
+    AWS_ERROR = "aws_error", "AWS refused the change"
+    GAVE_UP = "gave_up", "AWS unreachable or busy through every retry"
+    DATABASE = "database", "The hub's database failed"
+    BUG = "bug", "Unexpected error in the hub"

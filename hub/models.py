@@ -17,10 +17,9 @@ class AuditEvent(models.Model):
     target_type = models.CharField(max_length=64, blank=True)
     target_id = models.CharField(max_length=64, blank=True)
     target_repr = models.CharField(max_length=300, blank=True)
-    project = models.ForeignKey(
-        "projects.Project", null=True, blank=True, on_delete=models.SET_NULL,
-        related_name="audit_events",
-    )
+    # The project the change belongs to, by id and shortname: the core knows no app (a
+    # foreign key would make it), and the record outlives the project.
+    project_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     project_shortname = models.CharField(max_length=30, blank=True, db_index=True)
     detail = models.JSONField(default=dict, blank=True)
 

@@ -9,12 +9,15 @@ from django.conf import settings
 from django.db import OperationalError, transaction
 
 from .aws import AwsError
+from .celery import app
+from .choices import FailureKind
 
 logger = logging.getLogger(__name__)
 
 
-# Ends the reason of an object that failed only because AWS stayed unreachable or busy
-# through every retry: the reconciler sends such objects again once AWS answers.
+# Ends the reason (for people) of an object that failed only because AWS stayed
+# unreachable or busy through every retry. Code selects on the FailureKind passed with
+# it (FailureKind.GAVE_UP), never on these words.
 GAVE_UP = " — gave up after"
 
 
@@ -24,7 +27,9 @@ def backoff_seconds(retries: int) -> float:
 
 
 def converge(task, *, work, on_retry, on_failed, object_id) -> None:
-    """Run `work(object_id)` inside Celery task `task` (bound)."""
+    """Run `work(object_id)` inside Celery task `task` (bound). `on_retry(object_id,
+    detail)` notes a retry on the row; `on_failed(object_id, reason, kind)` records the
+    failure, `kind` a FailureKind."""
     try:
         work(object_id)
     except AwsError as exc:
@@ -33,9 +38,11 @@ def converge(task, *, work, on_retry, on_failed, object_id) -> None:
         if exc.transient and attempt < total:
             on_retry(object_id, f"{exc.reason} — retrying (attempt {attempt} of {total})")
             raise task.retry(countdown=backoff_seconds(task.request.retries), exc=exc) from None
-        reason = exc.reason if not exc.transient else f"{exc.reason}{GAVE_UP} {total} " \
-                                                       "attempts; press Retry to try again"
-        on_failed(object_id, reason)
+        if not exc.transient:
+            on_failed(object_id, exc.reason, FailureKind.AWS_ERROR)
+            return
+        on_failed(object_id, f"{exc.reason}{GAVE_UP} {total} attempts; press Retry to try "
+                             "again", FailureKind.GAVE_UP)
     except OperationalError as exc:
         # The database, not AWS: a deadlock or a dropped connection deserves another try.
         # The row is left as it is (writing to it may fail the same way); the reconciler
@@ -46,17 +53,34 @@ def converge(task, *, work, on_retry, on_failed, object_id) -> None:
             raise task.retry(countdown=backoff_seconds(task.request.retries), exc=exc) from None
         logger.exception("%s failed for id %s", task.name, object_id)
         on_failed(object_id, "The hub's database failed while working on this; press Retry "
-                             "to try again.")
+                             "to try again.", FailureKind.DATABASE)
     except Exception as exc:
         # A bug, not AWS: say so on the object instead of leaving it pending forever.
         logger.exception("%s failed for id %s", task.name, object_id)
         on_failed(object_id, f"Unexpected error in the hub ({exc.__class__.__name__}); the "
-                             "operators can see it in the worker log. Press Retry to try again.")
+                             "operators can see it in the worker log. Press Retry to try again.",
+                  FailureKind.BUG)
 
 
-def enqueue_on_commit(task, *args) -> None:
-    """Send a task once the transaction has committed. If the broker is down the request
-    still succeeds: the row stays in its transitional state and the reconciler re-sends it."""
+def registered_task(name: str):
+    """The Celery task registered under `name` (each task module names its tasks
+    explicitly). Services enqueue by name, so they never import the task modules that
+    import them. A web process has not imported the task modules yet: the first lookup
+    loads them the way a worker does (the apps' `tasks` modules)."""
+    if name not in app.tasks:
+        app.loader.import_default_modules()
+    try:
+        return app.tasks[name]
+    except KeyError:
+        raise LookupError(f"No Celery task is registered as {name!r}") from None
+
+
+def enqueue_on_commit(task_name: str, *args) -> None:
+    """Send the task registered as `task_name` once the transaction has committed. If the
+    broker is down the request still succeeds: the row stays in its transitional state
+    and the reconciler re-sends it. An unknown name fails here, at once, not silently
+    after the commit."""
+    task = registered_task(task_name)
 
     def send():
         try:

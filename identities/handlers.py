@@ -1,7 +1,5 @@
 """Reactions to changes made elsewhere (the admin, other apps), connected in apps.ready."""
 
-from hub.tasks import enqueue_on_commit
-
 from . import services
 
 
@@ -13,6 +11,4 @@ def user_saved(sender, instance, created, **kwargs) -> None:
 
 def ecr_identity_deleted(sender, instance, **kwargs) -> None:
     """The row went with its person: the IAM user goes too, once that is committed."""
-    from . import tasks
-
-    enqueue_on_commit(tasks.delete_iam_user, instance.iam_username)
+    services.iam_user_delete_on_commit(instance.iam_username)

@@ -4,14 +4,24 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from hub.audit import audit
-from hub.choices import Status, move
+from hub.choices import Status, move, move_where
 from hub.exceptions import Conflict, InvalidInput, NotFound
 from hub.tasks import enqueue_on_commit
+from hub.transitions import (
+    credentials_mark_failed,
+    credentials_note_retrying,
+    credentials_recreate,
+    credentials_rotate,
+)
 
 from . import iam, tokens
 from .credentials import converge_credentials, converging_alone, secret_of
 from .models import ApiToken, EcrIdentity, identity_iam_username
 from .signals import ecr_identity_failed, ecr_identity_ready
+
+PROVISION_IDENTITY = "identities.tasks.provision_identity"
+DISABLE_IDENTITY_KEYS = "identities.tasks.disable_identity_keys"
+DELETE_IAM_USER = "identities.tasks.delete_iam_user"
 
 # last_used_at is written at most this often per token, not on every request.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -86,8 +96,6 @@ def _free_iam_username(username: str) -> str:
 def ecr_identity_request(*, user, actor=None) -> EcrIdentity:
     """The person's ECR identity, created (and its IAM user requested) if they have none.
     `actor` is who asked, when not the person themselves (a repo manager granting access)."""
-    from . import tasks
-
     actor = actor or user
     if not user.is_active:
         raise Conflict(f"{user.username}'s account is deactivated: no credentials are created.")
@@ -100,7 +108,7 @@ def ecr_identity_request(*, user, actor=None) -> EcrIdentity:
                 user=user, iam_username=_free_iam_username(user.username))
             audit(actor=actor, action="ecr_identity.requested", target=identity,
                   detail={"user": user.username, "iam_username": identity.iam_username})
-            enqueue_on_commit(tasks.provision_identity, identity.pk)
+            enqueue_on_commit(PROVISION_IDENTITY, identity.pk)
     except IntegrityError:
         # Requested a moment earlier (a double click, or a grant at the same time).
         return EcrIdentity.objects.get(user=user)
@@ -130,26 +138,18 @@ def ecr_identity_reveal(*, user) -> tuple[str, str]:
 def ecr_identity_rotate(*, user) -> EcrIdentity:
     """Replace the owner's access key: the new one is created and stored before the old
     one is deleted."""
-    from . import tasks
-
     with transaction.atomic():
         identity = _own_identity(user, lock=True)
-        if identity.status != Status.ACTIVE:
-            raise Conflict("Only active credentials can be rotated; yours are "
-                           f"{identity.get_status_display().lower()}.")
-        move(identity, Status.PENDING, "Creating a new access key; the current one works "
-                                        "until it is replaced.", rotation_requested=True)
-        audit(actor=user, action="ecr_identity.rotation_requested", target=identity,
-              detail={"access_key_id": identity.access_key_id})
-        enqueue_on_commit(tasks.provision_identity, identity.pk)
+        credentials_rotate(identity, actor=user, action_prefix="ecr_identity",
+                           task_name=PROVISION_IDENTITY,
+                           not_active="Only active credentials can be rotated; yours are "
+                                      "{status}.")
     return identity
 
 
 def ecr_identity_retry(*, user, actor=None) -> EcrIdentity:
     """Try a failed identity again: create its credentials, or (for a deactivated account)
     delete its keys again."""
-    from . import tasks
-
     actor = actor or user
     with transaction.atomic():
         identity = _own_identity(user, lock=True)
@@ -158,10 +158,10 @@ def ecr_identity_retry(*, user, actor=None) -> EcrIdentity:
                            f"{identity.get_status_display().lower()}.")
         if user.is_active:
             move(identity, Status.PENDING, "")
-            enqueue_on_commit(tasks.provision_identity, identity.pk)
+            enqueue_on_commit(PROVISION_IDENTITY, identity.pk)
         else:
             move(identity, Status.REMOVING, "")
-            enqueue_on_commit(tasks.disable_identity_keys, identity.pk)
+            enqueue_on_commit(DISABLE_IDENTITY_KEYS, identity.pk)
         audit(actor=actor, action="ecr_identity.retried", target=identity,
               detail={"status": identity.status})
     return identity
@@ -170,8 +170,6 @@ def ecr_identity_retry(*, user, actor=None) -> EcrIdentity:
 def ecr_identity_deactivate(*, user) -> None:
     """The account was deactivated: its access keys are deleted in IAM (the IAM user stays,
     so repository policies that name it stay valid)."""
-    from . import tasks
-
     with transaction.atomic():
         identity = EcrIdentity.objects.select_for_update().filter(user=user).first()
         if identity is None or identity.status == Status.REMOVING:
@@ -182,16 +180,33 @@ def ecr_identity_deactivate(*, user) -> None:
                                          "deactivated.", rotation_requested=False)
         audit(actor=None, action="ecr_identity.deactivation_requested", target=identity,
               detail={"user": user.username})
-        enqueue_on_commit(tasks.disable_identity_keys, identity.pk)
+        enqueue_on_commit(DISABLE_IDENTITY_KEYS, identity.pk)
 
 
 def ecr_identity_enqueue_pending(*, identity: EcrIdentity) -> None:
     """Send the task that moves an identity out of its transitional state (reconciler)."""
-    from . import tasks
+    enqueue_on_commit(DISABLE_IDENTITY_KEYS if identity.status == Status.REMOVING
+                      else PROVISION_IDENTITY, identity.pk)
 
-    task = (tasks.disable_identity_keys if identity.status == Status.REMOVING
-            else tasks.provision_identity)
-    enqueue_on_commit(task, identity.pk)
+
+def ecr_identity_requeue_stuck(*, identity: EcrIdentity, now) -> bool:
+    """The reconciler's re-send of an identity stuck in its transitional state: touched
+    (`now`), so the next pass waits again, and its task sent again. False if the row
+    changed since it was read."""
+    with transaction.atomic():
+        moved = EcrIdentity.objects.filter(
+            pk=identity.pk, status=identity.status, updated_at=identity.updated_at
+        ).update(updated_at=now)
+        if moved:
+            ecr_identity_enqueue_pending(identity=identity)
+    return bool(moved)
+
+
+def ecr_identity_recreate_credentials(identity: EcrIdentity, missing: str) -> bool:
+    """The reconciler found the person's IAM user or access key deleted outside the hub:
+    both come back through the identity's task, with a new key."""
+    return credentials_recreate(identity, missing, action_prefix="ecr_identity",
+                                task_name=PROVISION_IDENTITY)
 
 
 # --- Convergence, run by tasks ----------------------------------------------------------
@@ -221,9 +236,8 @@ def _provision_identity(identity_id: int) -> None:
         return
     rotated = identity.rotation_requested
     with transaction.atomic():
-        moved = EcrIdentity.objects.filter(pk=identity.pk, status=Status.PENDING).update(
-            status=Status.ACTIVE, status_detail="", rotation_requested=False,
-            status_changed_at=timezone.now(), updated_at=timezone.now())
+        moved = move_where(EcrIdentity.objects.filter(pk=identity.pk, status=Status.PENDING),
+                           Status.ACTIVE, rotation_requested=False)
         if not moved:
             return
         identity.refresh_from_db()
@@ -245,10 +259,10 @@ def _disable_identity_keys(identity_id: int) -> None:
         return
     deleted = iam.delete_all_access_keys(identity.iam_username)
     with transaction.atomic():
-        moved = EcrIdentity.objects.filter(pk=identity.pk, status=Status.REMOVING).update(
-            status=Status.FAILED, status_detail=DEACTIVATED_DETAIL, access_key_id="",
-            secret_access_key_encrypted="", key_created_at=None, rotation_requested=False,
-            status_changed_at=timezone.now(), updated_at=timezone.now())
+        moved = move_where(
+            EcrIdentity.objects.filter(pk=identity.pk, status=Status.REMOVING), Status.FAILED,
+            DEACTIVATED_DETAIL, access_key_id="", secret_access_key_encrypted="",
+            key_created_at=None, rotation_requested=False)
         if moved:
             audit(actor=None, action="ecr_identity.keys_deleted", target=identity,
                   detail={"access_key_ids": deleted, "reason": "account deactivated"})
@@ -272,35 +286,27 @@ def ecr_identity_delete_stray_keys(identity_id: int) -> list[str]:
 
 
 def ecr_identity_note_retrying(identity_id: int, detail: str) -> None:
-    EcrIdentity.objects.filter(
-        pk=identity_id, status__in=[Status.PENDING, Status.REMOVING]
-    ).update(status_detail=detail, updated_at=timezone.now())
+    credentials_note_retrying(EcrIdentity.objects.filter(pk=identity_id), detail)
 
 
-def ecr_identity_mark_failed(identity_id: int, reason: str) -> None:
-    """A task gave up. A failed rotation leaves the current key in place and working, so
-    the identity goes back to active (with the reason); anything else is failed."""
+def ecr_identity_mark_failed(identity_id: int, reason: str, kind: str = "") -> None:
+    """A task gave up (a failed rotation leaves the current key working: see
+    hub.transitions). Failed while creating: the access waiting for it fails too
+    (ecr_identity_failed). Only repositories are re-sent on their own: `kind` is not
+    stored."""
     with transaction.atomic():
-        identity = EcrIdentity.objects.select_for_update().filter(
-            pk=identity_id, status__in=[Status.PENDING, Status.REMOVING]).first()
-        if identity is None:
-            return
-        if identity.status == Status.PENDING and identity.rotation_requested \
-                and identity.has_key:
-            move(identity, Status.ACTIVE, f"Rotating the access key failed: {reason} The "
-                  "current key still works; press Rotate to try again.",
-                  rotation_requested=False)
-            audit(actor=None, action="ecr_identity.rotation_failed", target=identity,
-                  detail={"reason": reason})
-            return
-        action = "deleting keys" if identity.status == Status.REMOVING else "creating"
-        move(identity, Status.FAILED, reason)
-        audit(actor=None, action="ecr_identity.failed", target=identity,
-              detail={"reason": reason, "while": action})
-        if action == "creating":
-            ecr_identity_failed.send(sender=EcrIdentity, identity=identity, reason=reason)
+        outcome = credentials_mark_failed(EcrIdentity.objects.filter(pk=identity_id), reason,
+                                          action_prefix="ecr_identity",
+                                          removing="deleting keys")
+        if outcome is not None and outcome[1] == "creating":
+            ecr_identity_failed.send(sender=EcrIdentity, identity=outcome[0], reason=reason)
 
 
 def iam_user_delete(name: str) -> None:
     """Delete an IAM user of the hub whose row is gone (keys and policies first)."""
     iam.delete_user(name)
+
+
+def iam_user_delete_on_commit(name: str) -> None:
+    """Delete a hub IAM user whose row is gone, by a task once the transaction commits."""
+    enqueue_on_commit(DELETE_IAM_USER, name)

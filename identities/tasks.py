@@ -1,4 +1,7 @@
-"""Thin Celery interfaces: load by id, run the converging service, retry or fail."""
+"""Thin Celery interfaces: load by id, run the converging service, retry or fail.
+
+Every task is named explicitly: services enqueue them by these names
+(hub.tasks.enqueue_on_commit), so they never import this module, which imports them."""
 
 import logging
 
@@ -12,21 +15,23 @@ from . import services
 logger = logging.getLogger(__name__)
 
 
-@shared_task(bind=True, max_retries=None, acks_late=True)
+@shared_task(bind=True, max_retries=None, acks_late=True,
+             name="identities.tasks.provision_identity")
 def provision_identity(self, identity_id: int) -> None:
     converge(self, work=services.ecr_identity_provision,
              on_retry=services.ecr_identity_note_retrying,
              on_failed=services.ecr_identity_mark_failed, object_id=identity_id)
 
 
-@shared_task(bind=True, max_retries=None, acks_late=True)
+@shared_task(bind=True, max_retries=None, acks_late=True,
+             name="identities.tasks.disable_identity_keys")
 def disable_identity_keys(self, identity_id: int) -> None:
     converge(self, work=services.ecr_identity_disable_keys,
              on_retry=services.ecr_identity_note_retrying,
              on_failed=services.ecr_identity_mark_failed, object_id=identity_id)
 
 
-@shared_task(bind=True, max_retries=6, acks_late=True)
+@shared_task(bind=True, max_retries=6, acks_late=True, name="identities.tasks.delete_iam_user")
 def delete_iam_user(self, name: str) -> None:
     """Delete a hub IAM user whose row is already gone (a deleted person or robot): there
     is no row to mark failed, so a permanent failure is logged for the operators."""

@@ -5,6 +5,9 @@ from dataclasses import dataclass
 from .choices import RepoManagement, Role
 from .models import Membership, Project
 
+# What a person who is not a repo manager is told, by every page, endpoint and service.
+REPO_MANAGERS_ONLY = "Only repo managers of this project can do this."
+
 
 @dataclass(frozen=True)
 class ProjectAccess:

@@ -51,6 +51,18 @@ def find_user(identifier: str):
     return users[0]
 
 
+def _find_admin(identifier: str):
+    """The first project admin named on create, or None when none is named."""
+    if not identifier.strip():
+        return None
+    try:
+        return find_user(identifier)
+    except InvalidInput as exc:
+        if "user" in exc.fields:
+            exc.fields["admin"] = exc.fields.pop("user")
+        raise
+
+
 def _check_role(role: str) -> None:
     if role not in Role.values:
         message = f"Role must be one of: {', '.join(Role.values)}."
@@ -69,8 +81,12 @@ def project_create(
     repo_management: str = RepoManagement.MEMBERS,
     admin=None,
 ) -> Project:
+    """A new project; `admin` (a user, or a username or verified email as people type it;
+    optional) becomes its first project admin. Errors about `admin` come under that field."""
     if not is_hub_admin(actor):
         raise NotAllowed("Only hub admins can create projects.")
+    if isinstance(admin, str):
+        admin = _find_admin(admin)
     project = Project(
         shortname=(shortname or "").strip(),
         name=(name or "").strip(),
@@ -115,21 +131,6 @@ def project_update(*, actor, project: Project, **changes) -> Project:
         audit(actor=actor, action="project.updated", target=project, project=project,
               detail={k: {"from": before[k], "to": changed[k]} for k in changed})
     return project
-
-
-def project_delete(*, actor, project: Project) -> None:
-    if not is_hub_admin(actor):
-        raise NotAllowed("Only hub admins can delete projects.")
-    try:
-        with transaction.atomic():
-            audit(actor=actor, action="project.deleted", target=project, project=None,
-                  detail={"shortname": project.shortname})
-            project.delete()
-    except ProtectedError:
-        raise Conflict(
-            f"Project '{project.shortname}' still has Docker repositories. Delete them first, "
-            "so no ECR repository is left behind."
-        ) from None
 
 
 # --- Members ----------------------------------------------------------------------------

@@ -8,9 +8,9 @@ from django.urls import reverse
 from django.views import View
 from django.views.generic import TemplateView
 
+from hub.audit import events_in_project
 from hub.exceptions import HubError
 from hub.forms import apply_service_errors
-from hub.models import AuditEvent
 
 from . import selectors, services
 from .forms import (
@@ -21,7 +21,7 @@ from .forms import (
     ServiceForm,
 )
 from .models import Service
-from .permissions import is_hub_admin
+from .permissions import REPO_MANAGERS_ONLY, is_hub_admin
 
 User = get_user_model()
 
@@ -44,7 +44,7 @@ class ProjectViewMixin:
         if self.require_admin and not self.access.is_admin:
             raise PermissionDenied("Only project admins can do this.")
         if self.require_repo_manager and not self.access.is_repo_manager:
-            raise PermissionDenied("Only repo managers of this project can do this.")
+            raise PermissionDenied(REPO_MANAGERS_ONLY)
         return super().dispatch(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):
@@ -81,15 +81,12 @@ class ProjectCreateView(TemplateView):
         if form.is_valid():
             data = form.cleaned_data
             try:
-                admin = services.find_user(data["admin"]) if data["admin"] else None
                 project = services.project_create(
                     actor=request.user, shortname=data["shortname"], name=data["name"],
                     description=data["description"], repo_management=data["repo_management"],
-                    admin=admin,
+                    admin=data["admin"],
                 )
             except HubError as exc:
-                if exc.fields.get("user"):
-                    exc.fields["admin"] = exc.fields.pop("user")
                 apply_service_errors(form, exc)
             else:
                 messages.success(request, f"Project {project.shortname} created.")
@@ -300,7 +297,7 @@ class ProjectActivityView(ProjectViewMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        events = AuditEvent.objects.filter(project=self.project).order_by("-at", "-id")
+        events = events_in_project(self.project)
         action = self.request.GET.get("action", "")
         if action:
             events = events.filter(action__startswith=action)

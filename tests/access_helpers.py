@@ -7,6 +7,7 @@ import boto3
 from django.conf import settings
 
 from docker_repos import services
+from docker_repos.access import access_set
 from docker_repos.models import DockerRepo, RepoAccess, RobotAccount
 from hub.choices import Status
 from hub.crypto import encrypt
@@ -51,7 +52,7 @@ def provisioned_robot(world, capture, *, actor: str, name: str = "drone-ci") -> 
     `actor` and converged in moto (the `aws` fixture); `capture` as in converging()."""
     repo = active_repo(world)
     with converging(capture):
-        services.access_set(actor=world.users[actor], repo=repo, robots=[{"name": name}],
+        access_set(actor=world.users[actor], repo=repo, robots=[{"name": name}],
                             users=[])
     robot = RobotAccount.objects.select_related("repo__project").get(repo=repo, name=name)
     assert robot.status == Status.ACTIVE, robot.status_detail

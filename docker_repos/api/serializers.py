@@ -13,7 +13,7 @@ from hub.api.serializers import (
 )
 from hub.choices import Status
 
-from .. import services
+from ..access import check_access_list_length
 from ..choices import TagMutability
 from ..models import DockerRepo
 
@@ -159,7 +159,7 @@ class AccessSetSerializer(StrictSerializer):
 
     def to_internal_value(self, data):
         if isinstance(data, Mapping):  # before each of a too long list's entries is checked
-            services.check_access_list_length(data.get("robots"), data.get("users"))
+            check_access_list_length(data.get("robots"), data.get("users"))
         return super().to_internal_value(data)
 
 

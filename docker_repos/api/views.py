@@ -13,26 +13,17 @@ from rest_framework.utils.urls import replace_query_param
 from hub.api.schema import responses
 from hub.api.views import no_body, require
 from hub.aws import AwsPermanentError
-from hub.choices import Status
-from hub.exceptions import Conflict, InvalidInput
+from hub.exceptions import InvalidInput
 from projects.api.views import ProjectScopedView
-from projects.permissions import ProjectAccess, project_access
+from projects.permissions import REPO_MANAGERS_ONLY, ProjectAccess, project_access
 
 from .. import selectors, services
-from ..models import DockerRepo
+from ..access import access_set
+from ..models import DockerRepo, RobotAccount
+from ..permissions import visible_key_id
+from ..robots import robot_reveal_credentials, robot_rotate
 from . import serializers as s
 
-try:  # built alongside this API; until they exist the access endpoints are not mounted
-    from ..models import RepoAccess, RobotAccount
-except ImportError:  # pragma: no cover - depends on the access work in progress
-    RepoAccess = RobotAccount = None
-
-ACCESS_SERVICES = ("access_set", "robot_reveal_credentials", "robot_rotate")
-ACCESS_AVAILABLE = (RobotAccount is not None and RepoAccess is not None
-                    and all(hasattr(services, name) for name in ACCESS_SERVICES)
-                    and hasattr(selectors, "repo_access_state"))
-
-REPO_MANAGERS_ONLY = "Only repo managers of this project can do this."
 NO_REPO = "No such repository."
 TAGS = ["docker-repos"]
 
@@ -148,9 +139,6 @@ class RepoImagesView(RepoScopedView):
         repo = self.load()
         page_size = self._page_size()
         token = request.query_params.get("page_token") or None
-        if repo.status != Status.ACTIVE:
-            raise Conflict(f"{repo.full_name} is {repo.get_status_display().lower()}: its "
-                           "images can be listed once it is active.")
         try:
             images, next_token = services.repo_images(repo, page_token=token,
                                                       page_size=page_size)
@@ -175,16 +163,16 @@ class RepoImagesView(RepoScopedView):
 ACCESS_TAGS = ["access"]
 
 
-def robot_data(robot, *, show_key: bool) -> dict:
+def robot_data(robot, *, viewer: ProjectAccess) -> dict:
     return {"id": robot.pk, "name": robot.name, "iam_username": robot.iam_username,
             "status": robot.status, "status_detail": robot.status_detail,
-            "access_key_id": (robot.access_key_id or "") if show_key else None}
+            "access_key_id": visible_key_id(viewer, robot)}
 
 
-def access_data(repo: DockerRepo, *, show_keys: bool) -> dict:
+def access_data(repo: DockerRepo, *, viewer: ProjectAccess) -> dict:
     robots, accesses = selectors.repo_access_state(repo)
     return s.AccessSerializer({
-        "robots": [robot_data(robot, show_key=show_keys) for robot in robots],
+        "robots": [robot_data(robot, viewer=viewer) for robot in robots],
         "users": [{"username": access.user.username, "writable": access.writable,
                    "status": access.status, "status_detail": access.status_detail}
                   for access in accesses],
@@ -199,7 +187,7 @@ class RepoAccessView(RepoScopedView):
                    responses=responses({200: s.AccessSerializer}, 404))
     def get(self, request, repo_id):
         repo = self.load()
-        return Response(access_data(repo, show_keys=self.access.is_repo_manager))
+        return Response(access_data(repo, viewer=self.access))
 
     @extend_schema(
         tags=ACCESS_TAGS, summary="Set the whole access of the repository (repo managers)",
@@ -217,10 +205,10 @@ class RepoAccessView(RepoScopedView):
         serializer = s.AccessSetSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        services.access_set(actor=request.user, repo=repo,
-                            robots=[dict(entry) for entry in data["robots"]],
-                            users=[dict(entry) for entry in data["users"]])
-        return Response(access_data(self.reread(), show_keys=True),
+        access_set(actor=request.user, repo=repo,
+                   robots=[dict(entry) for entry in data["robots"]],
+                   users=[dict(entry) for entry in data["users"]])
+        return Response(access_data(self.reread(), viewer=self.access),
                         status=status.HTTP_202_ACCEPTED)
 
 
@@ -244,8 +232,7 @@ class RobotCredentialsView(RobotScopedView):
                    responses=responses({200: s.RobotCredentialsSerializer}, 403, 404, 409,
                                        e409="The robot or the repository is not active."))
     def get(self, request, repo_id, robot_id):
-        key_id, secret = services.robot_reveal_credentials(actor=request.user,
-                                                           robot=self.load_robot())
+        key_id, secret = robot_reveal_credentials(actor=request.user, robot=self.load_robot())
         response = Response(s.RobotCredentialsSerializer(
             {"access_key_id": key_id, "secret_access_key": secret}).data)
         response["Cache-Control"] = "no-store"
@@ -264,7 +251,7 @@ class RobotRotateView(RobotScopedView):
     def post(self, request, repo_id, robot_id):
         robot = self.load_robot()
         no_body(request)
-        services.robot_rotate(actor=request.user, robot=robot)
+        robot_rotate(actor=request.user, robot=robot)
         robot = RobotAccount.objects.get(pk=robot.pk)
-        return Response(s.RobotSerializer(robot_data(robot, show_key=True)).data,
+        return Response(s.RobotSerializer(robot_data(robot, viewer=self.access)).data,
                         status=status.HTTP_202_ACCEPTED)

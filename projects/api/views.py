@@ -77,13 +77,7 @@ class ProjectListView(GenericAPIView):
             raise NotAllowed("Only hub admins can create projects.")
         serializer = s.ProjectCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        data = dict(serializer.validated_data)
-        admin_name = data.pop("admin", "")
-        try:
-            admin = services.find_user(admin_name) if admin_name else None
-        except HubError as exc:
-            raise rename_field(exc, "user", "admin") from None
-        project = services.project_create(actor=request.user, admin=admin, **data)
+        project = services.project_create(actor=request.user, **serializer.validated_data)
         project = selectors.projects_for_user(request.user).get(pk=project.pk)
         return Response(s.ProjectSerializer(project).data, status=status.HTTP_201_CREATED)
 

@@ -7,18 +7,9 @@ from contextlib import contextmanager
 
 import pytest
 
-from docker_repos.api import views as repo_api
 from hub.aws import client as aws_client
-from identities.api import views as identity_api
 
 from .support import API, client_for
-
-pytestmark = pytest.mark.skipif(
-    not (repo_api.ACCESS_AVAILABLE and identity_api.AVAILABLE),
-    reason="the access and identity services (docker_repos.services.access_set, "
-           "robot_reveal_credentials, robot_rotate; identities.services.ecr_identity_*) "
-           "are not built yet",
-)
 
 
 @pytest.fixture

@@ -64,7 +64,7 @@ def test_hub_admin_creates_a_project_with_its_first_admin(api, world):
                                "repo_management": "members"}
     project = Project.objects.get(shortname="data")
     assert project.memberships.get().user == world.users["member"]
-    assert AuditEvent.objects.filter(action="project.created", project=project).exists()
+    assert AuditEvent.objects.filter(action="project.created", project_id=project.pk).exists()
 
 
 def test_project_create_errors(api, world):

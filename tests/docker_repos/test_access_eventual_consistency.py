@@ -7,9 +7,10 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
 
-from docker_repos import services
+from docker_repos.access import access_retry, access_set
 from docker_repos.ecr import classify_policy_rejection
 from docker_repos.models import RepoAccess, RobotAccount
+from docker_repos.robots import robot_retry
 from hub.aws import AwsPermanentError, AwsTransientError
 from hub.choices import Status
 from tests.access_helpers import active_repo, converging, db_grants, policy_grants
@@ -62,7 +63,7 @@ def test_the_sync_retries_until_ecr_knows_the_new_users(
     seen = []
     hub_events.register("before-call.ecr.SetRepositoryPolicy", reject_new_principals(3, seen))
     with converging(django_capture_on_commit_callbacks):
-        services.access_set(actor=world.users["member"], repo=repo, robots=[{"name": "ci"}],
+        access_set(actor=world.users["member"], repo=repo, robots=[{"name": "ci"}],
                             users=[{"username": "padmin", "writable": False}])
     assert len(seen) == 3
     # While ECR refused the policy, nothing was active.
@@ -79,7 +80,7 @@ def test_the_retries_are_noted_on_the_waiting_entries(
     """What a person sees while it waits: pending, with the reason and the attempt."""
     repo = active_repo(world)
     with converging(django_capture_on_commit_callbacks):
-        services.access_set(actor=world.users["member"], repo=repo, robots=[],
+        access_set(actor=world.users["member"], repo=repo, robots=[],
                             users=[{"username": "padmin", "writable": False}])
     from docker_repos.tasks import sync_repo_access
 
@@ -109,7 +110,7 @@ def test_removed_entries_stay_until_aws_accepted_the_policy_without_them(
     settings.HUB_ECR_PULL_PRINCIPALS = ["arn:aws:iam::123456789012:role/node"]
     repo = active_repo(world)
     with converging(django_capture_on_commit_callbacks):
-        services.access_set(actor=world.users["member"], repo=repo, robots=[{"name": "ci"}],
+        access_set(actor=world.users["member"], repo=repo, robots=[{"name": "ci"}],
                             users=[{"username": "padmin", "writable": True}])
     padmin_arn = RepoAccess.objects.get().user.ecr_identity.iam_arn
     robot_arn = RobotAccount.objects.get().iam_arn
@@ -118,7 +119,7 @@ def test_removed_entries_stay_until_aws_accepted_the_policy_without_them(
     hub_events.register("before-call.ecr.SetRepositoryPolicy",
                         reject_new_principals(1, seen))
     with converging(django_capture_on_commit_callbacks):
-        services.access_set(actor=world.users["member"], repo=repo, robots=[], users=[])
+        access_set(actor=world.users["member"], repo=repo, robots=[], users=[])
     assert len(seen) == 1
     # The write failed: both are still there (failed, to be retried as removals), and AWS
     # still grants them what it did.
@@ -128,8 +129,8 @@ def test_removed_entries_stay_until_aws_accepted_the_policy_without_them(
     assert {padmin_arn, robot_arn} <= policy_grants("acp/web")["push"]
     # Retry: now AWS accepts, and only then are they gone.
     with converging(django_capture_on_commit_callbacks):
-        services.access_retry(actor=world.users["member"], access=access)
-        services.robot_retry(actor=world.users["member"], robot=robot)
+        access_retry(actor=world.users["member"], access=access)
+        robot_retry(actor=world.users["member"], robot=robot)
     assert not RepoAccess.objects.exists() and not RobotAccount.objects.exists()
     assert policy_grants("acp/web") == db_grants(repo) == {
         "pull": {"arn:aws:iam::123456789012:role/node"}, "push": set()}

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from docker_repos import services
+from docker_repos.access import access_set
 from docker_repos.models import RepoAccess, RobotAccount
 from docker_repos.reconcile import reconcile
 from hub.choices import Status
@@ -23,7 +23,7 @@ def test_lost_messages_are_sent_again_and_everything_ends_active(
     repo = active_repo(world)
     # The request committed, but none of its messages reached a worker.
     with django_capture_on_commit_callbacks(execute=False):
-        services.access_set(actor=world.users["member"], repo=repo, robots=[{"name": "ci"}],
+        access_set(actor=world.users["member"], repo=repo, robots=[{"name": "ci"}],
                             users=[{"username": "padmin", "writable": False}])
     for model in (RobotAccount, RepoAccess, EcrIdentity):
         age(model, settings)
@@ -40,7 +40,7 @@ def test_recent_entries_are_left_to_their_tasks(world, aws,
                                                 django_capture_on_commit_callbacks):
     repo = active_repo(world)
     with django_capture_on_commit_callbacks(execute=False):
-        services.access_set(actor=world.users["member"], repo=repo, robots=[{"name": "ci"}],
+        access_set(actor=world.users["member"], repo=repo, robots=[{"name": "ci"}],
                             users=[{"username": "padmin", "writable": False}])
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         report = reconcile()
@@ -50,7 +50,7 @@ def test_recent_entries_are_left_to_their_tasks(world, aws,
 def test_a_dry_run_only_reports(world, aws, settings, django_capture_on_commit_callbacks):
     repo = active_repo(world)
     with django_capture_on_commit_callbacks(execute=False):
-        services.access_set(actor=world.users["member"], repo=repo, robots=[{"name": "ci"}],
+        access_set(actor=world.users["member"], repo=repo, robots=[{"name": "ci"}],
                             users=[])
     age(RobotAccount, settings)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:

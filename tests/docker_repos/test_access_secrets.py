@@ -6,7 +6,7 @@ import logging
 import pytest
 from django.urls import reverse
 
-from docker_repos import services
+from docker_repos.access import access_set
 from docker_repos.models import RobotAccount
 from identities import services as identity_services
 from projects.models import Project
@@ -22,7 +22,7 @@ def test_no_secret_in_any_log_line_of_a_full_flow(
     member, padmin = world.users["member"], world.users["project_admin"]
     repo = active_repo(world)
     with converging(django_capture_on_commit_callbacks):
-        services.access_set(actor=member, repo=repo, robots=[{"name": "ci"}],
+        access_set(actor=member, repo=repo, robots=[{"name": "ci"}],
                             users=[{"username": "member", "writable": True},
                                    {"username": "padmin", "writable": False}])
     robot = RobotAccount.objects.get()
@@ -44,7 +44,7 @@ def test_no_secret_in_any_log_line_of_a_full_flow(
         padmin.is_active = False
         padmin.save()
     with converging(django_capture_on_commit_callbacks):
-        services.access_set(actor=member, repo=repo, robots=[], users=[])
+        access_set(actor=member, repo=repo, robots=[], users=[])
     assert len(created_secrets) == 6  # a robot and two people, each rotated once
     assert caplog.records, "the flow logged something (at DEBUG)"
     for record in caplog.records:
@@ -59,7 +59,7 @@ def test_no_secret_in_any_log_line_of_a_full_flow(
 def flow(world, aws, created_secrets, django_capture_on_commit_callbacks):
     repo = active_repo(world)
     with converging(django_capture_on_commit_callbacks):
-        services.access_set(actor=world.users["project_admin"], repo=repo,
+        access_set(actor=world.users["project_admin"], repo=repo,
                             robots=[{"name": "ci"}],
                             users=[{"username": "member", "writable": False},
                                    {"username": "padmin", "writable": False}])

@@ -4,8 +4,9 @@ after every step the repository policy in ECR matches the database."""
 import pytest
 
 from docker_repos import services
-from docker_repos.access import access_sync
+from docker_repos.access import access_set
 from docker_repos.models import RepoAccess, RobotAccount
+from docker_repos.policy_sync import access_sync
 from hub.choices import Status
 from hub.exceptions import Conflict, InvalidInput, NotAllowed
 from hub.models import AuditEvent
@@ -43,7 +44,7 @@ def test_grant_change_and_remove_keep_ecr_matching_the_database(
         world, repo, django_capture_on_commit_callbacks):
     manager = world.users["member"]  # `acp` lets every member manage repositories
     with converging(django_capture_on_commit_callbacks):
-        services.access_set(actor=manager, repo=repo, robots=[{"name": "drone-ci"}], users=[
+        access_set(actor=manager, repo=repo, robots=[{"name": "drone-ci"}], users=[
             {"username": "member", "writable": False},
             {"username": "padmin", "writable": True},
         ])
@@ -59,7 +60,7 @@ def test_grant_change_and_remove_keep_ecr_matching_the_database(
 
     # Change: member may push now; padmin and the robot go.
     with converging(django_capture_on_commit_callbacks):
-        services.access_set(actor=manager, repo=repo, robots=[],
+        access_set(actor=manager, repo=repo, robots=[],
                             users=[{"username": "member", "writable": True}])
     assert statuses(repo) == ({}, {"member": (Status.ACTIVE, True)})
     assert policy_grants("acp/web") == db_grants(repo) == {"pull": {PULL_ROLE},
@@ -69,7 +70,7 @@ def test_grant_change_and_remove_keep_ecr_matching_the_database(
 
     # Nobody: only the cluster principals are left.
     with converging(django_capture_on_commit_callbacks):
-        services.access_set(actor=manager, repo=repo, robots=[], users=[])
+        access_set(actor=manager, repo=repo, robots=[], users=[])
     assert statuses(repo) == ({}, {})
     assert policy_grants("acp/web") == db_grants(repo) == {"pull": {PULL_ROLE}, "push": set()}
 
@@ -78,11 +79,11 @@ def test_without_cluster_principals_an_empty_list_removes_the_policy(
         world, repo, settings, django_capture_on_commit_callbacks):
     settings.HUB_ECR_PULL_PRINCIPALS = []
     with converging(django_capture_on_commit_callbacks):
-        services.access_set(actor=world.users["member"], repo=repo, robots=[],
+        access_set(actor=world.users["member"], repo=repo, robots=[],
                             users=[{"username": "member", "writable": False}])
     assert repository_policy("acp/web") is not None
     with converging(django_capture_on_commit_callbacks):
-        services.access_set(actor=world.users["member"], repo=repo, robots=[], users=[])
+        access_set(actor=world.users["member"], repo=repo, robots=[], users=[])
     assert repository_policy("acp/web") is None
 
 
@@ -90,12 +91,12 @@ def test_new_entries_are_pending_missing_ones_removing_changed_ones_pending_agai
         world, repo, django_capture_on_commit_callbacks):
     manager = world.users["project_admin"]
     with converging(django_capture_on_commit_callbacks):
-        services.access_set(actor=manager, repo=repo, robots=[{"name": "ci"}],
+        access_set(actor=manager, repo=repo, robots=[{"name": "ci"}],
                             users=[{"username": "member", "writable": False},
                                    {"username": "padmin", "writable": False}])
     # Nothing runs now: the request only writes the desired state.
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        services.access_set(actor=manager, repo=repo, robots=[{"name": "ci"}, {"name": "gha"}],
+        access_set(actor=manager, repo=repo, robots=[{"name": "ci"}, {"name": "gha"}],
                             users=[{"username": "member", "writable": True}])
     assert statuses(repo) == (
         {"ci": Status.ACTIVE, "gha": Status.PENDING},
@@ -111,10 +112,10 @@ def test_new_entries_are_pending_missing_ones_removing_changed_ones_pending_agai
 def test_the_same_state_again_changes_nothing(world, repo, django_capture_on_commit_callbacks):
     desired = {"robots": [{"name": "ci"}], "users": [{"username": "member", "writable": True}]}
     with converging(django_capture_on_commit_callbacks):
-        services.access_set(actor=world.users["member"], repo=repo, **desired)
+        access_set(actor=world.users["member"], repo=repo, **desired)
     before = db_state()
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        services.access_set(actor=world.users["member"], repo=repo, **desired)
+        access_set(actor=world.users["member"], repo=repo, **desired)
     assert db_state() == before
     assert callbacks == []
 
@@ -123,7 +124,7 @@ def test_granting_a_person_creates_their_identity_first(
         world, repo, django_capture_on_commit_callbacks):
     assert not EcrIdentity.objects.exists()
     with django_capture_on_commit_callbacks(execute=False):
-        services.access_set(actor=world.users["member"], repo=repo, robots=[],
+        access_set(actor=world.users["member"], repo=repo, robots=[],
                             users=[{"username": "padmin", "writable": False}])
     identity = EcrIdentity.objects.get(user=world.users["project_admin"])
     assert identity.status == Status.PENDING
@@ -161,7 +162,7 @@ def test_bad_input_is_refused_and_nothing_changes(world, repo, robots, users, er
     before = db_state()
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         with pytest.raises(error) as caught:
-            services.access_set(actor=world.users["project_admin"], repo=repo,
+            access_set(actor=world.users["project_admin"], repo=repo,
                                 robots=robots, users=users)
     assert message in caught.value.message
     assert db_state() == before
@@ -172,14 +173,14 @@ def test_a_robot_name_that_fits_iam_exactly_is_accepted(world, repo,
                                                          django_capture_on_commit_callbacks):
     room = 64 - len("hub-robot-acp-web-")
     with django_capture_on_commit_callbacks(execute=False):
-        services.access_set(actor=world.users["member"], repo=repo,
+        access_set(actor=world.users["member"], repo=repo,
                             robots=[{"name": "r" * room}], users=[])
     assert len(RobotAccount.objects.get().iam_username) == 64
 
 
 def test_the_length_error_says_how_long_a_name_may_be(world, repo):
     with pytest.raises(InvalidInput) as caught:
-        services.access_set(actor=world.users["member"], repo=repo,
+        access_set(actor=world.users["member"], repo=repo,
                             robots=[{"name": "r" * 47}], users=[])
     assert "at most 46 characters" in caught.value.message
     assert caught.value.fields["robots"]
@@ -189,7 +190,7 @@ def test_nested_repository_names_make_valid_iam_user_names(world, aws,
                                                           django_capture_on_commit_callbacks):
     repo = active_repo(world, "team/api.v2")
     with converging(django_capture_on_commit_callbacks):
-        services.access_set(actor=world.users["member"], repo=repo, robots=[{"name": "ci"}],
+        access_set(actor=world.users["member"], repo=repo, robots=[{"name": "ci"}],
                             users=[])
     robot = RobotAccount.objects.get(repo=repo)
     assert robot.iam_username == "hub-robot-acp-team-api.v2-ci"
@@ -200,10 +201,10 @@ def test_two_repositories_cannot_give_robots_the_same_iam_user(
         world, aws, django_capture_on_commit_callbacks):
     nested, flat = active_repo(world, "a/b"), active_repo(world, "a-b")
     with django_capture_on_commit_callbacks(execute=False):
-        services.access_set(actor=world.users["member"], repo=nested, robots=[{"name": "ci"}],
+        access_set(actor=world.users["member"], repo=nested, robots=[{"name": "ci"}],
                             users=[])
     with pytest.raises(InvalidInput) as caught:
-        services.access_set(actor=world.users["member"], repo=flat, robots=[{"name": "ci"}],
+        access_set(actor=world.users["member"], repo=flat, robots=[{"name": "ci"}],
                             users=[])
     assert "hub-robot-acp-a-b-ci" in caught.value.message
 
@@ -212,7 +213,7 @@ def test_only_an_active_repository_takes_changes(world, aws):
     repo = services.repo_request(actor=world.users["member"], project=world.project,
                                  service=world.service, name="web")
     with pytest.raises(Conflict):
-        services.access_set(actor=world.users["member"], repo=repo, robots=[], users=[])
+        access_set(actor=world.users["member"], repo=repo, robots=[], users=[])
 
 
 def test_only_repo_managers_change_access(world, repo):
@@ -220,20 +221,20 @@ def test_only_repo_managers_change_access(world, repo):
     world.project.save()
     for role in ("member", "non_member", "other_admin"):
         with pytest.raises(NotAllowed):
-            services.access_set(actor=world.users[role], repo=repo, robots=[], users=[])
-    services.access_set(actor=world.users["project_admin"], repo=repo, robots=[], users=[])
-    services.access_set(actor=world.users["hub_admin"], repo=repo, robots=[], users=[])
+            access_set(actor=world.users[role], repo=repo, robots=[], users=[])
+    access_set(actor=world.users["project_admin"], repo=repo, robots=[], users=[])
+    access_set(actor=world.users["hub_admin"], repo=repo, robots=[], users=[])
 
 
 def test_a_robot_being_removed_cannot_be_added_back_yet(world, repo,
                                                         django_capture_on_commit_callbacks):
     with converging(django_capture_on_commit_callbacks):
-        services.access_set(actor=world.users["member"], repo=repo, robots=[{"name": "ci"}],
+        access_set(actor=world.users["member"], repo=repo, robots=[{"name": "ci"}],
                             users=[])
     with django_capture_on_commit_callbacks(execute=False):
-        services.access_set(actor=world.users["member"], repo=repo, robots=[], users=[])
+        access_set(actor=world.users["member"], repo=repo, robots=[], users=[])
     with pytest.raises(Conflict):
-        services.access_set(actor=world.users["member"], repo=repo, robots=[{"name": "ci"}],
+        access_set(actor=world.users["member"], repo=repo, robots=[{"name": "ci"}],
                             users=[])
 
 
@@ -241,12 +242,12 @@ def test_a_person_being_removed_can_be_granted_again(world, repo,
                                                      django_capture_on_commit_callbacks):
     grant = [{"username": "member", "writable": False}]
     with converging(django_capture_on_commit_callbacks):
-        services.access_set(actor=world.users["member"], repo=repo, robots=[], users=grant)
+        access_set(actor=world.users["member"], repo=repo, robots=[], users=grant)
     with django_capture_on_commit_callbacks(execute=False):
-        services.access_set(actor=world.users["member"], repo=repo, robots=[], users=[])
+        access_set(actor=world.users["member"], repo=repo, robots=[], users=[])
     assert RepoAccess.objects.get().status == Status.REMOVING
     with converging(django_capture_on_commit_callbacks):
-        services.access_set(actor=world.users["member"], repo=repo, robots=[], users=grant)
+        access_set(actor=world.users["member"], repo=repo, robots=[], users=grant)
     assert RepoAccess.objects.get().status == Status.ACTIVE
     assert policy_grants("acp/web") == db_grants(repo)
 
@@ -257,7 +258,7 @@ def test_member_removed_from_the_project_loses_access_to_every_repository(
     grant = [{"username": "member", "writable": True}]
     with converging(django_capture_on_commit_callbacks):
         for repo in (web, api):
-            services.access_set(actor=world.users["project_admin"], repo=repo, robots=[],
+            access_set(actor=world.users["project_admin"], repo=repo, robots=[],
                                 users=grant)
     member_arn = EcrIdentity.objects.get(user=world.users["member"]).iam_arn
     assert member_arn in policy_grants("acp/web")["push"]
@@ -274,7 +275,7 @@ def test_member_removed_from_the_project_loses_access_to_every_repository(
 def test_deleting_the_repository_deletes_its_robots_iam_users(
         world, repo, django_capture_on_commit_callbacks):
     with converging(django_capture_on_commit_callbacks):
-        services.access_set(actor=world.users["member"], repo=repo,
+        access_set(actor=world.users["member"], repo=repo,
                             robots=[{"name": "ci"}, {"name": "gha"}],
                             users=[{"username": "member", "writable": False}])
     assert iam_users() == {"hub-robot-acp-web-ci", "hub-robot-acp-web-gha", "hub-user-member"}
@@ -295,7 +296,7 @@ def test_repo_access_state_costs_two_queries_whatever_the_size(
         Membership.objects.create(project=world.project, user=user)
         users.append({"username": user.username, "writable": n % 2 == 0})
     with django_capture_on_commit_callbacks(execute=False):
-        services.access_set(actor=world.users["member"], repo=repo,
+        access_set(actor=world.users["member"], repo=repo,
                             robots=[{"name": f"bot{n}"} for n in range(5)], users=users)
     with django_assert_num_queries(2):
         robots, accesses = repo_access_state(repo)
@@ -309,7 +310,7 @@ def test_a_change_made_while_the_policy_is_written_is_written_too(
     """The sync re-reads the access list after writing; if it changed meanwhile (another
     request, another sync), it writes again, so an older document never stays in AWS."""
     with converging(django_capture_on_commit_callbacks):
-        services.access_set(actor=world.users["member"], repo=repo, robots=[],
+        access_set(actor=world.users["member"], repo=repo, robots=[],
                             users=[{"username": "member", "writable": False}])
     RepoAccess.objects.update(status=Status.PENDING)
     writes = []
@@ -332,11 +333,11 @@ def test_only_entries_unchanged_since_the_write_are_moved_on(
         world, repo, django_capture_on_commit_callbacks):
     """The compare-and-set after a write: an entry changed since the plan was made is left
     for the next sync (which its change enqueued)."""
-    from docker_repos.access import _record_written
+    from docker_repos.policy_sync import _record_written
     from docker_repos.selectors import repo_policy_plan
 
     with converging(django_capture_on_commit_callbacks):
-        services.access_set(actor=world.users["member"], repo=repo, robots=[], users=[
+        access_set(actor=world.users["member"], repo=repo, robots=[], users=[
             {"username": "member", "writable": False},
             {"username": "padmin", "writable": False}])
     member_access = RepoAccess.objects.get(user=world.users["member"])

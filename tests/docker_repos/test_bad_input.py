@@ -5,6 +5,7 @@ import pytest
 from django.urls import reverse
 
 from docker_repos import services, tasks
+from docker_repos.access import access_set
 from docker_repos.models import DockerRepo, RobotAccount
 from hub.exceptions import Conflict, InvalidInput
 from hub.models import AuditEvent
@@ -216,7 +217,7 @@ def test_a_huge_access_list_is_refused_before_any_query(world, django_assert_num
     lists[which] = ([{"name": f"robot-{n}"} for n in range(HUGE)] if which == "robots"
                     else [{"username": f"person-{n}", "writable": True} for n in range(HUGE)])
     with django_assert_num_queries(0), pytest.raises(InvalidInput) as caught:
-        services.access_set(actor=world.users["member"], repo=repo, **lists)
+        access_set(actor=world.users["member"], repo=repo, **lists)
     assert f"at most {MAX_ACCESS_ENTRIES} robots and people together" in caught.value.message
 
 
@@ -224,7 +225,7 @@ def test_malformed_access_entries_are_refused_before_any_query(world,
                                                                django_assert_num_queries):
     repo = fake_active_repo(world)
     with django_assert_num_queries(0), pytest.raises(InvalidInput) as caught:
-        services.access_set(actor=world.users["member"], repo=repo,
+        access_set(actor=world.users["member"], repo=repo,
                             robots=[{"name": ""}], users=[])
     assert caught.value.fields == {"robots": ["Every robot account needs a name."]}
 

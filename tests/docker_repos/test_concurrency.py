@@ -8,8 +8,9 @@ import threading
 import pytest
 from django.db import connection
 
-from docker_repos import access, services
+from docker_repos import services
 from docker_repos.models import DockerRepo, RobotAccount, robot_iam_username
+from docker_repos.robots import robot_provision
 from hub.aws import AwsTransientError
 from hub.choices import Status
 from hub.exceptions import Conflict
@@ -102,7 +103,7 @@ def _robot(world, *, rotating: bool) -> RobotAccount:
     robot = RobotAccount.objects.create(
         repo=repo, name="ci", iam_username=robot_iam_username("acp", "web", "ci"))
     if rotating:
-        access.robot_provision(robot.pk)  # eager: the sync names it, it becomes active
+        robot_provision(robot.pk)  # eager: the sync names it, it becomes active
         RobotAccount.objects.filter(pk=robot.pk).update(status=Status.PENDING,
                                                         rotation_requested=True)
     return robot
@@ -126,7 +127,7 @@ def test_two_convergers_of_one_row_end_with_the_one_key_iam_has(
     """Figure: two runs converge the same robot (or person's identity) at once, a first
     creation or a rotation -> exactly 1 access key in IAM, the one the row stores, and the
     row active; the run turned away says so with a transient error (its task retries)."""
-    make, converge = {"robot": (_robot, access.robot_provision),
+    make, converge = {"robot": (_robot, robot_provision),
                       "identity": (_identity, identity_services.ecr_identity_provision)}[kind]
     row = make(world, rotating=rotating)
     before = type(row).objects.get(pk=row.pk).access_key_id

@@ -5,6 +5,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from docker_repos import services
+from docker_repos.access import access_set
 from docker_repos.models import DockerRepo
 from docker_repos.reconcile import reconcile
 from hub.aws import client
@@ -175,7 +176,7 @@ def test_a_robot_whose_key_was_deleted_outside_the_hub_gets_a_new_one(
 
     repo = active_repo(world)
     with converging(django_capture_on_commit_callbacks):
-        services.access_set(actor=world.users["member"], repo=repo, robots=[{"name": "ci"}],
+        access_set(actor=world.users["member"], repo=repo, robots=[{"name": "ci"}],
                             users=[])
     robot = RobotAccount.objects.get(repo=repo)
     assert robot.status == Status.ACTIVE
@@ -187,7 +188,7 @@ def test_a_robot_whose_key_was_deleted_outside_the_hub_gets_a_new_one(
     after = RobotAccount.objects.get(pk=robot.pk)
     assert after.status == Status.ACTIVE and after.access_key_id != robot.access_key_id
     assert iam_keys(after.iam_username) == [after.access_key_id]
-    assert AuditEvent.objects.filter(action="robot.drift_recreated", project=world.project,
+    assert AuditEvent.objects.filter(action="robot.drift_recreated", project_id=world.project.pk,
                                      target_id=str(robot.pk)).exists()
     assert AuditEvent.objects.filter(action="robot.rotated", target_id=str(robot.pk)).exists()
 
@@ -206,7 +207,7 @@ def test_a_pass_makes_as_many_queries_with_three_times_the_repositories(
         for name in names:
             repo = active_repo(world, name)
             with converging(django_capture_on_commit_callbacks):
-                services.access_set(actor=world.users["member"], repo=repo,
+                access_set(actor=world.users["member"], repo=repo,
                                     robots=[{"name": "ci"}],
                                     users=[{"username": "padmin", "writable": False}])
 
@@ -302,7 +303,7 @@ def test_a_recreated_person_is_named_again_in_every_policy_granting_them(
     repos = [active_repo(world, name) for name in ("one", "two")]
     with converging(django_capture_on_commit_callbacks):
         for repo in repos:
-            services.access_set(actor=world.users["project_admin"], repo=repo, robots=[],
+            access_set(actor=world.users["project_admin"], repo=repo, robots=[],
                                 users=[{"username": "member", "writable": True}])
     identity = EcrIdentity.objects.get(user=world.users["member"])
     for repo in repos:

@@ -5,9 +5,9 @@ import json
 import pytest
 from botocore.awsrequest import AWSResponse
 
-from docker_repos import services
-from docker_repos.access import robot_provision
+from docker_repos.access import access_set
 from docker_repos.models import RobotAccount
+from docker_repos.robots import robot_provision, robot_retry, robot_reveal_credentials, robot_rotate
 from docker_repos.tasks import provision_robot
 from hub.aws import AwsTransientError
 from hub.choices import Status
@@ -52,13 +52,13 @@ def test_a_robot_is_an_iam_user_under_the_hub_path_allowed_only_to_log_in(robot)
 def test_the_secret_is_stored_encrypted_and_revealed_to_repo_managers_with_an_audit_event(
         world, robot):
     assert robot.secret_access_key_encrypted.startswith("gAAAAA")
-    key_id, secret = services.robot_reveal_credentials(actor=world.users["project_admin"],
+    key_id, secret = robot_reveal_credentials(actor=world.users["project_admin"],
                                                        robot=robot)
     assert key_id == robot.access_key_id
     assert secret == decrypt(robot.secret_access_key_encrypted)
     assert len(secret) == 40 and secret not in robot.secret_access_key_encrypted
     event = AuditEvent.objects.get(action="robot.credentials_revealed")
-    assert event.actor == world.users["project_admin"] and event.project == world.project
+    assert event.actor == world.users["project_admin"] and event.project_id == world.project.pk
     assert secret not in json.dumps(event.detail)
 
 
@@ -67,29 +67,29 @@ def test_only_repo_managers_may_reveal_or_rotate(world, robot):
     world.project.save()
     for role in ("member", "non_member", "other_admin"):
         with pytest.raises(NotAllowed):
-            services.robot_reveal_credentials(actor=world.users[role], robot=robot)
+            robot_reveal_credentials(actor=world.users[role], robot=robot)
         with pytest.raises(NotAllowed):
-            services.robot_rotate(actor=world.users[role], robot=robot)
+            robot_rotate(actor=world.users[role], robot=robot)
     assert not AuditEvent.objects.filter(action="robot.credentials_revealed").exists()
-    services.robot_reveal_credentials(actor=world.users["hub_admin"], robot=robot)
+    robot_reveal_credentials(actor=world.users["hub_admin"], robot=robot)
 
 
 def test_credentials_are_revealed_only_while_active(world, robot):
     RobotAccount.objects.filter(pk=robot.pk).update(status=Status.PENDING)
     with pytest.raises(Conflict):
-        services.robot_reveal_credentials(actor=world.users["member"], robot=robot)
+        robot_reveal_credentials(actor=world.users["member"], robot=robot)
 
 
 def test_rotation_stores_the_new_key_and_deletes_the_old_one(
         world, robot, django_capture_on_commit_callbacks):
-    old_key, old_secret = services.robot_reveal_credentials(actor=world.users["member"],
+    old_key, old_secret = robot_reveal_credentials(actor=world.users["member"],
                                                             robot=robot)
     with converging(django_capture_on_commit_callbacks):
-        rotating = services.robot_rotate(actor=world.users["member"], robot=robot)
+        rotating = robot_rotate(actor=world.users["member"], robot=robot)
         assert rotating.status == Status.PENDING
     robot.refresh_from_db()
     assert robot.status == Status.ACTIVE and not robot.rotation_requested
-    new_key, new_secret = services.robot_reveal_credentials(actor=world.users["member"],
+    new_key, new_secret = robot_reveal_credentials(actor=world.users["member"],
                                                             robot=robot)
     assert new_key != old_key and new_secret != old_secret
     assert iam_keys(ROBOT) == [new_key]  # the old key is gone in IAM
@@ -99,7 +99,7 @@ def test_rotation_stores_the_new_key_and_deletes_the_old_one(
 def test_only_an_active_robot_is_rotated(world, robot):
     RobotAccount.objects.filter(pk=robot.pk).update(status=Status.FAILED)
     with pytest.raises(Conflict):
-        services.robot_rotate(actor=world.users["member"], robot=robot)
+        robot_rotate(actor=world.users["member"], robot=robot)
 
 
 def _fail(operation: str, *, times: int, code: str = "ServiceUnavailable"):
@@ -125,18 +125,18 @@ def hub_events(boto_events):
 def test_a_rotation_failing_half_way_leaves_the_stored_key_working(
         world, robot, hub_events, settings, django_capture_on_commit_callbacks):
     settings.HUB_TASK_MAX_RETRIES = 0
-    old_key, old_secret = services.robot_reveal_credentials(actor=world.users["member"],
+    old_key, old_secret = robot_reveal_credentials(actor=world.users["member"],
                                                             robot=robot)
     # CreateAccessKey fails for good: the old key must be untouched and still stored.
     hub_events.register("before-call.iam.CreateAccessKey",
                         _fail("CreateAccessKey", times=100, code="LimitExceeded"))
     with converging(django_capture_on_commit_callbacks):
-        services.robot_rotate(actor=world.users["member"], robot=robot)
+        robot_rotate(actor=world.users["member"], robot=robot)
     robot.refresh_from_db()
     assert robot.status == Status.ACTIVE, "a failed rotation keeps the robot usable"
     assert "Rotating the access key failed" in robot.status_detail
     assert iam_keys(ROBOT) == [old_key]
-    assert services.robot_reveal_credentials(actor=world.users["member"], robot=robot) == (
+    assert robot_reveal_credentials(actor=world.users["member"], robot=robot) == (
         old_key, old_secret)
 
 
@@ -145,7 +145,7 @@ def test_a_crash_after_storing_the_new_key_still_ends_with_one_working_key(
     """DeleteAccessKey (of the old key) fails after the new key was stored: the stored key
     works, and the next run deletes the leftover old key."""
     old_key = robot.access_key_id
-    services.robot_rotate(actor=world.users["member"], robot=robot)
+    robot_rotate(actor=world.users["member"], robot=robot)
     hub_events.register("before-call.iam.DeleteAccessKey",
                         _fail("DeleteAccessKey", times=1))
     with pytest.raises(AwsTransientError):
@@ -166,7 +166,7 @@ def test_keys_the_hub_does_not_hold_are_deleted_to_make_room(world, robot):
     iam = own_client("iam")
     stray = iam.create_access_key(UserName=ROBOT)["AccessKey"]["AccessKeyId"]
     assert len(iam_keys(ROBOT)) == 2
-    services.robot_rotate(actor=world.users["member"], robot=robot)
+    robot_rotate(actor=world.users["member"], robot=robot)
     robot_provision(robot.pk)
     robot.refresh_from_db()
     assert stray not in iam_keys(ROBOT)
@@ -187,13 +187,13 @@ def test_a_failed_creation_is_retried_into_an_active_robot(
     repo = active_repo(world)
     hub_events.register("before-call.iam.CreateUser", _fail("CreateUser", times=2))
     with converging(django_capture_on_commit_callbacks):
-        services.access_set(actor=world.users["member"], repo=repo, robots=[{"name": "ci"}],
+        access_set(actor=world.users["member"], repo=repo, robots=[{"name": "ci"}],
                             users=[])
     robot = RobotAccount.objects.get()
     assert robot.status == Status.FAILED
     assert "gave up after 2 attempts" in robot.status_detail
     with converging(django_capture_on_commit_callbacks):
-        services.robot_retry(actor=world.users["member"], robot=robot)
+        robot_retry(actor=world.users["member"], robot=robot)
     robot.refresh_from_db()
     assert robot.status == Status.ACTIVE
 
@@ -203,7 +203,7 @@ def test_removing_a_robot_deletes_its_iam_user_keys_and_policies_first(
     iam_calls = []
     hub_events.register("before-call.iam", lambda model, **kwargs: iam_calls.append(model.name))
     with converging(django_capture_on_commit_callbacks):
-        services.access_set(actor=world.users["member"], repo=robot.repo, robots=[], users=[])
+        access_set(actor=world.users["member"], repo=robot.repo, robots=[], users=[])
     assert ROBOT not in iam_users()
     assert not RobotAccount.objects.exists()
     assert iam_calls.index("DeleteAccessKey") < iam_calls.index("DeleteUser")
@@ -215,12 +215,12 @@ def test_a_robot_removed_while_being_created_leaves_no_iam_user(
         world, aws, django_capture_on_commit_callbacks):
     repo = active_repo(world)
     with django_capture_on_commit_callbacks(execute=False):
-        services.access_set(actor=world.users["member"], repo=repo, robots=[{"name": "ci"}],
+        access_set(actor=world.users["member"], repo=repo, robots=[{"name": "ci"}],
                             users=[])
     robot = RobotAccount.objects.get()
     # Removed before its task ran; then the (late) creation task and the sync run.
     with converging(django_capture_on_commit_callbacks):
-        services.access_set(actor=world.users["member"], repo=repo, robots=[], users=[])
+        access_set(actor=world.users["member"], repo=repo, robots=[], users=[])
         provision_robot.apply(args=[robot.pk])
     assert not RobotAccount.objects.exists()
     assert iam_users() == set()

@@ -9,9 +9,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from docker_repos import access, services
 from docker_repos.models import RobotAccount
+from docker_repos.offboarding import robots_rotate_revealed_by_departed
 from docker_repos.reconcile import ReconcileReport, reconcile
+from docker_repos.robots import robot_reveal_credentials, robot_rotate
 from hub.choices import Status
 from hub.models import AuditEvent
 from projects import services as project_services
@@ -38,7 +39,7 @@ def robot(world, aws, django_capture_on_commit_callbacks) -> RobotAccount:
 
 def seen_by(world, role: str, robot: RobotAccount) -> str:
     """`role` reveals the robot's key; the key id they saw."""
-    key_id, _secret = services.robot_reveal_credentials(actor=world.users[role], robot=robot)
+    key_id, _secret = robot_reveal_credentials(actor=world.users[role], robot=robot)
     return key_id
 
 
@@ -49,7 +50,7 @@ def assert_rotated(robot: RobotAccount, old_key: str, reason: str) -> None:
     assert iam_keys(ROBOT) == [robot.access_key_id]  # the seen key is gone in IAM
     assert robot.status_detail == f"Key rotated because {reason}."
     requested = AuditEvent.objects.get(action="robot.rotation_requested")
-    assert requested.actor is None and requested.project == robot.repo.project
+    assert requested.actor is None and requested.project_id == robot.repo.project_id
     assert requested.detail == {"access_key_id": old_key, "seen_by": "member",
                                 "reason": reason}
     rotated = AuditEvent.objects.get(action="robot.rotated")
@@ -99,7 +100,7 @@ def test_only_the_current_key_seen_by_someone_who_left_counts(
     them, and the project someone leaves: none of these rotate anything."""
     seen_by(world, "member", robot)
     with converging(django_capture_on_commit_callbacks):
-        services.robot_rotate(actor=world.users["project_admin"], robot=robot)
+        robot_rotate(actor=world.users["project_admin"], robot=robot)
     robot.refresh_from_db()
     seen_by(world, "project_admin", robot)  # the current key: seen by someone who stays
     # The member also leaves another project: not the robot's.
@@ -114,7 +115,7 @@ def test_only_the_current_key_seen_by_someone_who_left_counts(
     assert (robot.status, robot.access_key_id, robot.status_detail) == (Status.ACTIVE, key, "")
     # Only the rotation the admin asked for.
     assert AuditEvent.objects.filter(action="robot.rotation_requested").count() == 1
-    assert access.robots_rotate_revealed_by_departed(ReconcileReport()) is None
+    assert robots_rotate_revealed_by_departed(ReconcileReport()) is None
     robot.refresh_from_db()
     assert robot.access_key_id == key
 
@@ -177,7 +178,7 @@ def test_the_reconciler_rotates_keys_seen_by_people_deleted_without_a_signal(
 def test_a_hub_admin_who_is_no_member_may_keep_what_they_saw(world, robot):
     key = seen_by(world, "hub_admin", robot)
     report = ReconcileReport()
-    access.robots_rotate_revealed_by_departed(report)
+    robots_rotate_revealed_by_departed(report)
     assert report.repaired == []
     robot.refresh_from_db()
     assert (robot.status, robot.access_key_id) == (Status.ACTIVE, key)
@@ -193,7 +194,7 @@ def revealed_robots(world, count: int, viewer, *, start: int = 0) -> list[RobotA
     for n in range(start, start + count):
         repo = fake_active_repo(world, name=f"repo{n}")
         robot = fake_robot(repo, name="ci")
-        services.robot_reveal_credentials(actor=viewer, robot=robot)
+        robot_reveal_credentials(actor=viewer, robot=robot)
         robots.append(robot)
     return robots
 
@@ -247,7 +248,7 @@ def test_the_catch_up_reads_a_fixed_number_of_queries_per_page(
     User.objects.filter(pk=leaves.pk).update(is_active=False)
 
     def catch_up():
-        access.robots_rotate_revealed_by_departed(ReconcileReport())
+        robots_rotate_revealed_by_departed(ReconcileReport())
 
     with django_capture_on_commit_callbacks(execute=False):
         before = queries(catch_up)

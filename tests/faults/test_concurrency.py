@@ -11,7 +11,7 @@ import random
 import pytest
 from django.db import connection
 
-from docker_repos import services
+from docker_repos.access import access_set
 from docker_repos.models import DockerRepo, RepoAccess, RobotAccount
 from hub.choices import Status
 from hub.models import AuditEvent
@@ -63,7 +63,7 @@ def test_20_concurrent_access_changes_leave_the_policy_equal_to_the_database(
     assert len({tuple(sorted(as_state(users).items())) for _, users in states}) == THREADS
     manager = world.users["project_admin"]
 
-    outcomes = race(lambda i: services.access_set(actor=manager, repo=repo,
+    outcomes = race(lambda i: access_set(actor=manager, repo=repo,
                                                   robots=states[i][0], users=states[i][1]),
                     THREADS)
 

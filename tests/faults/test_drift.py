@@ -7,7 +7,7 @@ recreated repository), and exact counts of what one pass finds, writes and audit
 
 import json
 
-from docker_repos import services
+from docker_repos.access import access_set
 from docker_repos.models import DockerRepo
 from docker_repos.reconcile import reconcile
 from hub.choices import Status
@@ -52,7 +52,7 @@ def test_one_pass_repairs_deleted_repositories_and_edited_policies_with_audit_ev
     repos = {name: active_repo(world, name) for name in REPOS}
     with converging(django_capture_on_commit_callbacks):
         for name in WITH_ACCESS:
-            services.access_set(actor=world.users["project_admin"], repo=repos[name],
+            access_set(actor=world.users["project_admin"], repo=repos[name],
                                 robots=[{"name": "ci"}],
                                 users=[{"username": "member", "writable": False},
                                        {"username": "padmin", "writable": True}])

@@ -6,7 +6,7 @@ the hub's back. One pass repairs everything else and reports exactly the one."""
 
 import json
 
-from docker_repos import services
+from docker_repos.access import access_set
 from docker_repos.models import RobotAccount
 from docker_repos.reconcile import ReconcileError, reconcile
 from hub.choices import Status
@@ -62,7 +62,7 @@ def test_one_refused_policy_does_not_stop_the_other_repairs(
     repos = {f"acp/{name}": active_repo(world, name) for name in REPOS}
     robot_repo = repos[f"acp/{ROBOT_REPO}"]
     with converging(django_capture_on_commit_callbacks):
-        services.access_set(actor=world.users["project_admin"], repo=robot_repo,
+        access_set(actor=world.users["project_admin"], repo=robot_repo,
                             robots=[{"name": "ci"}],
                             users=[{"username": "member", "writable": False}])
     robot = RobotAccount.objects.get()
@@ -105,8 +105,8 @@ def test_one_refused_policy_does_not_stop_the_other_repairs(
     assert (report.recreated, report.requeued) == ([], [])
     assert sorted(written) == sorted([REFUSED, POLICY_EDITED, f"acp/{ROBOT_REPO}"])
     [event] = AuditEvent.objects.filter(action="reconcile.error")
-    assert (event.target_type, event.target_id, event.project) == (
-        "dockerrepo", str(repos[REFUSED].pk), world.project)
+    assert (event.target_type, event.target_id, event.project_id) == (
+        "dockerrepo", str(repos[REFUSED].pk), world.project.pk)
     assert event.detail == {"object": REFUSED, "reason": error.reason}
 
     # Repaired: the 3 drifts; the robot left out until it exists, the person kept.

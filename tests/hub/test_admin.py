@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.test import RequestFactory
 from django.urls import reverse
 
+from docker_repos.access import access_set
 from docker_repos.models import DockerRepo
 from hub.audit import audit
 from hub.models import AuditEvent
@@ -102,8 +103,8 @@ def test_creating_a_service_in_the_admin_is_audited(client, superuser, world):
     assert response.status_code == 302
     service = Service.objects.get(project=world.project, name="billing")
     [event] = events_since(since)
-    assert (event.actor, event.action, event.target_type, event.target_id, event.project) == (
-        superuser, "service.created", "service", str(service.pk), world.project)
+    assert (event.actor, event.action, event.target_type, event.target_id, event.project_id) == (
+        superuser, "service.created", "service", str(service.pk), world.project.pk)
     assert event.detail == {"via": "admin"}
 
 
@@ -165,7 +166,7 @@ def test_changing_a_project_and_its_inlines_in_the_admin_is_audited(client, supe
     assert events["membership.removed"].target_repr == "member in acp (member)"
     assert events["membership.removed"].detail["role"] == "member"
     assert events["membership.added"].target_repr == "outsider in acp (member)"
-    assert all(e.project == world.project and e.actor == superuser for e in events.values())
+    assert all(e.project_id == world.project.pk and e.actor == superuser for e in events.values())
 
 
 def test_deleting_a_membership_in_the_admin_is_audited(client, superuser, world):
@@ -177,8 +178,8 @@ def test_deleting_a_membership_in_the_admin_is_audited(client, superuser, world)
     assert response.status_code == 302
     assert not Membership.objects.filter(pk=member.pk).exists()
     [event] = events_since(since)
-    assert (event.action, event.target_id, event.project) == (
-        "membership.removed", str(member.pk), world.project)
+    assert (event.action, event.target_id, event.project_id) == (
+        "membership.removed", str(member.pk), world.project.pk)
     assert event.detail == {"via": "admin", "role": "member"}
 
 
@@ -245,14 +246,13 @@ def test_a_hub_admin_who_is_staff_but_not_superuser_runs_the_hub_models(client, 
 
 def test_removing_a_member_in_the_admin_withdraws_their_repository_access(
         client, world, aws, django_capture_on_commit_callbacks):
-    from docker_repos import services
     from docker_repos.models import RepoAccess
     from tests.access_helpers import active_repo, converging, policy_grants
 
     repo = active_repo(world)
     member = world.users["member"]
     with converging(django_capture_on_commit_callbacks):
-        services.access_set(actor=world.users["project_admin"], repo=repo, robots=[],
+        access_set(actor=world.users["project_admin"], repo=repo, robots=[],
                             users=[{"username": "member", "writable": False}])
     assert RepoAccess.objects.get(repo=repo, user=member).status == "active"
     assert any("hub-user-member" in arn for arn in policy_grants(repo.full_name)["pull"])

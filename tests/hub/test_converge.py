@@ -6,10 +6,12 @@ from django.db import OperationalError
 
 from hub.aws import AwsPermanentError, AwsTransientError
 from hub.celery import app
+from hub.choices import FailureKind
 from hub.tasks import converge
 
 OUTCOMES: list = []
 FAILURES: list = []
+KINDS: list = []  # the FailureKind of each failure
 
 
 def _work(object_id):
@@ -22,7 +24,8 @@ def _work(object_id):
 @app.task(bind=True, max_retries=None, name="tests.hub.converge_probe")
 def probe(self, object_id):
     converge(self, work=_work, on_retry=lambda i, d: OUTCOMES.append(("retry", d)),
-             on_failed=lambda i, r: OUTCOMES.append(("failed", r)), object_id=object_id)
+             on_failed=lambda i, r, kind: OUTCOMES.append(("failed", r)) or KINDS.append(kind),
+             object_id=object_id)
 
 
 @pytest.fixture(autouse=True)
@@ -31,6 +34,7 @@ def _clean(settings):
     settings.HUB_TASK_MAX_RETRIES = 2
     OUTCOMES.clear()
     FAILURES.clear()
+    KINDS.clear()
 
 
 def test_a_database_error_is_retried_then_succeeds():
@@ -44,6 +48,7 @@ def test_a_database_error_that_lasts_ends_failed_with_a_reason():
     probe.apply(args=[7])
     assert OUTCOMES == [("failed", "The hub's database failed while working on this; press "
                                    "Retry to try again.")]
+    assert KINDS == [FailureKind.DATABASE]
 
 
 def test_transient_aws_errors_retry_with_a_note_and_give_up_with_a_reason():
@@ -52,6 +57,7 @@ def test_transient_aws_errors_retry_with_a_note_and_give_up_with_a_reason():
     assert [kind for kind, _ in OUTCOMES] == ["retry", "retry", "failed"]
     assert OUTCOMES[0][1].endswith("retrying (attempt 1 of 3)")
     assert "gave up after 3 attempts" in OUTCOMES[-1][1]
+    assert KINDS == [FailureKind.GAVE_UP]
 
 
 def test_permanent_aws_errors_and_bugs_fail_at_once():
@@ -61,3 +67,4 @@ def test_permanent_aws_errors_and_bugs_fail_at_once():
     probe.apply(args=[2])
     assert OUTCOMES[0] == ("failed", "AWS refused the name")
     assert OUTCOMES[1][0] == "failed" and "Unexpected error in the hub (KeyError)" in OUTCOMES[1][1]
+    assert KINDS == [FailureKind.AWS_ERROR, FailureKind.BUG]

@@ -20,9 +20,11 @@ from botocore.exceptions import ClientError
 from django.contrib.auth import get_user_model
 
 from docker_repos import services
+from docker_repos.access import access_set
 from docker_repos.models import DockerRepo, RepoAccess, RobotAccount
 from docker_repos.policy import render_lifecycle_policy
 from docker_repos.reconcile import reconcile
+from docker_repos.robots import robot_reveal_credentials, robot_rotate
 from hub import aws as hub_aws
 from hub import awsstandin, iam_policies
 from hub.choices import Status
@@ -158,7 +160,7 @@ def test_the_guides_flow_needs_no_other_permission(world, enforced_aws, settings
 
     with converging(django_capture_on_commit_callbacks):
         # A robot for CI and pull+push for a member.
-        services.access_set(actor=admin, repo=repo, robots=[{"name": "ci"}],
+        access_set(actor=admin, repo=repo, robots=[{"name": "ci"}],
                             users=[{"username": "member", "writable": True}])
     robot = RobotAccount.objects.get(repo=repo)
     assert _state(RobotAccount, repo=repo) == [(Status.ACTIVE, "")]
@@ -168,9 +170,9 @@ def test_the_guides_flow_needs_no_other_permission(world, enforced_aws, settings
         iam_policies.hub_policy()["Statement"][1]["Condition"]["ArnEquals"][
             "iam:PermissionsBoundary"]
 
-    services.robot_reveal_credentials(actor=admin, robot=robot)
+    robot_reveal_credentials(actor=admin, robot=robot)
     with converging(django_capture_on_commit_callbacks):
-        services.robot_rotate(actor=admin, robot=robot)
+        robot_rotate(actor=admin, robot=robot)
     robot.refresh_from_db()
     assert robot.status == Status.ACTIVE, robot.status_detail
     keys = enforced_aws.iam.list_access_keys(UserName=robot.iam_username)["AccessKeyMetadata"]
@@ -208,7 +210,7 @@ def test_the_guides_flow_needs_no_other_permission(world, enforced_aws, settings
 
     # Offboarding: the member, who saw the robot's key, leaves the project (the key is
     # rotated), then is deactivated.
-    services.robot_reveal_credentials(actor=member, robot=robot)
+    robot_reveal_credentials(actor=member, robot=robot)
     seen_key = robot.access_key_id
     with converging(django_capture_on_commit_callbacks):
         project_services.membership_remove(actor=admin, project=world.project, user=member)
@@ -226,7 +228,7 @@ def test_the_guides_flow_needs_no_other_permission(world, enforced_aws, settings
 
     # Remove the robot, then delete the repository.
     with converging(django_capture_on_commit_callbacks):
-        services.access_set(actor=admin, repo=repo, robots=[], users=[])
+        access_set(actor=admin, repo=repo, robots=[], users=[])
     assert not RobotAccount.objects.filter(repo=repo).exists()
     with pytest.raises(ClientError):
         enforced_aws.iam.get_user(UserName=robot.iam_username)

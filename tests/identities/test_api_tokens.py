@@ -167,7 +167,7 @@ def test_token_changes_are_audited(client, world):
     api_token = ApiToken.objects.get()
     client.post(reverse("identities:api-token-revoke", args=[api_token.pk]))
     events = list(AuditEvent.objects.order_by("pk"))
-    assert [(e.action, e.actor, e.target_type, e.target_id, e.target_repr, e.project,
+    assert [(e.action, e.actor, e.target_type, e.target_id, e.target_repr, e.project_id,
              e.detail) for e in events] == [
         ("api_token.created", member, "apitoken", str(api_token.pk), str(api_token), None,
          {"name": "drone-ci"}),

@@ -100,7 +100,7 @@ def test_every_change_writes_an_audit_event(client, world, change):
         assert event.target_repr == target_repr
         assert event.target_id
         assert event.project_shortname == project
-        assert event.project == Project.objects.get(shortname=project)
+        assert event.project_id == Project.objects.get(shortname=project).pk
         assert event.detail == detail
         assert event.at is not None
 

@@ -8,6 +8,7 @@ from django.contrib.auth import authenticate, get_user_model
 from django.core.management import call_command
 from django.urls import reverse
 
+from hub.models import AuditEvent
 from projects.choices import Role
 from projects.models import Membership, Project, Service
 
@@ -108,3 +109,19 @@ def test_a_password_that_no_longer_works_is_not_printed(db, var_dir):
         assert second[username] == "(set earlier, not shown)"
         assert first[username] not in output
     assert authenticate(username="developer", password=first["developer"]) is not None
+
+
+def test_seeding_goes_through_the_services_and_twice_records_nothing_more(db, var_dir):
+    """Made like any project (validated, audited: the admin's own project with its first
+    admin), and a second run finds everything there."""
+    seed()
+    actions = list(AuditEvent.objects.order_by("pk").values_list(
+        "action", "actor_username", "project_shortname", "target_repr"))
+    assert actions == [
+        ("project.created", "admin", "demo", "demo"),
+        ("membership.added", "admin", "demo", "admin in demo (admin)"),
+        ("membership.added", "admin", "demo", "developer in demo (member)"),
+        ("service.created", "admin", "demo", "demo/hello-world-app"),
+    ]
+    seed()
+    assert AuditEvent.objects.count() == len(actions)
