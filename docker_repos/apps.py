@@ -2,15 +2,17 @@ from django.apps import AppConfig
 from django.contrib.auth import get_user_model
 from django.db.models.signals import post_save, pre_delete
 
+from identities.signals import ecr_identity_failed, ecr_identity_ready
+from projects.signals import member_removed
+
 
 class DockerReposConfig(AppConfig):
     name = "docker_repos"
     verbose_name = "Docker repositories"
 
     def ready(self):
-        from identities.signals import ecr_identity_failed, ecr_identity_ready
-        from projects.signals import member_removed
-
+        # Imported here, not at the top: the receivers import the models, and Django
+        # imports this module before any app's models can be loaded.
         from . import handlers
 
         member_removed.connect(handlers.member_removed, dispatch_uid="docker_repos.member_removed")

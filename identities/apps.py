@@ -8,6 +8,8 @@ class IdentitiesConfig(AppConfig):
     verbose_name = "Identities and API tokens"
 
     def ready(self):
+        # Imported here, not at the top: they import the models, and Django imports this
+        # module before any app's models can be loaded.
         from . import handlers
         from .models import EcrIdentity
 
