@@ -134,11 +134,7 @@ def api_exception_handler(exc, context):
                    f"second{'s' if response['Retry-After'] != '1' else ''}.")
         response.data = error_body("throttled", message)
         return response
-    detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
-    if isinstance(detail, dict | list):
-        fields = flatten_errors(detail)
-        message = _first_message(fields, "Request failed.")
-    else:
-        message = str(detail)
-    response.data = error_body(code, message)
+    # DRF answered only for its own exceptions (Django's were turned into them above), and
+    # apart from ValidationError each carries one message.
+    response.data = error_body(code, str(exc.detail))
     return response
