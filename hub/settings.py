@@ -174,7 +174,9 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = VAR_DIR / "static"
+# The image collects static files outside VAR_DIR (HUB_STATIC_ROOT), so a pod can mount an
+# empty writable volume on VAR_DIR beside a read-only root filesystem.
+STATIC_ROOT = Path(os.environ.get("HUB_STATIC_ROOT") or VAR_DIR / "static")
 if not PRODUCTION:
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns when it is missing
 STATICFILES_DIRS = [BASE_DIR / "static"]
