@@ -344,7 +344,9 @@ def test_migrations_run_once_before_new_pods_start(rendered):
     assert job["spec"]["template"]["spec"]["restartPolicy"] == "Never"
     for component in ("web", "worker"):
         spec = by_component(rendered, component)["spec"]["template"]["spec"]
-        [wait] = spec["initContainers"]
+        waits = spec.get("initContainers", [])
+        assert len(waits) == 1, f"{component}: one init container waits for the migrations"
+        [wait] = waits
         script = " ".join(wait["command"])
         assert "manage.py migrate --check" in script, component
         assert script.startswith("sh -c until "), component  # waits, never migrates itself
@@ -389,9 +391,12 @@ def _allowed(policies: list[dict], direction: str) -> set[tuple[str, int]]:
                 if "ipBlock" in peer:
                     name = peer["ipBlock"]["cidr"]
                 else:
-                    name = peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
+                    namespace = peer.get("namespaceSelector")
+                    name = (namespace["matchLabels"]["kubernetes.io/metadata.name"]
+                            if namespace else f"{policy['metadata']['namespace']} (own)")
                     if "podSelector" in peer:
-                        name += "/" + "/".join(peer["podSelector"]["matchLabels"].values())
+                        pods = peer["podSelector"].get("matchLabels", {})
+                        name += "/" + ("/".join(pods.values()) or "any pod")
                 for port in rule["ports"]:
                     allowed.add((name, port["port"]))
     return allowed
