@@ -214,6 +214,7 @@ else:
     EMAIL_FILE_PATH = str(VAR_DIR / "mail")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Platform Hub <hub@localhost>")
 ACCOUNT_ADAPTER = "hub.auth.AccountAdapter"
+ACCOUNT_FORMS = {"login": "hub.forms.SignInForm"}
 SOCIALACCOUNT_ADAPTER = "hub.auth.SocialAccountAdapter"
 HUB_LOCAL_SIGNUP = env_bool("HUB_LOCAL_SIGNUP", default=not PRODUCTION)
 # HUB_LOCAL_SIGNIN=0 with OpenID Connect configured: people sign in only through the

@@ -21,7 +21,7 @@ def sign_in(page: Page, person: Person) -> None:
     """The sign-in page, from the hub's front door."""
     page.goto("/")
     expect(page.get_by_role("heading", name="Sign In")).to_be_visible()
-    page.get_by_label("Login").fill(person.username)
+    page.get_by_label("Username or email").fill(person.username)
     page.get_by_label("Password").fill(person.password)
     page.get_by_role("button", name="Sign In").click()
     expect(page.get_by_role("heading", name="Projects", exact=True)).to_be_visible()
