@@ -60,7 +60,7 @@ def request_repo(page: Page, project: str, *, service: str, name: str) -> None:
     """`REQUEST NEW DOCKER REPO` → choose the service, type the name → back on the list."""
     page.get_by_role("link", name="Request new Docker repo").click()
     expect(page.get_by_role("heading", name="Request new Docker repo")).to_be_visible()
-    page.get_by_label("Service").select_option(label=f"{project}/{service}")
+    page.get_by_label("Service").select_option(label=service)
     page.get_by_label("Name", exact=True).fill(name)
     page.get_by_role("button", name="Request repository").click()
     expect(page.get_by_role("heading", name="All Docker repos")).to_be_visible()
