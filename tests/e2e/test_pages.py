@@ -128,10 +128,24 @@ def test_every_page_fits_a_phone_and_passes_axe(new_page, hub, shot):
     shot(visitor, "phone-sign-in")
     visitor.get_by_label("Username or email").fill("alice")
     visitor.get_by_label("Password").fill("not her password")
-    visitor.get_by_role("button", name="Sign in").click()
+    visitor.get_by_role("button", name="Sign In").click()
     expect(visitor.get_by_role("alert")).to_contain_text("not correct")
     found.check(visitor, "sign-in, wrong password")
     found.visit(visitor, "sign-up", "/accounts/signup/")
+    # Each error sits under the field it is about (and is that field's description).
+    visitor.get_by_label("Email").fill("someone@example.com")
+    visitor.get_by_label("Username").fill("alice")  # taken
+    visitor.get_by_label("Password", exact=True).fill("a-long-enough-passphrase-1")
+    visitor.get_by_label("Password (again)").fill("a-long-enough-passphrase-2")
+    visitor.get_by_role("button", name="Sign Up").click()
+    username = visitor.get_by_label("Username")
+    expect(username).to_have_attribute("aria-invalid", "true")
+    expect(username).to_have_accessible_description(re.compile("already exists"))
+    expect(visitor.get_by_label("Password (again)")).to_have_accessible_description(
+        re.compile("same password"))
+    expect(visitor.get_by_label("Password", exact=True)).not_to_have_attribute(
+        "aria-invalid", "true")
+    found.check(visitor, "sign-up, with errors")
     found.visit(visitor, "password reset", "/accounts/password/reset/")
     found.visit(visitor, "password reset sent", "/accounts/password/reset/done/")
     found.visit(visitor, "password reset, bad link", "/accounts/password/reset/key/1-bad/")
