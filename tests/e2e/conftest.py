@@ -28,7 +28,7 @@ CHROMIUM_ARGS = [
 SCREENSHOTS = ROOT / "var" / "e2e-screenshots"
 DOCS_SCREENSHOTS = ROOT / "docs" / "screenshots"
 # The README's screens: saved into docs/screenshots/ too under `make screenshots`.
-DOCS_SCREENS = {"project-repos", "manage-access", "connected-identities"}
+DOCS_SCREENS = {"project-repos", "manage-access", "connected-identities", "phone-project-repos"}
 VIEWPORT = {"width": 1280, "height": 860}
 TIMEOUT_MS = 10_000  # every action and expectation, unless a step says otherwise
 

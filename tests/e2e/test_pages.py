@@ -179,6 +179,8 @@ def test_every_page_fits_a_phone_and_passes_axe(new_page, hub, shot):
     ]:
         found.visit(alice, name, path)
     shot(alice, "phone-sign-out")
+    alice.goto(paths["repos"])
+    shot(alice, "phone-project-repos")  # one of the README's screens
     alice.goto(paths["repo"])
     shot(alice, "phone-repo")
     # Forms with their errors.
