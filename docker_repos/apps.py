@@ -11,7 +11,7 @@ class DockerReposConfig(AppConfig):
         from identities.signals import ecr_identity_failed, ecr_identity_ready
         from projects.signals import member_removed
 
-        from . import handlers
+        from . import audit_text, handlers  # noqa: F401 - audit_text: how events read
 
         member_removed.connect(handlers.member_removed, dispatch_uid="docker_repos.member_removed")
         ecr_identity_ready.connect(handlers.ecr_identity_ready,

@@ -26,6 +26,8 @@ class RepoRequestForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.project = project
         self.fields["service"].queryset = project.services.order_by("name")
+        # The name alone: the project is already in the page's heading and the name's prefix.
+        self.fields["service"].label_from_instance = lambda service: service.name
         self.fields["name"].widget.attrs.update(autocomplete="off", spellcheck="false")
 
 

@@ -37,11 +37,20 @@ def _boundary_arn(env) -> str:
     return settings.HUB_IAM_PERMISSIONS_BOUNDARY
 
 
-def main() -> int:
-    env = dict(os.environ)
+def process_env(environ) -> dict[str, str]:
+    """The processes' environment: the caller's, with the development defaults. Debug is
+    off, so people see the hub's own 404/403/500 pages, not Django's (which list every
+    URL); `HUB_DEBUG=1 make run` turns it on. Static files are served either way
+    (whitenoise, from the apps' folders: WHITENOISE_USE_FINDERS in development)."""
+    env = dict(environ)
     env.setdefault("DJANGO_SETTINGS_MODULE", "hub.settings")
-    env.setdefault("HUB_DEBUG", "1")
+    env.setdefault("HUB_DEBUG", "0")
     env.setdefault("PYTHONUNBUFFERED", "1")
+    return env
+
+
+def main() -> int:
+    env = process_env(os.environ)
     port = int(env.get("HUB_PORT", "8000"))
     aws_port = int(env.get("HUB_AWS_PORT", "5000"))
     use_moto = not env.get("AWS_ENDPOINT_URL") and env.get("HUB_USE_REAL_AWS") != "1"

@@ -216,6 +216,7 @@ else:
     EMAIL_FILE_PATH = str(VAR_DIR / "mail")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Platform Hub <hub@localhost>")
 ACCOUNT_ADAPTER = "hub.auth.AccountAdapter"
+ACCOUNT_FORMS = {"login": "hub.forms.SignInForm"}
 SOCIALACCOUNT_ADAPTER = "hub.auth.SocialAccountAdapter"
 HUB_LOCAL_SIGNUP = env_bool("HUB_LOCAL_SIGNUP", default=not PRODUCTION)
 # HUB_LOCAL_SIGNIN=0 with OpenID Connect configured: people sign in only through the
@@ -282,8 +283,7 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "Platform Hub API",
     "DESCRIPTION": (
-        "Self-service private Docker repositories in AWS ECR. The contract is "
-        "shared/API.md.\n\n"
+        "Self-service private Docker repositories in AWS ECR.\n\n"
         "**Authentication**: `Authorization: Token <token>` with a personal API token "
         "(create one on the API tokens page, or `python manage.py hub_api_token <username>`); "
         "the browser's session also works, with CSRF for unsafe methods.\n\n"
@@ -463,8 +463,8 @@ LOGGING = {
     },
 }
 
-# Development serves static files straight from the apps and packages; production from
-# STATIC_ROOT after collectstatic.
+# Development serves static files straight from the apps and packages (also with debug
+# off, as `make run` has it); production from STATIC_ROOT after collectstatic.
 WHITENOISE_USE_FINDERS = not PRODUCTION
 
 # Celery retries of transient AWS failures: exponential backoff with jitter.

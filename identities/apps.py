@@ -8,7 +8,7 @@ class IdentitiesConfig(AppConfig):
     verbose_name = "Identities and API tokens"
 
     def ready(self):
-        from . import handlers
+        from . import audit_text, handlers  # noqa: F401 - audit_text: how events read
         from .models import EcrIdentity
 
         post_save.connect(handlers.user_saved, sender=get_user_model(),

@@ -5,4 +5,4 @@ class ProjectsConfig(AppConfig):
     name = "projects"
 
     def ready(self) -> None:
-        from . import signals  # noqa: F401 - connects the membership receiver
+        from . import audit_text, signals  # noqa: F401 - how events read; the membership receiver

@@ -5,12 +5,12 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
+from django.utils.http import urlencode
 from django.views import View
 from django.views.generic import TemplateView
 
 from hub.exceptions import HubError
 from hub.forms import apply_service_errors
-from hub.models import AuditEvent
 
 from . import selectors, services
 from .forms import (
@@ -291,7 +291,8 @@ class ServiceDeleteView(ServiceMixin, TemplateView):
 
 
 class ProjectActivityView(ProjectViewMixin, TemplateView):
-    """The project's audit events, newest first, for project admins."""
+    """The project's audit events in sentences, newest first, for project admins;
+    filtered by person, kind of object and kind of change."""
 
     template_name = "projects/project_activity.html"
     require_admin = True
@@ -300,10 +301,14 @@ class ProjectActivityView(ProjectViewMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        events = AuditEvent.objects.filter(project=self.project).order_by("-at", "-id")
-        action = self.request.GET.get("action", "")
-        if action:
-            events = events.filter(action__startswith=action)
+        choices = selectors.activity_filter_choices(self.project)
+        # Only values the filter offers count (a stale or made-up one shows everything).
+        chosen = {name: value if value in {v for v, _ in choices[name]} else ""
+                  for name in choices
+                  for value in [self.request.GET.get(name, "")]}
+        events = selectors.project_activity(self.project, person=chosen["person"],
+                                            object_type=chosen["object"], kind=chosen["kind"])
         page = Paginator(events, self.paginate_by).get_page(self.request.GET.get("page"))
-        context.update(page=page, events=page.object_list, action=action)
+        context.update(page=page, events=page.object_list, choices=choices, chosen=chosen,
+                       filter_query=urlencode({k: v for k, v in chosen.items() if v}))
         return context

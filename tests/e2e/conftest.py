@@ -28,7 +28,7 @@ CHROMIUM_ARGS = [
 SCREENSHOTS = ROOT / "var" / "e2e-screenshots"
 DOCS_SCREENSHOTS = ROOT / "docs" / "screenshots"
 # The README's screens: saved into docs/screenshots/ too under `make screenshots`.
-DOCS_SCREENS = {"project-repos", "manage-access", "connected-identities"}
+DOCS_SCREENS = {"project-repos", "manage-access", "connected-identities", "phone-project-repos"}
 VIEWPORT = {"width": 1280, "height": 860}
 TIMEOUT_MS = 10_000  # every action and expectation, unless a step says otherwise
 
@@ -70,14 +70,15 @@ def _screenshot_dirs():
 
 @pytest.fixture
 def new_page(browser, hub, request):
-    """`new_page()`: a page in a context of its own, so two people can be signed in at once.
+    """`new_page()`: a page in a context of its own, so two people can be signed in at once
+    (`new_page(viewport={"width": 390, "height": 844})` for a phone's screen).
 
     JavaScript errors on any page fail the test; on failure every open page is saved as a
     screenshot `FAILED-...png` and the processes' logs are added to the report."""
     contexts, errors = [], []
 
-    def make():
-        context = browser.new_context(base_url=hub.url, viewport=VIEWPORT,
+    def make(viewport=None):
+        context = browser.new_context(base_url=hub.url, viewport=viewport or VIEWPORT,
                                       permissions=["clipboard-read", "clipboard-write"])
         context.set_default_timeout(TIMEOUT_MS)
         page = context.new_page()

@@ -49,9 +49,11 @@ class Person:
 # Who exists in the hub under test (created by SEED below):
 #   acp   (repository management left at the default, "members"): alice admin, bob member
 #   vault (set to "admins only" by alice in the browser, scenario 5): alice admin, bob member
+#   carol is in no project (an outsider)
 PEOPLE = {
     "alice": Person("alice", "e2e-alice-" + secrets.token_urlsafe(8)),
     "bob": Person("bob", "e2e-bob-" + secrets.token_urlsafe(8)),
+    "carol": Person("carol", "e2e-carol-" + secrets.token_urlsafe(8)),
 }
 
 SEED = """
