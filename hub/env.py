@@ -23,17 +23,15 @@ _ACCEPTED = {
 
 class StrictEnv(environ.Env):
     def get_value(self, var, cast=None, default=environ.Env.NOTSET, parse_default=False):
-        if not self.ENVIRON.get(f"{self.prefix}{var}", "").strip() and \
-                default is not self.NOTSET:
+        raw = self.ENVIRON.get(f"{self.prefix}{var}", "")
+        if not raw.strip() and default is not self.NOTSET:
             return default
         try:
-            return super().get_value(var, cast=cast, default=default,
-                                     parse_default=parse_default)
+            return super().get_value(var, cast, default, parse_default)
         except ValueError:
             accepted = _ACCEPTED.get(cast, f"a {getattr(cast, '__name__', cast)}")
-            raise ImproperlyConfigured(
-                f"{var}={self.ENVIRON[f'{self.prefix}{var}']!r} is not valid: it must be "
-                f"{accepted}") from None
+            message = f"{var}={raw!r} is not valid: it must be {accepted}"
+            raise ImproperlyConfigured(message) from None
 
     @classmethod
     def parse_value(cls, value, cast):

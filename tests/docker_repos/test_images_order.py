@@ -16,6 +16,7 @@ def test_newest_first_and_an_image_without_a_push_time_last():
     old, new = datetime(2025, 1, 1, tzinfo=UTC), datetime(2026, 6, 1, tzinfo=UTC)
     images = [image("old", old), image("undated", None), image("new", new)]
     assert [i.digest for i in newest_first(images)] == ["new", "old", "undated"]
-    assert newest_first([image("a", None), image("b", None)]) == [image("a", None),
-                                                                  image("b", None)]
-
+    assert newest_first([image("a", None), image("b", None)]) == [
+        image("a", None),
+        image("b", None),
+    ]
