@@ -23,9 +23,15 @@ run: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy hub projects docker_repos identities
+
+# In parallel, one worker per core (pytest-xdist; each worker has its own test database).
+# `make test PYTEST_WORKERS=0 PYTEST_ARGS=--lf`: only what failed last time, in one process.
+PYTEST_WORKERS ?= auto
 
 test: lint
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 clean-var:
 	rm -rf var

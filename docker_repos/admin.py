@@ -4,6 +4,7 @@ from hub.admin_mixins import ReadOnlyAdminMixin, StatusAdminMixin
 
 from . import services
 from .models import DockerRepo, RepoAccess, RobotAccount
+from .reconcile import reconcile
 
 
 @admin.register(DockerRepo)
@@ -35,8 +36,6 @@ class DockerRepoAdmin(ReadOnlyAdminMixin, StatusAdminMixin, admin.ModelAdmin):
 
     @admin.action(description="Reconcile the selected repositories with ECR now")
     def reconcile_selected(self, request, queryset):
-        from .reconcile import reconcile
-
         report = reconcile(repo_ids=list(queryset.values_list("pk", flat=True)))
         for line in report.lines():
             self.message_user(request, line,

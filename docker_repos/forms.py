@@ -1,11 +1,13 @@
 from django import forms
 
+from projects.models import Service
+
 from .choices import TagMutability
 from .models import DockerRepo
 
 
 class RepoRequestForm(forms.Form):
-    service = forms.ModelChoiceField(queryset=None, empty_label=None,
+    service = forms.ModelChoiceField(queryset=Service.objects.none(), empty_label=None,
                                      help_text="The service this repository belongs to.")
     name = forms.CharField(
         max_length=256,

@@ -13,6 +13,8 @@ import sys
 import time
 from pathlib import Path
 
+from django.conf import settings
+
 from hub import awsstandin
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,7 +34,6 @@ def wait_for_port(host: str, port: int, timeout: float = 30) -> None:
 
 def _boundary_arn(env) -> str:
     os.environ.update(env)
-    from django.conf import settings
 
     return settings.HUB_IAM_PERMISSIONS_BOUNDARY
 
@@ -53,39 +54,14 @@ def main() -> int:
     env = process_env(os.environ)
     port = int(env.get("HUB_PORT", "8000"))
     aws_port = int(env.get("HUB_AWS_PORT", "5000"))
-    use_moto = not env.get("AWS_ENDPOINT_URL") and env.get("HUB_USE_REAL_AWS") != "1"
+    commands = _commands(env, port, aws_port)
 
-    commands: list[tuple[str, list[str]]] = []
-    if use_moto:
-        env["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{aws_port}"
-        # moto accepts any credentials; these keep boto3 from looking for real ones.
-        env.setdefault("AWS_ACCESS_KEY_ID", "testing")
-        env.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
-        commands.append(("aws", awsstandin.command("127.0.0.1", aws_port)))
     manage = [sys.executable, str(ROOT / "manage.py")]
-    celery = [str(BIN / "celery"), "-A", "hub"]
-    commands += [
-        ("web", [*manage, "runserver", f"127.0.0.1:{port}", "--noreload"]),
-        ("worker", [*celery, "worker", "-l", "info", "-c", "2"]),
-        ("beat", [*celery, "beat", "-l", "info"]),
-    ]
-
     subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], env=env, check=True, cwd=ROOT)
     subprocess.run([*manage, "hub_seed_demo"], env=env, check=True, cwd=ROOT)
 
     processes: list[tuple[str, subprocess.Popen]] = []
-
-    def stop(*_):
-        for _, process in processes:
-            if process.poll() is None:
-                process.terminate()
-        for _, process in processes:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        raise SystemExit(0)
-
+    stop = _stopper(processes)
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
     for name, command in commands:
@@ -102,6 +78,43 @@ def main() -> int:
                 print(f"{name} exited with {process.returncode}; stopping the rest.", flush=True)
                 stop()
         time.sleep(1)
+
+
+def _commands(env: dict[str, str], port: int, aws_port: int) -> list[tuple[str, list[str]]]:
+    """The processes of the hub: the AWS stand-in first (unless AWS is given, setting
+    `env` up for it), then web, worker and beat."""
+    commands: list[tuple[str, list[str]]] = []
+    if not env.get("AWS_ENDPOINT_URL") and env.get("HUB_USE_REAL_AWS") != "1":
+        env["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{aws_port}"
+        # moto accepts any credentials; these keep boto3 from looking for real ones.
+        env.setdefault("AWS_ACCESS_KEY_ID", "testing")
+        env.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+        commands.append(("aws", awsstandin.command("127.0.0.1", aws_port)))
+    manage = [sys.executable, str(ROOT / "manage.py")]
+    celery = [str(BIN / "celery"), "-A", "hub"]
+    return [
+        *commands,
+        ("web", [*manage, "runserver", f"127.0.0.1:{port}", "--noreload"]),
+        ("worker", [*celery, "worker", "-l", "info", "-c", "2"]),
+        ("beat", [*celery, "beat", "-l", "info"]),
+    ]
+
+
+def _stopper(processes: list[tuple[str, subprocess.Popen]]):
+    """A signal handler (also called directly) that stops every process, then exits."""
+
+    def stop(*_):
+        for _, process in processes:
+            if process.poll() is None:
+                process.terminate()
+        for _, process in processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        raise SystemExit(0)
+
+    return stop
 
 
 if __name__ == "__main__":

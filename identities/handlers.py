@@ -2,7 +2,7 @@
 
 from hub.tasks import enqueue_on_commit
 
-from . import services
+from . import services, tasks
 
 
 def user_saved(sender, instance, created, **kwargs) -> None:
@@ -13,6 +13,5 @@ def user_saved(sender, instance, created, **kwargs) -> None:
 
 def ecr_identity_deleted(sender, instance, **kwargs) -> None:
     """The row went with its person: the IAM user goes too, once that is committed."""
-    from . import tasks
 
     enqueue_on_commit(tasks.delete_iam_user, instance.iam_username)

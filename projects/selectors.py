@@ -1,3 +1,5 @@
+from typing import TYPE_CHECKING, TypedDict
+
 from django.db.models import OuterRef, QuerySet, Subquery
 
 from hub import audit_text
@@ -6,8 +8,16 @@ from hub.models import AuditEvent
 from .models import Membership, Project, Service
 from .permissions import ProjectAccess, is_hub_admin, project_access
 
+if TYPE_CHECKING:  # django-stubs' helper, a dev dependency
+    from django_stubs_ext import WithAnnotations
 
-def _with_my_role(projects: QuerySet[Project], user) -> QuerySet[Project]:
+
+class MyRole(TypedDict):
+    my_role: str | None  # the user's Role in the project; None when not a member
+
+
+def _with_my_role(projects: QuerySet[Project],
+                  user) -> "QuerySet[WithAnnotations[Project, MyRole]]":
     my_role = Membership.objects.filter(project=OuterRef("pk"), user=user).values("role")[:1]
     return projects.annotate(my_role=Subquery(my_role))
 

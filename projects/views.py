@@ -1,3 +1,6 @@
+from typing import Any
+
+from django import forms
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
@@ -35,6 +38,7 @@ class ProjectViewMixin:
     require_admin = False
     require_repo_manager = False
     tab = ""
+    kwargs: dict[str, Any]  # set by View.setup (the URL's arguments)
 
     def dispatch(self, request, *args, **kwargs):
         self.project, self.access = selectors.project_and_access(kwargs["shortname"],
@@ -122,7 +126,7 @@ class ProjectActionView(ProjectViewMixin, View):
     shown again with the form and its errors."""
 
     require_admin = True
-    form_class = None
+    form_class: type[forms.Form]
     context_name = ""
 
     def post(self, request, *args, **kwargs):

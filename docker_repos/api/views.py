@@ -19,18 +19,8 @@ from projects.api.views import ProjectScopedView
 from projects.permissions import ProjectAccess, project_access
 
 from .. import selectors, services
-from ..models import DockerRepo
+from ..models import DockerRepo, RobotAccount
 from . import serializers as s
-
-try:  # built alongside this API; until they exist the access endpoints are not mounted
-    from ..models import RepoAccess, RobotAccount
-except ImportError:  # pragma: no cover - depends on the access work in progress
-    RepoAccess = RobotAccount = None
-
-ACCESS_SERVICES = ("access_set", "robot_reveal_credentials", "robot_rotate")
-ACCESS_AVAILABLE = (RobotAccount is not None and RepoAccess is not None
-                    and all(hasattr(services, name) for name in ACCESS_SERVICES)
-                    and hasattr(selectors, "repo_access_state"))
 
 REPO_MANAGERS_ONLY = "Only repo managers of this project can do this."
 NO_REPO = "No such repository."

@@ -4,12 +4,9 @@ from . import schema, views  # noqa: F401 - schema registers the token scheme
 
 ecr = "me/identities/ecr/"
 
-urlpatterns = []
-if views.AVAILABLE:
-    urlpatterns += [
-        path(ecr, views.EcrIdentityView.as_view(), name="ecr-identity"),
-        path(f"{ecr}credentials/", views.EcrIdentityCredentialsView.as_view(),
-             name="ecr-identity-credentials"),
-        path(f"{ecr}rotate/", views.EcrIdentityRotateView.as_view(),
-             name="ecr-identity-rotate"),
-    ]
+urlpatterns = [
+    path(ecr, views.EcrIdentityView.as_view(), name="ecr-identity"),
+    path(f"{ecr}credentials/", views.EcrIdentityCredentialsView.as_view(),
+         name="ecr-identity-credentials"),
+    path(f"{ecr}rotate/", views.EcrIdentityRotateView.as_view(), name="ecr-identity-rotate"),
+]

@@ -12,18 +12,9 @@ from rest_framework.views import APIView
 from hub.api.schema import responses
 from hub.api.views import no_body
 
-from .. import services
+from .. import selectors, services
 from . import serializers as s
 
-try:  # built alongside this API; until it exists the endpoints are not mounted
-    from .. import selectors
-    from ..models import EcrIdentity
-except ImportError:  # pragma: no cover - depends on the identities work in progress
-    EcrIdentity = selectors = None
-
-SERVICES = ("ecr_identity_request", "ecr_identity_reveal", "ecr_identity_rotate")
-AVAILABLE = (EcrIdentity is not None and all(hasattr(services, name) for name in SERVICES)
-             and hasattr(selectors, "ecr_identity_of") and hasattr(selectors, "ecr_registry"))
 TAGS = ["identities"]
 
 

@@ -3,7 +3,6 @@ path. (The whole guide, with the tasks and AWS, is test_contract.py.)"""
 
 import pytest
 
-from docker_repos.api import views as repo_api
 from docker_repos.models import RepoAccess, RobotAccount
 from hub.choices import Status
 from hub.crypto import encrypt
@@ -13,9 +12,6 @@ from projects.models import Membership
 
 from .matrix import MANAGER, NOWHERE, READ, Endpoint, assert_error_shape
 from .support import API, Url, make_repo
-
-pytestmark = pytest.mark.skipif(not repo_api.ACCESS_AVAILABLE,
-                                reason="docker_repos access services not built yet")
 
 
 def make_robot(repo, name="drone-ci", *, status=Status.ACTIVE) -> RobotAccount:

@@ -7,25 +7,16 @@ from contextlib import contextmanager
 
 import pytest
 
-from docker_repos.api import views as repo_api
 from hub.aws import client as aws_client
-from identities.api import views as identity_api
+from hub.celery import app
 
 from .support import API, client_for
-
-pytestmark = pytest.mark.skipif(
-    not (repo_api.ACCESS_AVAILABLE and identity_api.AVAILABLE),
-    reason="the access and identity services (docker_repos.services.access_set, "
-           "robot_reveal_credentials, robot_rotate; identities.services.ecr_identity_*) "
-           "are not built yet",
-)
 
 
 @pytest.fixture
 def worker(django_capture_on_commit_callbacks):
     """`with worker():` around a request runs the tasks it enqueued, as a worker would
     once the request commits (Celery eager: a task's own follow-ups run too)."""
-    from hub.celery import app
 
     previous = app.conf.task_always_eager
     app.conf.task_always_eager = True

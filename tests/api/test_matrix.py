@@ -2,9 +2,7 @@
 
 import pytest
 
-from docker_repos.api import views as repo_api
 from hub.choices import Status
-from identities.api import views as identity_api
 from projects.choices import RepoManagement
 from projects.models import Project, Service
 
@@ -22,6 +20,8 @@ from .matrix import (
     parametrize,
 )
 from .support import API, Url, client_for, make_repo
+from .test_access import ACCESS_ENDPOINTS
+from .test_identities import IDENTITY_ENDPOINTS
 
 ACP = f"{API}projects/acp/"
 
@@ -116,14 +116,7 @@ ENDPOINTS = [
              label="id too large"),
 ]
 
-if repo_api.ACCESS_AVAILABLE:
-    from .test_access import ACCESS_ENDPOINTS
-
-    ENDPOINTS += ACCESS_ENDPOINTS
-if identity_api.AVAILABLE:
-    from .test_identities import IDENTITY_ENDPOINTS
-
-    ENDPOINTS += IDENTITY_ENDPOINTS
+ENDPOINTS += ACCESS_ENDPOINTS + IDENTITY_ENDPOINTS
 
 
 @pytest.mark.django_db

@@ -4,11 +4,11 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from docker_repos.api import views as repo_api
 from projects.choices import Role
 from projects.models import Membership, Project, Service
 
 from .support import API, client_for, make_repo
+from .test_access import grant_rows
 
 
 def queries(client, url: str) -> int:
@@ -63,10 +63,7 @@ def test_list_query_count_does_not_grow(world, make_user, case):
     assert large == small, f"{case}: {small} queries for a few rows, {large} for 30 more"
 
 
-@pytest.mark.skipif(not repo_api.ACCESS_AVAILABLE, reason="access services not built yet")
 def test_access_query_count_does_not_grow(world, make_user):
-    from .test_access import grant_rows
-
     repo = make_repo(world)
     client = client_for(world.users["member"])
     url = f"{API}docker-repos/{repo.pk}/access/"

@@ -15,8 +15,10 @@ import pytest
 
 from tests.procs import ROOT
 
+from .stack import running_hub
+
 try:
-    import playwright  # noqa: F401
+    from playwright.sync_api import expect, sync_playwright
 except ImportError:  # the `e2e` extra is not installed (`make e2e` installs it)
     collect_ignore_glob = ["test_*.py"]
 
@@ -36,7 +38,6 @@ TIMEOUT_MS = 10_000  # every action and expectation, unless a step says otherwis
 @pytest.fixture(scope="session")
 def hub(tmp_path_factory):
     """The running hub (web, worker, moto behind a relay); stopped after the run."""
-    from .stack import running_hub
 
     with running_hub(tmp_path_factory.mktemp("hub")) as running:
         yield running
@@ -47,7 +48,6 @@ def browser():
     if not Path(CHROMIUM).is_file():
         pytest.fail(f"No Chromium at {CHROMIUM}: `apt-get install -y chromium` (Debian's "
                     "package; Playwright's own browser download does not work here).")
-    from playwright.sync_api import expect, sync_playwright
 
     expect.set_options(timeout=TIMEOUT_MS)
     with sync_playwright() as pw:
