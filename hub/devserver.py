@@ -3,6 +3,8 @@
 Starts a local AWS stand-in (moto server), the web server, a Celery worker and Celery
 beat. Uses DATABASE_URL, CELERY_BROKER_URL and AWS settings from the environment when
 given; otherwise SQLite and a file-system broker under var/, and moto on HUB_AWS_PORT.
+The settings it decides are recorded in var/dev.env (hub/devenv.py), so `manage.py` in
+another terminal uses the same ones.
 """
 
 import os
@@ -13,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from hub import awsstandin
+from hub import awsstandin, devenv
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -37,6 +39,29 @@ def _boundary_arn(env) -> str:
     return settings.HUB_IAM_PERMISSIONS_BOUNDARY
 
 
+def development_settings(env: dict[str, str], *, aws_port: int) -> dict[str, str]:
+    """Complete `env` with the settings every process of `make run` shares (and return
+    them, to be recorded): explicit values where the environment has none."""
+    var_dir = Path(env.get("HUB_VAR_DIR") or ROOT / "var").resolve()
+    env["HUB_VAR_DIR"] = str(var_dir)
+    env.setdefault("DATABASE_URL", f"sqlite:///{var_dir / 'hub.sqlite3'}")
+    env.setdefault("CELERY_BROKER_URL", "filesystem://")
+    env.setdefault("AWS_DEFAULT_REGION", "eu-west-2")
+    recorded = ["HUB_VAR_DIR", "DATABASE_URL", "CELERY_BROKER_URL", "AWS_DEFAULT_REGION"]
+    if not env.get("AWS_ENDPOINT_URL") and env.get("HUB_USE_REAL_AWS") != "1":
+        env["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{aws_port}"
+        # moto accepts any credentials: dummy ones, so no real key is ever sent to the
+        # stand-in nor written to var/dev.env, and boto3 never looks for real ones.
+        env["AWS_ACCESS_KEY_ID"] = "testing"
+        env["AWS_SECRET_ACCESS_KEY"] = "testing"
+        recorded += ["AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]
+    elif env.get("HUB_USE_REAL_AWS") == "1":
+        recorded.append("HUB_USE_REAL_AWS")  # your own credentials, never recorded
+    else:
+        recorded.append("AWS_ENDPOINT_URL")  # an endpoint of your own choosing
+    return {name: env[name] for name in recorded}
+
+
 def main() -> int:
     env = dict(os.environ)
     env.setdefault("DJANGO_SETTINGS_MODULE", "hub.settings")
@@ -45,13 +70,11 @@ def main() -> int:
     port = int(env.get("HUB_PORT", "8000"))
     aws_port = int(env.get("HUB_AWS_PORT", "5000"))
     use_moto = not env.get("AWS_ENDPOINT_URL") and env.get("HUB_USE_REAL_AWS") != "1"
+    recorded = devenv.write(development_settings(env, aws_port=aws_port),
+                            var_dir=Path(env["HUB_VAR_DIR"]))
 
     commands: list[tuple[str, list[str]]] = []
     if use_moto:
-        env["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{aws_port}"
-        # moto accepts any credentials; these keep boto3 from looking for real ones.
-        env.setdefault("AWS_ACCESS_KEY_ID", "testing")
-        env.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
         commands.append(("aws", awsstandin.command("127.0.0.1", aws_port)))
     manage = [sys.executable, str(ROOT / "manage.py")]
     celery = [str(BIN / "celery"), "-A", "hub"]
@@ -85,7 +108,8 @@ def main() -> int:
             wait_for_port("127.0.0.1", aws_port)
             awsstandin.prepare(env["AWS_ENDPOINT_URL"], _boundary_arn(env))
     wait_for_port("127.0.0.1", port)
-    print(f"\nPlatform Hub is running on http://127.0.0.1:{port}/  (Ctrl-C stops everything)\n",
+    print(f"\nPlatform Hub is running on http://127.0.0.1:{port}/  (Ctrl-C stops everything)\n"
+          f"Its settings are in {recorded}: manage.py in another terminal uses them.\n",
           flush=True)
     while True:
         for name, process in processes:
