@@ -10,28 +10,40 @@ one for the heartbeats), whatever the number of objects.
 
 Under gunicorn every worker process counts its own requests: hub/gunicorn_conf.py sets
 PROMETHEUS_MULTIPROC_DIR before any of them starts, and a scrape (answered by whichever
-worker) adds up every process's files."""
+worker) adds up every process's files.
+
+prometheus_client is imported only when first used: it picks single- or multi-process
+mode on import, and Django's checks import this module (the middleware) in processes that
+choose their mode later (the Celery worker, hub/worker_metrics.py)."""
 
 import os
+import threading
 import time
 
 from django.apps import apps
 from django.conf import settings
-from prometheus_client import REGISTRY, CollectorRegistry, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily
-from prometheus_client.multiprocess import MultiProcessCollector
 
 from .choices import Status
 
 # Seconds; the API's p95 sits near 50 ms, pages near 25 ms (README, Performance).
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
-
-REQUEST_LATENCY = Histogram(
-    "hub_http_request_duration_seconds",
-    "Time to answer a web request, by method, URL pattern and status code.",
-    ["method", "route", "status"], buckets=LATENCY_BUCKETS,
-)
 UNMATCHED_ROUTE = "<unmatched>"
+_lock = threading.Lock()
+_request_latency = None
+
+
+def request_latency():
+    global _request_latency
+    with _lock:
+        if _request_latency is None:
+            from prometheus_client import Histogram
+
+            _request_latency = Histogram(
+                "hub_http_request_duration_seconds",
+                "Time to answer a web request, by method, URL pattern and status code.",
+                ["method", "route", "status"], buckets=LATENCY_BUCKETS,
+            )
+        return _request_latency
 
 
 def route_of(request) -> str:
@@ -47,7 +59,7 @@ class RequestLatencyMiddleware:
     def __call__(self, request):
         started = time.perf_counter()
         response = self.get_response(request)
-        REQUEST_LATENCY.labels(request.method if request.method in _METHODS else "other",
+        request_latency().labels(request.method if request.method in _METHODS else "other",
                                route_of(request), str(response.status_code)).observe(
             time.perf_counter() - started)
         return response
@@ -61,6 +73,8 @@ class HubStateCollector:
     the database at each scrape."""
 
     def collect(self):
+        from prometheus_client.core import GaugeMetricFamily
+
         from . import heartbeat
 
         objects = GaugeMetricFamily("hub_objects", "Objects of each kind in each status.",
@@ -103,7 +117,9 @@ def _count():
     return Count("pk")
 
 
-def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:
+def _gauge(name: str, documentation: str, value: float):
+    from prometheus_client.core import GaugeMetricFamily
+
     return GaugeMetricFamily(name, documentation, value=value)
 
 
@@ -111,6 +127,8 @@ class _ThisProcess:
     """This process's own metrics (one process: runserver, tests)."""
 
     def collect(self):
+        from prometheus_client import REGISTRY
+
         yield from REGISTRY.collect()
 
 
@@ -120,6 +138,9 @@ def multiprocess_dir() -> str | None:
 
 def exposition() -> bytes:
     """The text of one scrape of the web process."""
+    from prometheus_client import CollectorRegistry, generate_latest
+    from prometheus_client.multiprocess import MultiProcessCollector
+
     registry = CollectorRegistry(auto_describe=False)
     if multiprocess_dir():
         MultiProcessCollector(registry)

@@ -157,7 +157,7 @@ def referenced_metrics(expr: str) -> set[str]:
 
 def exported_metrics() -> set[str]:
     """Every sample name the web, the worker and beat can export."""
-    families = [*metrics.REQUEST_LATENCY.describe()]
+    families = [*metrics.request_latency().describe()]
     for metric in vars(worker_metrics.metrics()).values():
         families += metric.describe()
     families += [*worker_metrics._Up("worker", 2).collect(), *worker_metrics._Up(
