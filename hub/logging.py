@@ -44,6 +44,8 @@ class RedactSecretsFilter(logging.Filter):
     """Attached to every handler: rewrites the formatted message without secrets."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.name == "gunicorn.access" and isinstance(record.args, dict):
+            record.http = _access_fields(record.args)  # before the arguments may go
         message = record.getMessage()
         cleaned = redact(message)
         if record.exc_info and not record.exc_text:
@@ -53,6 +55,13 @@ class RedactSecretsFilter(logging.Filter):
         if cleaned != message:
             record.msg, record.args = cleaned, None
         return True
+
+
+def _access_fields(atoms: dict) -> dict:
+    """A gunicorn access line's fields (its atoms), for the JSON format; no query string."""
+    return {"remote": atoms.get("h"), "method": atoms.get("m"), "path": atoms.get("U"),
+            "status": atoms.get("s"), "bytes": atoms.get("B"), "duration_ms": atoms.get("M"),
+            "user_agent": atoms.get("a")}
 
 
 def _current_task() -> tuple[str, str] | None:
@@ -72,7 +81,8 @@ class RedactingTextFormatter(logging.Formatter):
 
 class RedactingJsonFormatter(JsonFormatter):
     """One JSON object a line: timestamp, level, logger, message, process, the Celery task
-    when there is one, a gunicorn access line's fields, and the traceback as `exc_info`."""
+    when there is one, a gunicorn access line's fields (`http`, set by the filter), and the
+    traceback as `exc_info`."""
 
     def __init__(self, **kwargs):
         kwargs.setdefault("timestamp", True)
@@ -84,15 +94,15 @@ class RedactingJsonFormatter(JsonFormatter):
         task = _current_task()
         if task is not None:
             log_data["task_name"], log_data["task_id"] = task
-        if record.name == "gunicorn.access" and isinstance(record.args, dict):
-            atoms = record.args
-            log_data["http"] = {"remote": atoms.get("h"), "method": atoms.get("m"),
-                                "path": atoms.get("U"), "status": atoms.get("s"),
-                                "bytes": atoms.get("B"), "duration_ms": atoms.get("M"),
-                                "user_agent": atoms.get("a")}
 
     def format(self, record: logging.LogRecord) -> str:
         return redact(super().format(record))
+
+
+def default_format(environ) -> str:
+    """HUB_LOG_FORMAT, else JSON in production and text in development."""
+    production = environ.get("HUB_ENV", "development") == "production"
+    return environ.get("HUB_LOG_FORMAT") or ("json" if production else "text")
 
 
 def logging_config(*, log_format: str, level: str = "INFO") -> dict:

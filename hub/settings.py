@@ -480,7 +480,7 @@ if PRODUCTION:
 
 # One log format for every process (hub/logging.py): JSON lines in production, readable
 # text in development; secrets redacted either way.
-HUB_LOG_FORMAT = os.environ.get("HUB_LOG_FORMAT", "json" if PRODUCTION else "text")
+HUB_LOG_FORMAT = os.environ.get("HUB_LOG_FORMAT") or ("json" if PRODUCTION else "text")
 if HUB_LOG_FORMAT not in ("json", "text"):
     raise ImproperlyConfigured("HUB_LOG_FORMAT must be 'json' or 'text'")
 HUB_LOG_LEVEL = os.environ.get("HUB_LOG_LEVEL", "INFO").upper()
