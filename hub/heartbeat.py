@@ -14,9 +14,10 @@ RECONCILE = "reconcile"  # the last pass that ran to its end, with its figures
 
 
 def record(name: str, *, detail: dict | None = None, at: datetime | None = None) -> None:
-    """Overwrite the heartbeat `name` (one query on PostgreSQL and SQLite)."""
-    Heartbeat.objects.update_or_create(
-        name=name, defaults={"at": at or timezone.now(), "detail": detail or {}})
+    """Overwrite the heartbeat `name`: one upsert, whether or not the row exists."""
+    Heartbeat.objects.bulk_create(
+        [Heartbeat(name=name, at=at or timezone.now(), detail=detail or {})],
+        update_conflicts=True, unique_fields=["name"], update_fields=["at", "detail"])
 
 
 def read_all() -> dict[str, Heartbeat]:
