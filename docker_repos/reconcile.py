@@ -20,6 +20,7 @@ It reads in pages and writes only what differs.
 Several workers may run it at once: on PostgreSQL an advisory lock lets one pass run."""
 
 import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from hub import heartbeat, worker_metrics
 from hub.audit import audit
 from hub.aws import AwsError
 from hub.choices import Status
@@ -116,6 +118,31 @@ def _single_pass():
 
 
 def reconcile(*, dry_run: bool = False, repo_ids=None, page_size: int = 500) -> ReconcileReport:
+    started = time.monotonic()
+    try:
+        report = _reconcile(dry_run=dry_run, repo_ids=repo_ids, page_size=page_size)
+    except Exception:
+        if not dry_run:
+            worker_metrics.reconcile_pass(outcome="exception")
+        raise
+    if not (dry_run or report.skipped):
+        _record_pass(report, time.monotonic() - started, whole=repo_ids is None)
+    return report
+
+
+def _record_pass(report: ReconcileReport, duration: float, *, whole: bool) -> None:
+    """A pass that ran to its end (errors on single objects included): its figures for
+    /metrics and the alerts. A pass over a few repositories only (repo_ids) is not the
+    periodic pass and leaves the heartbeat alone."""
+    worker_metrics.reconcile_pass(outcome="completed", duration=duration,
+                                  changes=report.changes, errors=len(report.errors))
+    if whole:
+        heartbeat.record(heartbeat.RECONCILE, detail={
+            "duration_seconds": round(duration, 3), "changes": report.changes,
+            "errors": len(report.errors), "checked": report.checked})
+
+
+def _reconcile(*, dry_run: bool, repo_ids, page_size: int) -> ReconcileReport:
     report = ReconcileReport(dry_run=dry_run)
     with _single_pass() as got:
         if not got:

@@ -114,6 +114,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Probes and /metrics first: answered whatever the Host header (a kubelet asks by pod
+    # IP), never redirected to https, without sessions or CSRF (hub/probes.py).
+    "hub.probes.ProbeMiddleware",
+    "hub.metrics.RequestLatencyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "hub.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -360,6 +364,33 @@ CELERY_BEAT_SCHEDULE: dict = {
         "options": {"expires": 55},  # a pass that could not start in time is dropped
     },
 }
+# Celery beat records a heartbeat (hub.Heartbeat "beat") at least this often, from its own
+# scheduler loop (hub/beat.py); older than HUB_BEAT_STALE_AFTER it is stale: `hub_probe
+# beat` fails, /readyz says so, and the BeatHeartbeatStale alert fires. /readyz fails on a
+# stale beat only with HUB_READY_REQUIRES_BEAT=1: by default a scheduler fault must not
+# take every web pod out of service.
+CELERY_BEAT_SCHEDULER = "hub.beat:HeartbeatScheduler"
+HUB_BEAT_HEARTBEAT_EVERY = env.float("HUB_BEAT_HEARTBEAT_EVERY", default=15.0)
+HUB_BEAT_STALE_AFTER = env.float("HUB_BEAT_STALE_AFTER", default=180.0)
+HUB_READY_REQUIRES_BEAT = env.bool("HUB_READY_REQUIRES_BEAT", default=False)
+# Prometheus: the worker and beat serve /metrics on this port (0: off, the default under
+# `make run` and in tests); the web serves it at /metrics on its own port. With
+# HUB_METRICS_TOKEN set, /metrics asks for `Authorization: Bearer <token>`.
+HUB_METRICS_PORT = env.int("HUB_METRICS_PORT", default=0)
+HUB_METRICS_TOKEN = os.environ.get("HUB_METRICS_TOKEN", "")
+# Wiring, not configuration (settings know every app; hub imports none): the models whose
+# rows /metrics counts by status, and every column that holds a hub.crypto ciphertext
+# (`manage.py hub_reencrypt` re-encrypts them all).
+HUB_METRICS_OBJECT_MODELS = {
+    "docker_repo": "docker_repos.DockerRepo",
+    "robot": "docker_repos.RobotAccount",
+    "repo_access": "docker_repos.RepoAccess",
+    "ecr_identity": "identities.EcrIdentity",
+}
+HUB_ENCRYPTED_FIELDS = [
+    "identities.EcrIdentity.secret_access_key_encrypted",
+    "docker_repos.RobotAccount.secret_access_key_encrypted",
+]
 # A repository pending or deleting with no progress for this long is re-sent.
 HUB_RECONCILE_STUCK_AFTER = env.int("HUB_RECONCILE_STUCK_AFTER", default=300)
 # Parallel AWS reads of one reconciler pass (botocore pools 10 connections per client).
@@ -448,23 +479,25 @@ if PRODUCTION:
     SECURE_HSTS_SECONDS = env.int("HUB_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env.bool("HUB_HSTS_PRELOAD", default=True)
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    # The probes and /metrics are answered before SecurityMiddleware (hub.probes), so they
+    # are never redirected; this covers a probe that reaches the URLconf anyway.
+    SECURE_REDIRECT_EXEMPT = [r"^(healthz|livez|readyz|metrics)$"]
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "filters": {"redact_secrets": {"()": "hub.logging.RedactSecretsFilter"}},
-    "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain",
-                    "filters": ["redact_secrets"]},
-    },
-    "root": {"handlers": ["console"], "level": os.environ.get("HUB_LOG_LEVEL", "INFO")},
-    "loggers": {
-        "botocore": {"level": "WARNING"},
-        "urllib3": {"level": "WARNING"},
-    },
-}
+# One log format for every process (hub/logging.py): JSON lines in production, readable
+# text in development; secrets redacted either way.
+HUB_LOG_FORMAT = os.environ.get("HUB_LOG_FORMAT") or ("json" if PRODUCTION else "text")
+if HUB_LOG_FORMAT not in ("json", "text"):
+    raise ImproperlyConfigured("HUB_LOG_FORMAT must be 'json' or 'text'")
+HUB_LOG_LEVEL = os.environ.get("HUB_LOG_LEVEL", "INFO").upper()
+
+
+def _logging():
+    from hub.logging import logging_config
+
+    return logging_config(log_format=HUB_LOG_FORMAT, level=HUB_LOG_LEVEL)
+
+
+LOGGING = _logging()
 
 # Development serves static files straight from the apps and packages (also with debug
 # off, as `make run` has it); production from STATIC_ROOT after collectstatic.

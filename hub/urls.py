@@ -22,7 +22,11 @@ api_v1: list[URLPattern | URLResolver] = [
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("healthz", health.healthz, name="healthz"),
+    # Answered by hub.probes.ProbeMiddleware before the URLconf; named here for reverse().
+    path("livez", health.livez, name="livez"),
+    path("readyz", health.readyz, name="readyz"),
+    path("healthz", health.readyz, name="healthz"),
+    path("metrics", health.metrics, name="metrics"),
     # allauth's OpenID Connect sign-in and callback, at allauth's addresses (hub/oidc.py).
     path("accounts/oidc/<str:provider_id>/login/", oidc.login, name="hub_oidc_login"),
     path("accounts/oidc/<str:provider_id>/login/callback/", oidc.callback,
