@@ -127,3 +127,11 @@ def _break_glass_link(said: Said) -> str:
 @renders("user.break_glass_sign_in", kind="secrets")
 def _break_glass_sign_in(said: Said) -> str:
     return f"{said.actor} signed in with a break-glass link"
+
+
+@renders("secrets.reencrypt", kind="secrets")
+def _reencrypt(said: Said) -> str:
+    moved = sum(int(counts.get("reencrypted", 0)) for counts in said.detail.values()
+                if isinstance(counts, dict))
+    return f"{said.actor} re-encrypted {moved} stored secret{'s' if moved != 1 else ''} " \
+           "with the first encryption key"

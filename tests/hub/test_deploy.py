@@ -174,7 +174,8 @@ def test_compose_processes_share_the_production_environment(compose):
 
 
 # Read by the hub but not a deployment's choice: the image's own paths, and `make run`'s.
-NOT_DEPLOYMENT_SETTINGS = {"HUB_VAR_DIR", "HUB_STATIC_ROOT", "HUB_USE_REAL_AWS"}
+# Development only (make run), or where the image and its volumes live.
+NOT_DEPLOYMENT_SETTINGS = {"HUB_VAR_DIR", "HUB_STATIC_ROOT", "HUB_USE_REAL_AWS", "HUB_DEV_ENV"}
 
 
 def documented_settings() -> set[str]:
@@ -187,7 +188,7 @@ def documented_settings() -> set[str]:
         if line.startswith("| `"):
             names |= set(re.findall(r"`([A-Z][A-Z0-9_]+)`", line.split("|")[1]))
     settings = (ROOT / "hub" / "settings.py").read_text()
-    read = set(re.findall(r'(?:environ\.get|env_bool|env_list|_required)\(\s*"([A-Z][A-Z0-9_]+)"',
+    read = set(re.findall(r'(?:environ\.get|env\.\w+|env_list|_required)\(\s*"([A-Z][A-Z0-9_]+)"',
                           settings))
     read |= set(re.findall(r'environ\["([A-Z][A-Z0-9_]+)"\]', settings))
     undocumented = read - names
