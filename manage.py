@@ -2,10 +2,17 @@
 import os
 import sys
 
+from django.core.management import execute_from_command_line
+
 
 def main() -> None:
+    from hub import devenv
+
+    # Beside `make run`: the same database, broker and local AWS (development only).
+    if loaded := devenv.load():
+        print(f"(settings of `make run` from {devenv.path()}: {', '.join(loaded)})",
+              file=sys.stderr)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hub.settings")
-    from django.core.management import execute_from_command_line
 
     execute_from_command_line(sys.argv)
 

@@ -14,11 +14,17 @@ import json
 import math
 import os
 import platform
+import shutil
 import statistics
 import sys
 import time
+import tracemalloc
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
+
+import psycopg2
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "var" / "bench"
@@ -50,8 +56,6 @@ class Environment:
         self.dropdb = None
 
     def prepare(self) -> None:
-        import shutil
-
         shutil.rmtree(RUN_DIR, ignore_errors=True)
         RUN_DIR.mkdir(parents=True)
         os.environ["HUB_VAR_DIR"] = str(RUN_DIR)
@@ -72,8 +76,6 @@ class Environment:
         self.procs.append(procs.start_aws(self.aws_port, log_dir=RUN_DIR))
 
     def _fresh_postgres(self, url: str) -> None:
-        import psycopg2
-
         parts = urlsplit(url)
         name = f"hub_bench_{os.getpid()}"
         admin_url = urlunsplit(parts._replace(path="/postgres"))
@@ -133,8 +135,6 @@ def seed_admin():
 
 
 def bench_provisioning(env: Environment, admin, token: str, count: int) -> dict:
-    import urllib.request
-
     from docker_repos.models import DockerRepo
     from hub.aws import client
     from projects.services import project_create, service_create
@@ -353,8 +353,6 @@ def bench_throughput(env: Environment, token: str, project: str, seconds: float,
 
 def seed_reconcile(admin, shortname: str, count: int) -> None:
     """`count` active repositories with no drift, in the database and in ECR."""
-    from concurrent.futures import ThreadPoolExecutor
-
     from docker_repos.models import DockerRepo
     from hub.aws import client
     from projects.choices import Role
@@ -402,8 +400,6 @@ def count_aws_calls():
 
 
 def bench_reconcile(admin, sizes: list[int]) -> dict:
-    import tracemalloc
-
     from docker_repos.models import DockerRepo
     from docker_repos.reconcile import reconcile
 

@@ -13,7 +13,7 @@ class DockerReposConfig(AppConfig):
     def ready(self):
         # Imported here, not at the top: the receivers import the models, and Django
         # imports this module before any app's models can be loaded.
-        from . import handlers
+        from . import audit_text, handlers  # noqa: F401 - audit_text: how events read
 
         member_removed.connect(handlers.member_removed, dispatch_uid="docker_repos.member_removed")
         ecr_identity_ready.connect(handlers.ecr_identity_ready,

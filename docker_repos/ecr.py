@@ -3,6 +3,7 @@ permanent); "not found" on reads and deletes is an ordinary answer, not an error
 
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from botocore.exceptions import ClientError
 
@@ -163,11 +164,14 @@ def delete_repository(name: str) -> bool:
     return True
 
 
+_NEVER = datetime.min.replace(tzinfo=UTC)  # sorts before any push time
+
+
 @dataclass(frozen=True)
 class Image:
     digest: str
     tags: list[str]
-    pushed_at: object
+    pushed_at: datetime | None  # ECR may leave it out
     size_bytes: int
 
 
@@ -184,8 +188,12 @@ def list_images(name: str, *, page_token: str | None = None,
               pushed_at=d.get("imagePushedAt"), size_bytes=d.get("imageSizeInBytes", 0))
         for d in response.get("imageDetails", [])
     ]
-    images.sort(key=lambda image: image.pushed_at or 0, reverse=True)
-    return images, response.get("nextToken")
+    return newest_first(images), response.get("nextToken")
+
+
+def newest_first(images: list[Image]) -> list[Image]:
+    """Newest push first; an image ECR gives no push time for comes last."""
+    return sorted(images, key=lambda image: image.pushed_at or _NEVER, reverse=True)
 
 
 def iter_repository_pages(*, page_size: int = 1000):

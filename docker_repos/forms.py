@@ -1,11 +1,13 @@
 from django import forms
 
+from projects.models import Service
+
 from .choices import TagMutability
 from .models import DockerRepo
 
 
 class RepoRequestForm(forms.Form):
-    service = forms.ModelChoiceField(queryset=None, empty_label=None,
+    service = forms.ModelChoiceField(queryset=Service.objects.none(), empty_label=None,
                                      help_text="The service this repository belongs to.")
     name = forms.CharField(
         max_length=256,
@@ -26,6 +28,8 @@ class RepoRequestForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.project = project
         self.fields["service"].queryset = project.services.order_by("name")
+        # The name alone: the project is already in the page's heading and the name's prefix.
+        self.fields["service"].label_from_instance = lambda service: service.name
         self.fields["name"].widget.attrs.update(autocomplete="off", spellcheck="false")
 
 

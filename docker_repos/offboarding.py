@@ -113,7 +113,7 @@ def _seen_by_departed(page) -> dict[int, tuple[str, str, str]]:
     members = set(Membership.objects.filter(
         user_id__in=actor_ids, project_id__in={p for _, p in keys.values()}
     ).values_list("user_id", "project_id"))
-    seen = {}
+    seen: dict[int, tuple[str, str, str]] = {}
     for robot_id, actor_id, username in reveals:
         key, project_id = keys[robot_id]
         if actor_id not in people:

@@ -53,7 +53,7 @@ def _record_written(repo: DockerRepo, plan: selectors.PolicyPlan) -> None:
         for robot in robots:
             audit(actor=None, action="robot.active", target=robot, project=repo.project,
                   detail={"iam_username": robot.iam_username})
-        accesses = []
+        accesses: list[RepoAccess] = []
         for writable, ids in ((False, plan.readers), (True, plan.writers)):
             accesses += RepoAccess.objects.select_for_update(of=("self",)).filter(
                 pk__in=ids, status=Status.PENDING, writable=writable, removal_requested=False

@@ -21,6 +21,7 @@ the apps' services. Several workers may run it at once: on PostgreSQL an advisor
 lets one pass run."""
 
 import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from hub import heartbeat, worker_metrics
 from hub.audit import audit
 from hub.aws import AwsError
 from hub.choices import FailureKind, Status
@@ -114,6 +116,31 @@ def _single_pass():
 
 
 def reconcile(*, dry_run: bool = False, repo_ids=None, page_size: int = 500) -> ReconcileReport:
+    started = time.monotonic()
+    try:
+        report = _reconcile(dry_run=dry_run, repo_ids=repo_ids, page_size=page_size)
+    except Exception:
+        if not dry_run:
+            worker_metrics.reconcile_pass(outcome="exception")
+        raise
+    if not (dry_run or report.skipped):
+        _record_pass(report, time.monotonic() - started, whole=repo_ids is None)
+    return report
+
+
+def _record_pass(report: ReconcileReport, duration: float, *, whole: bool) -> None:
+    """A pass that ran to its end (errors on single objects included): its figures for
+    /metrics and the alerts. A pass over a few repositories only (repo_ids) is not the
+    periodic pass and leaves the heartbeat alone."""
+    worker_metrics.reconcile_pass(outcome="completed", duration=duration,
+                                  changes=report.changes, errors=len(report.errors))
+    if whole:
+        heartbeat.record(heartbeat.RECONCILE, detail={
+            "duration_seconds": round(duration, 3), "changes": report.changes,
+            "errors": len(report.errors), "checked": report.checked})
+
+
+def _reconcile(*, dry_run: bool, repo_ids, page_size: int) -> ReconcileReport:
     report = ReconcileReport(dry_run=dry_run)
     with _single_pass() as got:
         if not got:
@@ -258,13 +285,14 @@ def _repair_credentials(report: ReconcileReport, iam_users: set[str]) -> None:
     back through its own task, with a new key: the credential counts as rotated. Every
     hub user that exists must carry the permissions boundary, and a deactivated person
     (however deactivated: a queryset update sends no signal) must have no access key."""
-    rows = [*EcrIdentity.objects.select_related("user").order_by("pk"),
-            *RobotAccount.objects.select_related("repo__project").order_by("pk")]
+    rows: list[EcrIdentity | RobotAccount] = [
+        *EcrIdentity.objects.select_related("user").order_by("pk"),
+        *RobotAccount.objects.select_related("repo__project").order_by("pk")]
     with ThreadPoolExecutor(settings.HUB_RECONCILE_THREADS) as pool:
         observed = pool.map(lambda row: _observe_credentials(row, iam_users), rows)
         for row, seen in zip(rows, observed, strict=True):
             robot = isinstance(row, RobotAccount)
-            project = row.repo.project if robot else None
+            project = row.repo.project if isinstance(row, RobotAccount) else None
             if isinstance(seen, AwsError):
                 _error(report, row.iam_username, seen.reason, target=row, project=project)
                 continue
@@ -272,7 +300,7 @@ def _repair_credentials(report: ReconcileReport, iam_users: set[str]) -> None:
             if row.iam_username in iam_users \
                     and boundary != settings.HUB_IAM_PERMISSIONS_BOUNDARY:
                 _repair_boundary(report, row, boundary, project)
-            if not robot and not row.user.is_active:
+            if isinstance(row, EcrIdentity) and not row.user.is_active:
                 _offboard_inactive(report, row, keys)
                 continue
             if row.status != Status.ACTIVE or (not robot and not row.access_key_id) \

@@ -81,7 +81,10 @@ def plan_from(robots, accesses, *, cluster=(), iam_users: set[str] | None = None
     With `iam_users` (the names IAM lists), a principal whose IAM user is not among them
     is left out (and named in `missing_users`): AWS refuses a policy naming an ARN that
     does not exist, so naming it would make the whole write fail."""
-    readers, writers, robot_arns, missing = {}, {}, {}, set()
+    readers: dict[int, str] = {}
+    writers: dict[int, str] = {}
+    robot_arns: dict[int, str] = {}
+    missing: set[str] = set()
 
     def exists(name: str) -> bool:
         if iam_users is None or name in iam_users:

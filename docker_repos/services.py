@@ -40,13 +40,13 @@ def repo_request(
     keep_last_images: int | None = None,
 ) -> DockerRepo:
     require_repo_manager(actor, project)
-    if not isinstance(service, Service):
-        service = Service.objects.filter(project=project, pk=service).first()
-    if service is None or service.project_id != project.pk:
+    chosen = (service if isinstance(service, Service)
+              else Service.objects.filter(project=project, pk=service).first())
+    if chosen is None or chosen.project_id != project.pk:
         message = "Choose a service of this project."
         raise InvalidInput(message, fields={"service": [message]})
     repo = DockerRepo(
-        project=project, service=service, name=(name or "").strip(),
+        project=project, service=chosen, name=(name or "").strip(),
         description=description or "", tag_mutability=tag_mutability,
         scan_on_push=scan_on_push, keep_last_images=keep_last_images,
         requested_by=actor if actor.is_authenticated else None,
@@ -64,7 +64,7 @@ def repo_request(
         with transaction.atomic():
             repo.save()
             audit(actor=actor, action="docker_repo.requested", target=repo, project=project,
-                  detail={"service": service.name, "tag_mutability": tag_mutability,
+                  detail={"service": chosen.name, "tag_mutability": tag_mutability,
                           "scan_on_push": scan_on_push, "keep_last_images": keep_last_images})
             enqueue_on_commit(PROVISION_REPO, repo.pk)
     except IntegrityError:

@@ -193,7 +193,7 @@ def _access_context(repo: DockerRepo, viewer) -> dict:
     """The access list as `viewer` (their ProjectAccess) may see it."""
     robot_rows, accesses = selectors.repo_access_state(repo)
     for robot in robot_rows:
-        robot.visible_key_id = visible_key_id(viewer, robot)
+        robot.visible_key_id = visible_key_id(viewer, robot)  # type: ignore[attr-defined]
     return {"robots": robot_rows, "accesses": accesses,
             "access_polling": selectors.access_in_flight(robot_rows, accesses)}
 

@@ -1,3 +1,5 @@
+from collections.abc import Callable
+
 from django.contrib import admin, messages
 from django.forms.models import model_to_dict
 from django.utils.html import format_html
@@ -88,6 +90,8 @@ class ReadOnlyAdminMixin:
 
 class StatusAdminMixin:
     """A coloured status column (`status_label`) for models with the hub's status field."""
+
+    message_user: Callable[..., None]  # ModelAdmin's, beside which this mixin is used
 
     @admin.display(description="status", ordering="status")
     def status_label(self, obj):

@@ -34,7 +34,7 @@ def _event(*, actor, action: str, target: models.Model | None = None, project=No
         actor=actor_obj,
         actor_username=actor_obj.get_username() if actor_obj else "",
         action=action,
-        target_type=target._meta.model_name if target is not None else "",
+        target_type=(target._meta.model_name or "") if target is not None else "",
         target_id=str(target.pk) if target is not None else "",
         target_repr=str(target)[:300] if target is not None else "",
         project_id=getattr(project, "pk", None),

@@ -9,10 +9,13 @@ moto; tests/aws check that with parliament and the enforced stand-in.
 (moto_server's arguments)."""
 
 import sys
+from pathlib import Path
 
+import boto3
 from moto.core.responses import EmptyResult
 from moto.iam import models, responses
 from moto.iam.exceptions import InvalidInput, NoSuchEntity
+from moto.server import main as moto_main
 
 _installed = False
 
@@ -23,6 +26,12 @@ def _check_boundary(backend, arn: str) -> None:
                         f"Value ({arn}) for parameter PermissionsBoundary is invalid.")
     if arn not in backend.managed_policies:
         raise NoSuchEntity(f"Policy {arn} does not exist or is not attachable.")
+
+
+def _patch(cls: type, **attributes: object) -> None:
+    """Give one of moto's classes new or replaced attributes (unknown to type checkers)."""
+    for name, value in attributes.items():
+        setattr(cls, name, value)
 
 
 def install() -> None:
@@ -38,7 +47,7 @@ def install() -> None:
             return None
         return {"PermissionsBoundaryType": "PermissionsPolicy", "PermissionsBoundaryArn": arn}
 
-    models.User.permissions_boundary = property(permissions_boundary)
+    _patch(models.User, permissions_boundary=property(permissions_boundary))
 
     original_create_user = responses.IamResponse.create_user
 
@@ -61,9 +70,9 @@ def install() -> None:
         self.backend.get_user(self._get_param("UserName")).permissions_boundary_arn = None
         return EmptyResult()
 
-    responses.IamResponse.create_user = create_user
-    responses.IamResponse.put_user_permissions_boundary = put_user_permissions_boundary
-    responses.IamResponse.delete_user_permissions_boundary = delete_user_permissions_boundary
+    _patch(responses.IamResponse, create_user=create_user,
+           put_user_permissions_boundary=put_user_permissions_boundary,
+           delete_user_permissions_boundary=delete_user_permissions_boundary)
     for key in ("CreateUserResponse.User.PermissionsBoundary",
                 "GetUserResponse.User.PermissionsBoundary"):
         responses.IamResponse.RESPONSE_KEY_PATH_TO_TRANSFORMER.setdefault(
@@ -73,7 +82,6 @@ def install() -> None:
 def create_boundary_policy(iam_client, boundary_arn: str) -> None:
     """The operator's one-time step (docs/aws.md), done for the stand-in: the managed
     policy `boundary_arn` names, from aws/user-boundary.json. Idempotent."""
-    from pathlib import Path
 
     path, _, name = boundary_arn.split(":policy", 1)[1].rpartition("/")
     document = (Path(__file__).resolve().parent.parent / "aws" / "user-boundary.json")
@@ -91,7 +99,6 @@ def command(host: str, port: int) -> list[str]:
 
 def prepare(endpoint_url: str, boundary_arn: str) -> None:
     """Once the stand-in server answers: do the operator's one-time steps in it."""
-    import boto3
 
     iam_client = boto3.client("iam", endpoint_url=endpoint_url, region_name="us-east-1",
                               aws_access_key_id="testing", aws_secret_access_key="testing")
@@ -100,7 +107,6 @@ def prepare(endpoint_url: str, boundary_arn: str) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     install()
-    from moto.server import main as moto_main
 
     moto_main(argv if argv is not None else sys.argv[1:])
 

@@ -12,7 +12,7 @@ class Status(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
-STATUS_COLOURS = {
+STATUS_COLOURS: dict[str, str] = {
     Status.PENDING: "blue",
     Status.ACTIVE: "green",
     Status.DELETING: "orange",

@@ -13,7 +13,9 @@ import sys
 import time
 from pathlib import Path
 
-from hub import awsstandin
+from django.conf import settings
+
+from hub import awsstandin, devenv
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -32,39 +34,102 @@ def wait_for_port(host: str, port: int, timeout: float = 30) -> None:
 
 def _boundary_arn(env) -> str:
     os.environ.update(env)
-    from django.conf import settings
 
     return settings.HUB_IAM_PERMISSIONS_BOUNDARY
 
 
-def main() -> int:
-    env = dict(os.environ)
+def process_env(environ) -> dict[str, str]:
+    """The processes' environment: the caller's, with the development defaults. Debug is
+    off, so people see the hub's own 404/403/500 pages, not Django's (which list every
+    URL); `HUB_DEBUG=1 make run` turns it on. Static files are served either way
+    (whitenoise, from the apps' folders: WHITENOISE_USE_FINDERS in development)."""
+    env = dict(environ)
     env.setdefault("DJANGO_SETTINGS_MODULE", "hub.settings")
-    env.setdefault("HUB_DEBUG", "1")
+    env.setdefault("HUB_DEBUG", "0")
     env.setdefault("PYTHONUNBUFFERED", "1")
+    return env
+
+
+def development_settings(env: dict[str, str], *, aws_port: int) -> dict[str, str]:
+    """Complete `env` with the settings every process of `make run` shares (and return
+    them, to be recorded): explicit values where the environment has none."""
+    var_dir = Path(env.get("HUB_VAR_DIR") or ROOT / "var").resolve()
+    env["HUB_VAR_DIR"] = str(var_dir)
+    env.setdefault("DATABASE_URL", f"sqlite:///{var_dir / 'hub.sqlite3'}")
+    env.setdefault("CELERY_BROKER_URL", "filesystem://")
+    env.setdefault("AWS_DEFAULT_REGION", "eu-west-2")
+    recorded = ["HUB_VAR_DIR", "DATABASE_URL", "CELERY_BROKER_URL", "AWS_DEFAULT_REGION"]
+    if not env.get("AWS_ENDPOINT_URL") and env.get("HUB_USE_REAL_AWS") != "1":
+        env["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{aws_port}"
+        # moto accepts any credentials: dummy ones, so no real key is ever sent to the
+        # stand-in nor written to var/dev.env, and boto3 never looks for real ones.
+        env["AWS_ACCESS_KEY_ID"] = "testing"
+        env["AWS_SECRET_ACCESS_KEY"] = "testing"
+        recorded += ["AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]
+    elif env.get("HUB_USE_REAL_AWS") == "1":
+        recorded.append("HUB_USE_REAL_AWS")  # your own credentials, never recorded
+    else:
+        recorded.append("AWS_ENDPOINT_URL")  # an endpoint of your own choosing
+    return {name: env[name] for name in recorded}
+
+
+def main() -> int:
+    env = process_env(os.environ)
     port = int(env.get("HUB_PORT", "8000"))
     aws_port = int(env.get("HUB_AWS_PORT", "5000"))
     use_moto = not env.get("AWS_ENDPOINT_URL") and env.get("HUB_USE_REAL_AWS") != "1"
+    recorded = devenv.write(
+        development_settings(env, aws_port=aws_port), var_dir=Path(env["HUB_VAR_DIR"])
+    )
+    commands = _commands(env, port, aws_port, use_moto=use_moto)
 
+    manage = [sys.executable, str(ROOT / "manage.py")]
+    subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], env=env, check=True, cwd=ROOT)
+    subprocess.run([*manage, "hub_seed_demo"], env=env, check=True, cwd=ROOT)
+
+    processes: list[tuple[str, subprocess.Popen]] = []
+    stop = _stopper(processes)
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    for name, command in commands:
+        processes.append((name, subprocess.Popen(command, env=env, cwd=ROOT)))
+        if name == "aws":
+            wait_for_port("127.0.0.1", aws_port)
+            awsstandin.prepare(env["AWS_ENDPOINT_URL"], _boundary_arn(env))
+    wait_for_port("127.0.0.1", port)
+    print(
+        f"\nPlatform Hub is running on http://127.0.0.1:{port}/  (Ctrl-C stops everything)\n"
+        f"Its settings are in {recorded}: manage.py in another terminal uses them.\n",
+        flush=True,
+    )
+    while True:
+        for name, process in processes:
+            if process.poll() is not None:
+                print(f"{name} exited with {process.returncode}; stopping the rest.", flush=True)
+                stop()
+        time.sleep(1)
+
+
+def _commands(
+    env: dict[str, str], port: int, aws_port: int, *, use_moto: bool
+) -> list[tuple[str, list[str]]]:
+    """The processes of the hub: the AWS stand-in first (unless AWS is given; `env`
+    already points at it), then web, worker and beat."""
     commands: list[tuple[str, list[str]]] = []
     if use_moto:
-        env["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{aws_port}"
-        # moto accepts any credentials; these keep boto3 from looking for real ones.
-        env.setdefault("AWS_ACCESS_KEY_ID", "testing")
-        env.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
         commands.append(("aws", awsstandin.command("127.0.0.1", aws_port)))
     manage = [sys.executable, str(ROOT / "manage.py")]
     celery = [str(BIN / "celery"), "-A", "hub"]
-    commands += [
+    return [
+        *commands,
         ("web", [*manage, "runserver", f"127.0.0.1:{port}", "--noreload"]),
         ("worker", [*celery, "worker", "-l", "info", "-c", "2"]),
         ("beat", [*celery, "beat", "-l", "info"]),
     ]
 
-    subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], env=env, check=True, cwd=ROOT)
-    subprocess.run([*manage, "hub_seed_demo"], env=env, check=True, cwd=ROOT)
 
-    processes: list[tuple[str, subprocess.Popen]] = []
+def _stopper(processes: list[tuple[str, subprocess.Popen]]):
+    """A signal handler (also called directly) that stops every process, then exits."""
 
     def stop(*_):
         for _, process in processes:
@@ -77,22 +142,7 @@ def main() -> int:
                 process.kill()
         raise SystemExit(0)
 
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
-    for name, command in commands:
-        processes.append((name, subprocess.Popen(command, env=env, cwd=ROOT)))
-        if name == "aws":
-            wait_for_port("127.0.0.1", aws_port)
-            awsstandin.prepare(env["AWS_ENDPOINT_URL"], _boundary_arn(env))
-    wait_for_port("127.0.0.1", port)
-    print(f"\nPlatform Hub is running on http://127.0.0.1:{port}/  (Ctrl-C stops everything)\n",
-          flush=True)
-    while True:
-        for name, process in processes:
-            if process.poll() is not None:
-                print(f"{name} exited with {process.returncode}; stopping the rest.", flush=True)
-                stop()
-        time.sleep(1)
+    return stop
 
 
 if __name__ == "__main__":

@@ -1,3 +1,4 @@
+from allauth.account.forms import LoginForm
 from django import forms
 
 from .exceptions import HubError
@@ -14,3 +15,14 @@ def apply_service_errors(form: forms.Form, error: HubError) -> None:
             placed = True
     if not placed:
         form.add_error(None, error.message)
+
+
+
+class SignInForm(LoginForm):
+    """allauth's sign-in form, its first field called what it takes ("Username or email",
+    allauth's own placeholder) rather than "Login"."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        login = self.fields["login"]
+        login.label = login.widget.attrs.get("placeholder") or login.label

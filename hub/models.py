@@ -30,3 +30,16 @@ class AuditEvent(models.Model):
     def __str__(self) -> str:
         who = self.actor_username or "system"
         return f"{self.at:%Y-%m-%d %H:%M:%S} {who} {self.action} {self.target_repr}"
+
+
+class Heartbeat(models.Model):
+    """The last time a background process showed it is alive, readable by every web pod:
+    `beat` (Celery beat's scheduler loop) and `reconcile` (the reconciler's last pass,
+    with its figures in `detail`). One row per name, overwritten."""
+
+    name = models.CharField(max_length=32, primary_key=True)
+    at = models.DateTimeField()
+    detail = models.JSONField(default=dict, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} at {self.at:%Y-%m-%d %H:%M:%S}"

@@ -11,7 +11,12 @@ import re
 from pathlib import Path
 
 import dj_database_url
+from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
+from django.core.management.utils import get_random_secret_key
+
+# Booleans and numbers: django-environ, strict (a typo or a bad number is an error).
+from hub.env import env
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("HUB_VAR_DIR", BASE_DIR / "var"))
@@ -22,24 +27,27 @@ if HUB_ENV not in ("development", "production"):
 PRODUCTION = HUB_ENV == "production"
 
 
-def env_bool(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    return value.strip().lower() in ("1", "true", "yes", "on")
-
-
 def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
 def _dev_secret(filename: str, make) -> str:
-    """A value generated once into var/ so development data survives restarts."""
+    """A value generated once into var/ so development data survives restarts. Processes
+    starting at once (parallel test workers; web, worker and beat) all get the first one
+    written: each drafts its own and links it into place, which fails if one is there."""
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     path = VAR_DIR / filename
     if not path.exists():
-        path.write_text(make())
-        path.chmod(0o600)
+        draft = VAR_DIR / f".{filename}.{os.getpid()}"
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(make())
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
     return path.read_text().strip()
 
 
@@ -52,7 +60,6 @@ def _required(name: str) -> str:
 
 def _checked_fernet_keys(keys: list[str]) -> list[str]:
     """Fail at start-up, not at the first secret reveal, on a malformed key."""
-    from cryptography.fernet import Fernet
 
     for position, key in enumerate(keys, start=1):
         try:
@@ -72,18 +79,14 @@ if PRODUCTION:
         env_list("HUB_FERNET_KEYS") or [_required("HUB_FERNET_KEYS")]
     )
 else:
-    from django.core.management.utils import get_random_secret_key
-
     SECRET_KEY = os.environ.get("SECRET_KEY") or _dev_secret("secret_key", get_random_secret_key)
 
     def _fernet_key() -> str:
-        from cryptography.fernet import Fernet
-
         return Fernet.generate_key().decode()
 
     HUB_FERNET_KEYS = env_list("HUB_FERNET_KEYS") or [_dev_secret("fernet_key", _fernet_key)]
 
-DEBUG = env_bool("HUB_DEBUG", default=False)
+DEBUG = env.bool("HUB_DEBUG", default=False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "" if PRODUCTION else "127.0.0.1,localhost,testserver")
 if PRODUCTION and not ALLOWED_HOSTS:
     _required("ALLOWED_HOSTS")  # empty would answer every request with 400
@@ -111,6 +114,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Probes and /metrics first: answered whatever the Host header (a kubelet asks by pod
+    # IP), never redirected to https, without sessions or CSRF (hub/probes.py).
+    "hub.probes.ProbeMiddleware",
+    "hub.metrics.RequestLatencyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "hub.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -146,7 +153,7 @@ TEMPLATES = [
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'hub.sqlite3'}",
-        conn_max_age=int(os.environ.get("HUB_DB_CONN_MAX_AGE", "60")),
+        conn_max_age=env.int("HUB_DB_CONN_MAX_AGE", default=60),
         conn_health_checks=True,
     )
 }
@@ -174,7 +181,9 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = VAR_DIR / "static"
+# The image collects static files outside VAR_DIR (HUB_STATIC_ROOT), so a pod can mount an
+# empty writable volume on VAR_DIR beside a read-only root filesystem.
+STATIC_ROOT = Path(os.environ.get("HUB_STATIC_ROOT") or VAR_DIR / "static")
 if not PRODUCTION:
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns when it is missing
 STATICFILES_DIRS = [BASE_DIR / "static"]
@@ -203,23 +212,24 @@ ACCOUNT_EMAIL_CONFIRMATION_HMAC = True
 if PRODUCTION or os.environ.get("EMAIL_HOST"):
     EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
-    EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+    EMAIL_PORT = env.int("EMAIL_PORT", default=25)
     EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
     EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
-    EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=False)
-    EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", default=False)
+    EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+    EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
     EMAIL_TIMEOUT = 10
 else:
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = str(VAR_DIR / "mail")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Platform Hub <hub@localhost>")
 ACCOUNT_ADAPTER = "hub.auth.AccountAdapter"
+ACCOUNT_FORMS = {"login": "hub.forms.SignInForm"}
 SOCIALACCOUNT_ADAPTER = "hub.auth.SocialAccountAdapter"
-HUB_LOCAL_SIGNUP = env_bool("HUB_LOCAL_SIGNUP", default=not PRODUCTION)
+HUB_LOCAL_SIGNUP = env.bool("HUB_LOCAL_SIGNUP", default=not PRODUCTION)
 # HUB_LOCAL_SIGNIN=0 with OpenID Connect configured: people sign in only through the
 # provider (no local password sign-in or sign-up); operators' break-glass is
 # `manage.py hub_break_glass USERNAME`, a one-time sign-in link for a staff account.
-HUB_LOCAL_SIGNIN = env_bool("HUB_LOCAL_SIGNIN", default=True)
+HUB_LOCAL_SIGNIN = env.bool("HUB_LOCAL_SIGNIN", default=True)
 SOCIALACCOUNT_EMAIL_AUTHENTICATION = True
 SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
 SOCIALACCOUNT_LOGIN_ON_GET = False
@@ -280,8 +290,7 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "Platform Hub API",
     "DESCRIPTION": (
-        "Self-service private Docker repositories in AWS ECR. The contract is "
-        "shared/API.md.\n\n"
+        "Self-service private Docker repositories in AWS ECR.\n\n"
         "**Authentication**: `Authorization: Token <token>` with a personal API token "
         "(create one on the API tokens page, or `python manage.py hub_api_token <username>`); "
         "the browser's session also works, with CSRF for unsafe methods.\n\n"
@@ -355,10 +364,37 @@ CELERY_BEAT_SCHEDULE: dict = {
         "options": {"expires": 55},  # a pass that could not start in time is dropped
     },
 }
+# Celery beat records a heartbeat (hub.Heartbeat "beat") at least this often, from its own
+# scheduler loop (hub/beat.py); older than HUB_BEAT_STALE_AFTER it is stale: `hub_probe
+# beat` fails, /readyz says so, and the BeatHeartbeatStale alert fires. /readyz fails on a
+# stale beat only with HUB_READY_REQUIRES_BEAT=1: by default a scheduler fault must not
+# take every web pod out of service.
+CELERY_BEAT_SCHEDULER = "hub.beat:HeartbeatScheduler"
+HUB_BEAT_HEARTBEAT_EVERY = env.float("HUB_BEAT_HEARTBEAT_EVERY", default=15.0)
+HUB_BEAT_STALE_AFTER = env.float("HUB_BEAT_STALE_AFTER", default=180.0)
+HUB_READY_REQUIRES_BEAT = env.bool("HUB_READY_REQUIRES_BEAT", default=False)
+# Prometheus: the worker and beat serve /metrics on this port (0: off, the default under
+# `make run` and in tests); the web serves it at /metrics on its own port. With
+# HUB_METRICS_TOKEN set, /metrics asks for `Authorization: Bearer <token>`.
+HUB_METRICS_PORT = env.int("HUB_METRICS_PORT", default=0)
+HUB_METRICS_TOKEN = os.environ.get("HUB_METRICS_TOKEN", "")
+# Wiring, not configuration (settings know every app; hub imports none): the models whose
+# rows /metrics counts by status, and every column that holds a hub.crypto ciphertext
+# (`manage.py hub_reencrypt` re-encrypts them all).
+HUB_METRICS_OBJECT_MODELS = {
+    "docker_repo": "docker_repos.DockerRepo",
+    "robot": "docker_repos.RobotAccount",
+    "repo_access": "docker_repos.RepoAccess",
+    "ecr_identity": "identities.EcrIdentity",
+}
+HUB_ENCRYPTED_FIELDS = [
+    "identities.EcrIdentity.secret_access_key_encrypted",
+    "docker_repos.RobotAccount.secret_access_key_encrypted",
+]
 # A repository pending or deleting with no progress for this long is re-sent.
-HUB_RECONCILE_STUCK_AFTER = int(os.environ.get("HUB_RECONCILE_STUCK_AFTER", "300"))
+HUB_RECONCILE_STUCK_AFTER = env.int("HUB_RECONCILE_STUCK_AFTER", default=300)
 # Parallel AWS reads of one reconciler pass (botocore pools 10 connections per client).
-HUB_RECONCILE_THREADS = int(os.environ.get("HUB_RECONCILE_THREADS", "8"))
+HUB_RECONCILE_THREADS = env.int("HUB_RECONCILE_THREADS", default=8)
 
 # --- AWS ----------------------------------------------------------------------------
 AWS_DEFAULT_REGION = os.environ.get("AWS_DEFAULT_REGION", "eu-west-2")
@@ -391,9 +427,9 @@ if not re.fullmatch(r"arn:aws(-[a-z]+)*:iam::\d{12}:policy/[\w+=,.@/-]+",
     raise ImproperlyConfigured(
         "HUB_IAM_PERMISSIONS_BOUNDARY must be the ARN of a managed IAM policy "
         "(arn:aws:iam::123456789012:policy/platform-hub-user-boundary)")
-HUB_AWS_CONNECT_TIMEOUT = float(os.environ.get("HUB_AWS_CONNECT_TIMEOUT", "3"))
-HUB_AWS_READ_TIMEOUT = float(os.environ.get("HUB_AWS_READ_TIMEOUT", "10"))
-HUB_AWS_MAX_ATTEMPTS = int(os.environ.get("HUB_AWS_MAX_ATTEMPTS", "3"))
+HUB_AWS_CONNECT_TIMEOUT = env.float("HUB_AWS_CONNECT_TIMEOUT", default=3.0)
+HUB_AWS_READ_TIMEOUT = env.float("HUB_AWS_READ_TIMEOUT", default=10.0)
+HUB_AWS_MAX_ATTEMPTS = env.int("HUB_AWS_MAX_ATTEMPTS", default=3)
 
 # --- Security -----------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
@@ -423,8 +459,8 @@ if os.environ.get("HUB_OIDC_SERVER_URL"):
     HUB_CSP["form-action"] += f" {_oidc.scheme.lower()}://{_oidc_host}"
 # Sign-in lockout (allauth): after this many failed attempts for one account, sign-in
 # for it is refused for the timeout; per IP address, 10 failures a minute.
-HUB_LOGIN_ATTEMPTS_LIMIT = int(os.environ.get("HUB_LOGIN_ATTEMPTS_LIMIT", "5"))
-HUB_LOGIN_ATTEMPTS_TIMEOUT = int(os.environ.get("HUB_LOGIN_ATTEMPTS_TIMEOUT", "300"))
+HUB_LOGIN_ATTEMPTS_LIMIT = env.int("HUB_LOGIN_ATTEMPTS_LIMIT", default=5)
+HUB_LOGIN_ATTEMPTS_TIMEOUT = env.int("HUB_LOGIN_ATTEMPTS_TIMEOUT", default=300)
 HUB_LOGIN_FAILURES_PER_IP = "10/m/ip"
 ACCOUNT_RATE_LIMITS = {
     "login_failed": (f"{HUB_LOGIN_FAILURES_PER_IP},"
@@ -438,34 +474,36 @@ SECURE_REFERRER_POLICY = "same-origin"
 if PRODUCTION:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
-    SECURE_SSL_REDIRECT = env_bool("HUB_SSL_REDIRECT", default=True)
+    SECURE_SSL_REDIRECT = env.bool("HUB_SSL_REDIRECT", default=True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SECURE_HSTS_SECONDS = int(os.environ.get("HUB_HSTS_SECONDS", "31536000"))
+    SECURE_HSTS_SECONDS = env.int("HUB_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = env_bool("HUB_HSTS_PRELOAD", default=True)
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    SECURE_HSTS_PRELOAD = env.bool("HUB_HSTS_PRELOAD", default=True)
+    # The probes and /metrics are answered before SecurityMiddleware (hub.probes), so they
+    # are never redirected; this covers a probe that reaches the URLconf anyway.
+    SECURE_REDIRECT_EXEMPT = [r"^(healthz|livez|readyz|metrics)$"]
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "filters": {"redact_secrets": {"()": "hub.logging.RedactSecretsFilter"}},
-    "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain",
-                    "filters": ["redact_secrets"]},
-    },
-    "root": {"handlers": ["console"], "level": os.environ.get("HUB_LOG_LEVEL", "INFO")},
-    "loggers": {
-        "botocore": {"level": "WARNING"},
-        "urllib3": {"level": "WARNING"},
-    },
-}
+# One log format for every process (hub/logging.py): JSON lines in production, readable
+# text in development; secrets redacted either way.
+HUB_LOG_FORMAT = os.environ.get("HUB_LOG_FORMAT") or ("json" if PRODUCTION else "text")
+if HUB_LOG_FORMAT not in ("json", "text"):
+    raise ImproperlyConfigured("HUB_LOG_FORMAT must be 'json' or 'text'")
+HUB_LOG_LEVEL = os.environ.get("HUB_LOG_LEVEL", "INFO").upper()
 
-# Development serves static files straight from the apps and packages; production from
-# STATIC_ROOT after collectstatic.
+
+def _logging():
+    from hub.logging import logging_config
+
+    return logging_config(log_format=HUB_LOG_FORMAT, level=HUB_LOG_LEVEL)
+
+
+LOGGING = _logging()
+
+# Development serves static files straight from the apps and packages (also with debug
+# off, as `make run` has it); production from STATIC_ROOT after collectstatic.
 WHITENOISE_USE_FINDERS = not PRODUCTION
 
 # Celery retries of transient AWS failures: exponential backoff with jitter.
-HUB_TASK_MAX_RETRIES = int(os.environ.get("HUB_TASK_MAX_RETRIES", "6"))
-HUB_TASK_RETRY_BASE = float(os.environ.get("HUB_TASK_RETRY_BASE", "2"))  # seconds
-HUB_TASK_RETRY_CAP = float(os.environ.get("HUB_TASK_RETRY_CAP", "120"))
+HUB_TASK_MAX_RETRIES = env.int("HUB_TASK_MAX_RETRIES", default=6)
+HUB_TASK_RETRY_BASE = env.float("HUB_TASK_RETRY_BASE", default=2.0)  # seconds
+HUB_TASK_RETRY_CAP = env.float("HUB_TASK_RETRY_CAP", default=120.0)

@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import include, path, re_path
+from django.urls import URLPattern, URLResolver, include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from . import breakglass, health, oidc, views
@@ -9,11 +9,11 @@ admin.site.site_header = "Platform Hub administration"
 admin.site.site_title = "Platform Hub admin"
 admin.site.index_title = "Operations"
 # The admin signs in through the hub's own sign-in page (with its lockout and OIDC).
-admin.site.login = views.admin_login
+admin.site.login = views.admin_login  # type: ignore[method-assign]
 
 # The REST API (shared/API.md): every app's endpoints under /api/v1/, in one namespace
 # ("api:repo-detail"); any other address there is a 404 in the API's error shape.
-api_v1 = [
+api_v1: list[URLPattern | URLResolver] = [
     path("", include("projects.api.urls")),
     path("", include("docker_repos.api.urls")),
     path("", include("identities.api.urls")),
@@ -22,7 +22,11 @@ api_v1 = [
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("healthz", health.healthz, name="healthz"),
+    # Answered by hub.probes.ProbeMiddleware before the URLconf; named here for reverse().
+    path("livez", health.livez, name="livez"),
+    path("readyz", health.readyz, name="readyz"),
+    path("healthz", health.readyz, name="healthz"),
+    path("metrics", health.metrics, name="metrics"),
     # allauth's OpenID Connect sign-in and callback, at allauth's addresses (hub/oidc.py).
     path("accounts/oidc/<str:provider_id>/login/", oidc.login, name="hub_oidc_login"),
     path("accounts/oidc/<str:provider_id>/login/callback/", oidc.callback,

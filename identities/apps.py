@@ -10,7 +10,7 @@ class IdentitiesConfig(AppConfig):
     def ready(self):
         # Imported here, not at the top: they import the models, and Django imports this
         # module before any app's models can be loaded.
-        from . import handlers
+        from . import audit_text, handlers  # noqa: F401 - audit_text: how events read
         from .models import EcrIdentity
 
         post_save.connect(handlers.user_saved, sender=get_user_model(),

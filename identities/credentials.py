@@ -19,6 +19,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import connection
+from django.db.backends.sqlite3.creation import DatabaseCreation as SqliteCreation
 from django.utils import timezone
 
 from hub.aws import AwsTransientError
@@ -71,7 +72,7 @@ def _scope(model) -> str:
     share a PostgreSQL server or a VAR_DIR (two hubs, parallel test workers); an in-memory
     SQLite database belongs to its process alone."""
     name = str(connection.settings_dict["NAME"])
-    if connection.vendor == "sqlite" and connection.is_in_memory_db():
+    if connection.vendor == "sqlite" and SqliteCreation.is_in_memory_db(name):
         name += f"@{os.getpid()}"
     return f"{name}/{model._meta.label_lower}"
 
@@ -126,7 +127,7 @@ def converge_credentials(row: IamCredentials, *, tags: dict[str, str]) -> Conver
     concurrent run); any key this run created has then been deleted again. The caller
     holds `converging_alone` for the row, read it inside, and records the outcome (and
     clears `rotation_requested`)."""
-    model = type(row)
+    model = type(row)  # EcrIdentity or RobotAccount (IamCredentials is abstract)
     name = row.iam_username
     user = iam.ensure_user(name, tags=tags)
     arn = user.arn
@@ -138,7 +139,7 @@ def converge_credentials(row: IamCredentials, *, tags: dict[str, str]) -> Conver
     for key_id in keys:
         if key_id != stored:
             iam.delete_access_key(name, key_id)
-    pending = model.objects.filter(pk=row.pk, status=Status.PENDING)
+    pending = model._default_manager.filter(pk=row.pk, status=Status.PENDING)
     if stored in keys and not row.rotation_requested:  # nothing to create
         return Converged(bool(pending.update(iam_arn=arn, updated_at=timezone.now())),
                          user.created)

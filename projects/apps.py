@@ -7,4 +7,4 @@ class ProjectsConfig(AppConfig):
     def ready(self) -> None:
         # Imported here: connecting its receiver to the Membership model needs the models
         # loaded, which they are not when Django imports this module.
-        from . import signals  # noqa: F401 - connects the membership receiver
+        from . import audit_text, signals  # noqa: F401 - how events read; the membership receiver

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinLengthValidator, RegexValidator
@@ -63,6 +65,9 @@ class Membership(models.Model):
     )
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Not a column: who is deleting the row, set just before delete() for the receivers of
+    # the deletion (projects.signals).
+    removed_by: Any = None
 
     class Meta:
         ordering = ["project", "user__username"]

@@ -1,6 +1,7 @@
 """Who may do what in a project: the one place views, the API and services ask."""
 
 from dataclasses import dataclass
+from types import EllipsisType
 
 from .choices import RepoManagement, Role
 from .models import Membership, Project
@@ -39,7 +40,8 @@ def is_hub_admin(user) -> bool:
     return bool(user.is_authenticated and user.is_active and user.is_staff)
 
 
-def project_access(user, project: Project, *, role: str | None = ...) -> ProjectAccess:
+def project_access(user, project: Project, *,
+                   role: str | None | EllipsisType = ...) -> ProjectAccess:
     """What `user` may do in `project`. Pass `role` when it is already known (e.g. from an
     annotated queryset) to save the query."""
     if not (user.is_authenticated and user.is_active):

@@ -1,3 +1,6 @@
+from typing import Any
+
+from django import forms
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
@@ -5,10 +8,10 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
+from django.utils.http import urlencode
 from django.views import View
 from django.views.generic import TemplateView
 
-from hub.audit import events_in_project
 from hub.exceptions import HubError
 from hub.forms import apply_service_errors
 
@@ -35,6 +38,7 @@ class ProjectViewMixin:
     require_admin = False
     require_repo_manager = False
     tab = ""
+    kwargs: dict[str, Any]  # set by View.setup (the URL's arguments)
 
     def dispatch(self, request, *args, **kwargs):
         self.project, self.access = selectors.project_and_access(kwargs["shortname"],
@@ -119,7 +123,7 @@ class ProjectActionView(ProjectViewMixin, View):
     shown again with the form and its errors."""
 
     require_admin = True
-    form_class = None
+    form_class: type[forms.Form]
     context_name = ""
 
     def post(self, request, *args, **kwargs):
@@ -288,7 +292,8 @@ class ServiceDeleteView(ServiceMixin, TemplateView):
 
 
 class ProjectActivityView(ProjectViewMixin, TemplateView):
-    """The project's audit events, newest first, for project admins."""
+    """The project's audit events in sentences, newest first, for project admins;
+    filtered by person, kind of object and kind of change."""
 
     template_name = "projects/project_activity.html"
     require_admin = True
@@ -297,10 +302,14 @@ class ProjectActivityView(ProjectViewMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        events = events_in_project(self.project)
-        action = self.request.GET.get("action", "")
-        if action:
-            events = events.filter(action__startswith=action)
+        choices = selectors.activity_filter_choices(self.project)
+        # Only values the filter offers count (a stale or made-up one shows everything).
+        chosen = {name: value if value in {v for v, _ in choices[name]} else ""
+                  for name in choices
+                  for value in [self.request.GET.get(name, "")]}
+        events = selectors.project_activity(self.project, person=chosen["person"],
+                                            object_type=chosen["object"], kind=chosen["kind"])
         page = Paginator(events, self.paginate_by).get_page(self.request.GET.get("page"))
-        context.update(page=page, events=page.object_list, action=action)
+        context.update(page=page, events=page.object_list, choices=choices, chosen=chosen,
+                       filter_query=urlencode({k: v for k, v in chosen.items() if v}))
         return context

@@ -9,6 +9,7 @@ from django.conf import settings
 from docker_repos import services
 from docker_repos.access import access_set
 from docker_repos.models import DockerRepo, RepoAccess, RobotAccount
+from hub.celery import app
 from hub.choices import Status
 from hub.crypto import encrypt
 from identities.models import EcrIdentity, identity_iam_username
@@ -26,7 +27,6 @@ def converging(capture):
     """Everything enqueued inside runs at once, in this process, tasks enqueued by tasks
     included (Celery's eager mode + the on-commit callbacks of the test's transaction).
     `capture` is pytest-django's django_capture_on_commit_callbacks fixture."""
-    from hub.celery import app
 
     previous = app.conf.task_always_eager
     app.conf.task_always_eager = True

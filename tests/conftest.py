@@ -6,6 +6,7 @@ from moto import mock_aws
 
 from hub import awsstandin
 from hub.aws import client, reset_clients
+from identities import iam
 from projects.choices import Role
 from projects.models import Membership, Project, Service
 
@@ -87,7 +88,6 @@ def aws(settings, monkeypatch):
 def created_secrets(monkeypatch):
     """Every secret access key IAM hands the hub during the test."""
     secrets = []
-    from identities import iam
 
     original = iam.create_access_key
 

@@ -21,6 +21,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from django.conf import settings
+
+from hub import awsstandin
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
@@ -121,9 +125,7 @@ def start_aws(port: int, *, log_dir: Path, env: Mapping[str, str] | None = None,
               name: str = "moto") -> Proc:
     """The AWS stand-in server (hub.awsstandin) on `port`, answering and prepared as an
     operator would (the users' permissions boundary policy exists)."""
-    from django.conf import settings
 
-    from hub import awsstandin
 
     proc = start(name, awsstandin.command("127.0.0.1", port), log_dir=log_dir, env=env)
     wait_for_port(port, proc=proc)

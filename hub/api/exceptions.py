@@ -49,32 +49,28 @@ def error_response(status_code: int, code: str, message: str, fields: dict | Non
 def flatten_errors(detail, prefix: str = "") -> dict[str, list[str]]:
     """DRF's nested error detail as one level: `users.1.username` for the username of the
     second entry of `users`; errors not about a field go under `non_field_errors`."""
-    out: dict[str, list[str]] = {}
-
-    def add(key: str, messages: list[str]) -> None:
-        out.setdefault(key or NON_FIELD, []).extend(messages)
-
     if isinstance(detail, dict):
-        for key, value in detail.items():
-            name = str(key)
-            if name == NON_FIELD and prefix:
-                name = ""
-            for sub_key, messages in flatten_errors(
-                value, f"{prefix}.{name}" if prefix and name else (prefix or name)
-            ).items():
-                add(sub_key, messages)
-    elif isinstance(detail, list):
-        if all(not isinstance(item, dict | list) for item in detail):
-            add(prefix, [str(item) for item in detail])
-        else:
-            for index, item in enumerate(detail):
-                if item:
-                    key = f"{prefix}.{index}" if prefix else str(index)
-                    for sub_key, messages in flatten_errors(item, key).items():
-                        add(sub_key, messages)
+        parts = [flatten_errors(value, _field_key(prefix, str(key)))
+                 for key, value in detail.items()]
+    elif isinstance(detail, list) and any(isinstance(item, dict | list) for item in detail):
+        parts = [flatten_errors(item, f"{prefix}.{index}" if prefix else str(index))
+                 for index, item in enumerate(detail) if item]
     else:
-        add(prefix, [str(detail)])
+        items = detail if isinstance(detail, list) else [detail]
+        parts = [{prefix or NON_FIELD: [str(item) for item in items]}]
+    out: dict[str, list[str]] = {}
+    for part in parts:
+        for key, messages in part.items():
+            out.setdefault(key or NON_FIELD, []).extend(messages)
     return out
+
+
+def _field_key(prefix: str, name: str) -> str:
+    """The flat key of field `name` under `prefix`; a nested object's own non-field
+    errors belong to the object (`robots.0`), not to a field called non_field_errors."""
+    if name == NON_FIELD and prefix:
+        return prefix
+    return f"{prefix}.{name}" if prefix else name
 
 
 def _first_message(fields: dict[str, list[str]], default: str) -> str:
@@ -87,6 +83,29 @@ def _first_message(fields: dict[str, list[str]], default: str) -> str:
 def api_exception_handler(exc, context):
     if isinstance(exc, DjangoValidationError):
         exc = InvalidInput.from_django(exc)
+    response = _hub_error_response(exc)
+    if response is not None:
+        return response
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied(*(exc.args or ()))
+
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        # A bug in the hub, not the client's doing: log it, answer in the same shape.
+        logger.exception("Unhandled error in %s", context.get("view").__class__.__name__)
+        set_rollback()
+        return error_response(status.HTTP_500_INTERNAL_SERVER_ERROR, "server_error",
+                              "The hub failed to handle this request; the operators can see "
+                              "the error in its log.")
+    response.data = _drf_error_body(exc, response)
+    return response
+
+
+def _hub_error_response(exc) -> Response | None:
+    """The response to an error DRF does not know: the hub's own, AWS's, and Django's
+    request-parsing refusals; None for any other."""
     if isinstance(exc, HubError):
         set_rollback()
         return error_response(exc.status_code, exc.code, exc.message, exc.fields)
@@ -105,36 +124,26 @@ def api_exception_handler(exc, context):
     if isinstance(exc, SuspiciousOperation):  # e.g. too many form fields
         return error_response(status.HTTP_400_BAD_REQUEST, "bad_request", str(exc) or
                               "The request is malformed.")
-    if isinstance(exc, Http404):
-        exc = exceptions.NotFound()
-    elif isinstance(exc, DjangoPermissionDenied):
-        exc = exceptions.PermissionDenied(*(exc.args or ()))
+    return None
 
-    response = drf_exception_handler(exc, context)
-    if response is None:
-        # A bug in the hub, not the client's doing: log it, answer in the same shape.
-        logger.exception("Unhandled error in %s", context.get("view").__class__.__name__)
-        set_rollback()
-        return error_response(status.HTTP_500_INTERNAL_SERVER_ERROR, "server_error",
-                              "The hub failed to handle this request; the operators can see "
-                              "the error in its log.")
 
-    code = getattr(exc, "default_code", "error")
+def _drf_error_body(exc, response: Response) -> dict:
+    """The contract's body for an error DRF answered (`response`, whose headers may gain
+    Retry-After)."""
     if isinstance(exc, exceptions.ValidationError):
         fields = flatten_errors(exc.detail)
         message = _first_message(fields, "Invalid input.")
         if list(fields) == [NON_FIELD]:
             message, fields = fields[NON_FIELD][0], {}
-        response.data = error_body("invalid", message, fields)
-        return response
+        return error_body("invalid", message, fields)
     if isinstance(exc, exceptions.Throttled):
-        wait = exc.wait if exc.wait is not None else 1
+        wait = getattr(exc, "wait", None)  # seconds; set by Throttled, not in DRF's stubs
+        if wait is None:
+            wait = 1
         response["Retry-After"] = str(max(1, math.ceil(wait)))
         message = (f"Too many requests: try again in {response['Retry-After']} "
                    f"second{'s' if response['Retry-After'] != '1' else ''}.")
-        response.data = error_body("throttled", message)
-        return response
+        return error_body("throttled", message)
     # DRF answered only for its own exceptions (Django's were turned into them above), and
     # apart from ValidationError each carries one message.
-    response.data = error_body(code, str(exc.detail))
-    return response
+    return error_body(getattr(exc, "default_code", "error"), str(exc.detail))

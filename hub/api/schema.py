@@ -9,7 +9,8 @@ class ErrorDetailSerializer(serializers.Serializer):
     code = serializers.CharField(help_text="A machine-readable code, e.g. `invalid`, "
                                            "`not_found`, `conflict`, `throttled`.")
     message = serializers.CharField(help_text="What went wrong, for a person.")
-    fields = serializers.DictField(
+    # The error shape's key; DRF takes declared fields off the class, so the name is free.
+    fields = serializers.DictField(  # type: ignore[assignment]
         child=serializers.ListField(child=serializers.CharField()),
         help_text="Messages per request field (`robots.0.name` for a nested one); "
                   "`non_field_errors` for the request as a whole. Empty unless the input "

@@ -6,6 +6,8 @@ from rest_framework.views import APIView
 
 from hub.exceptions import NotAllowed
 
+from .serializers import StrictSerializer
+
 
 def require(access, capability: str | None = None, *, message: str = "",
             not_found: str = "Not found.") -> None:
@@ -37,6 +39,5 @@ def no_body(request) -> None:
     data = request.data
     if data in (None, "") or (hasattr(data, "__len__") and len(data) == 0):
         return
-    from .serializers import StrictSerializer
 
     StrictSerializer(data=data).is_valid(raise_exception=True)

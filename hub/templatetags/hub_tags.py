@@ -2,6 +2,7 @@ from django import template
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from hub.audit_text import describe
 from hub.choices import IN_FLIGHT, Status, status_colour
 
 register = template.Library()
@@ -18,3 +19,9 @@ def status_badge(status: str, detail: str = ""):
         status_colour(status), status,
         format_html(' title="{}"', detail) if detail else "", spinner, label,
     )
+
+
+@register.simple_tag
+def audit_sentence(event) -> str:
+    """The audit event in plain words (hub.audit_text), escaped like any text."""
+    return describe(event)

@@ -32,7 +32,7 @@ class ProjectScopedView(GenericAPIView):
     def load(self, capability: str | None = None, message: str = "") -> Project:
         project, access = selectors.project_and_access(self.kwargs["shortname"],
                                                        self.request.user)
-        if project is None:
+        if project is None or access is None:
             raise NotFound(NO_PROJECT)
         self.project, self.access = project, access
         require(self.access, capability, message=message or ADMIN_ONLY, not_found=NO_PROJECT)

@@ -4,6 +4,8 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from docker_repos.models import DockerRepo
+from docker_repos.selectors import hub_tags
+from hub.aws import client
 from hub.choices import Status
 from identities.models import ApiToken
 from identities.services import api_token_create
@@ -53,9 +55,6 @@ def make_repo(world, *, project=None, service=None, name="web", status=Status.AC
     repo = DockerRepo.objects.create(project=project, service=service, name=name,
                                      status=status, **fields)
     if in_ecr:
-        from docker_repos.selectors import hub_tags
-        from hub.aws import client
-
         created = client("ecr").create_repository(
             repositoryName=repo.full_name,
             tags=[{"Key": k, "Value": v} for k, v in hub_tags(repo).items()])

@@ -7,9 +7,14 @@ hold is refused at once."""
 import json
 
 import pytest
+from rest_framework.exceptions import ValidationError
+from rest_framework.renderers import JSONRenderer
 
 from docker_repos.access import MAX_ACCESS_ENTRIES
 from docker_repos.models import RepoAccess, RobotAccount
+from docker_repos.policy import ECR_POLICY_MAX_CHARS, placeholder_user_arn
+from hub.api.exceptions import api_exception_handler
+from hub.exceptions import InvalidInput
 
 from .matrix import assert_error_shape, call
 from .support import API, client_for, make_repo
@@ -155,7 +160,6 @@ def test_an_access_list_at_the_limit_gets_the_policy_size_message(world):
 def test_the_length_limit_fits_what_ecr_allows():
     """Every principal's ARN costs at least 50 characters of the policy: a list past the
     limit can never fit, so refusing it by length refuses nothing that would work."""
-    from docker_repos.policy import ECR_POLICY_MAX_CHARS, placeholder_user_arn
 
     shortest = len(placeholder_user_arn("hub-user-x")) + len('"",')
     assert shortest >= 50
@@ -251,11 +255,7 @@ def test_a_surrogate_pair_is_an_ordinary_character(world):
 
 def test_an_error_that_quotes_a_surrogate_still_renders(rf):
     """Whatever slips past the parser: the error answer itself can always be encoded."""
-    from rest_framework.exceptions import ValidationError
-    from rest_framework.renderers import JSONRenderer
 
-    from hub.api.exceptions import api_exception_handler
-    from hub.exceptions import InvalidInput
 
     cases = [
         (ValidationError({"role": ['"\ud800" is not a valid choice.']}),

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 import pytest
 
 from hub.aws import client as aws_client
+from hub.celery import app
 
 from .support import API, client_for
 
@@ -16,7 +17,6 @@ from .support import API, client_for
 def worker(django_capture_on_commit_callbacks):
     """`with worker():` around a request runs the tasks it enqueued, as a worker would
     once the request commits (Celery eager: a task's own follow-ups run too)."""
-    from hub.celery import app
 
     previous = app.conf.task_always_eager
     app.conf.task_always_eager = True

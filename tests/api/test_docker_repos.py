@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils.html import escape
 
 from docker_repos import services
+from docker_repos.api.serializers import RepoSerializer
 from docker_repos.models import DockerRepo
 from hub.aws import AwsPermanentError, AwsTransientError, client
 from hub.choices import Status
@@ -295,8 +296,6 @@ def test_images_of_a_repository_that_is_not_active_are_409(api, world, state):
 
 def test_a_list_row_is_exactly_the_repository_object(world, client):
     """The list is built from plain rows for speed; it must say what the detail says."""
-    from docker_repos.api.serializers import RepoSerializer
-    from docker_repos.models import DockerRepo
 
     repo = DockerRepo.objects.create(
         project=world.project, service=world.service, name="web/api", description="d",

@@ -8,6 +8,7 @@ from projects.choices import Role
 from projects.models import Membership, Project, Service
 
 from .support import API, client_for, make_repo
+from .test_access import grant_rows
 
 
 def queries(client, url: str) -> int:
@@ -63,8 +64,6 @@ def test_list_query_count_does_not_grow(world, make_user, case):
 
 
 def test_access_query_count_does_not_grow(world, make_user):
-    from .test_access import grant_rows
-
     repo = make_repo(world)
     client = client_for(world.users["member"])
     url = f"{API}docker-repos/{repo.pk}/access/"

@@ -112,8 +112,9 @@ class Assets(HTMLParser):
         self.urls = []
 
     def handle_starttag(self, tag, attrs):
+        # What the page loads (not where its links lead).
         for name, value in attrs:
-            if name in ("src", "href") and value:
+            if (name == "src" or (tag == "link" and name == "href")) and value:
                 self.urls.append(value)
 
 
@@ -134,3 +135,12 @@ def test_the_docs_page_loads_only_the_hubs_own_assets(db):
             script = asset.content.decode()
             assert "/api/schema/" in script
             assert "http://" not in script and "https://" not in script
+
+
+def test_the_docs_page_is_in_the_hubs_frame_with_a_way_back(client, django_user_model):
+    client.force_login(django_user_model.objects.create_user("reader"))
+    page = client.get("/api/docs/").content.decode()
+    assert '<html lang="en">' in page
+    assert '<main id="main"' in page and "<h1>Platform Hub API</h1>" in page
+    assert '<a href="/projects/">Back to the hub</a>' in page
+    assert "API.md" not in page and "API.md" not in client.get("/api/schema/").content.decode()

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
+from docker_repos.models import RobotAccount
 from hub.choices import Status
 from hub.crypto import encrypt
 from hub.wsgi import application
@@ -42,16 +43,10 @@ def seeded(world, aws, settings, wsgi_in_the_test_transaction):
     settings.HUB_API_RATE = "100000/min"
     repo = make_repo(world, in_ecr=True)
     make_repo(world, name="broken", status=Status.FAILED, status_detail="AWS said no")
-    robot = None
-    try:
-        from docker_repos.models import RobotAccount
-
-        robot = RobotAccount.objects.create(
-            repo=repo, name="drone-ci", status=Status.ACTIVE,
-            iam_username="hub-robot-acp-web-drone-ci", access_key_id="AKIAROBOT",
-            secret_access_key_encrypted=encrypt("robot-secret"))
-    except ImportError:  # pragma: no cover - access work in progress
-        pass
+    robot = RobotAccount.objects.create(
+        repo=repo, name="drone-ci", status=Status.ACTIVE,
+        iam_username="hub-robot-acp-web-drone-ci", access_key_id="AKIAROBOT",
+        secret_access_key_encrypted=encrypt("robot-secret"))
     admin = world.users["hub_admin"]
     EcrIdentity.objects.create(
         user=admin, iam_username="hub-user-hubadmin", status=Status.ACTIVE,
@@ -60,7 +55,7 @@ def seeded(world, aws, settings, wsgi_in_the_test_transaction):
     return {
         "token": token_for(admin),
         "path": {"shortname": "acp", "repo_id": repo.pk, "service_id": world.service.pk,
-                 "username": "member", "robot_id": robot.pk if robot else 1},
+                 "username": "member", "robot_id": robot.pk},
     }
 
 

@@ -7,7 +7,13 @@ import sys
 import time
 
 import pytest
+from allauth.core.internal import ratelimit
 from django.core.cache import cache
+from rest_framework.test import APIClient
+
+import hub
+from hub.api import throttling
+from hub.api.throttling import HubApiThrottle
 
 from .matrix import assert_error_shape
 from .support import API, client_for, token_for
@@ -66,8 +72,6 @@ def test_the_budget_comes_back_after_the_window(world, low_rate, monkeypatch):
 
 
 def test_a_broken_cache_does_not_break_the_api(world, monkeypatch):
-    from hub.api import throttling
-
     def broken(*args, **kwargs):
         raise ConnectionError("cache down")
 
@@ -87,8 +91,6 @@ def settings_with(**env) -> dict:
 
 
 def settings_module_dir() -> str:
-    import hub
-
     return os.path.dirname(os.path.dirname(hub.__file__))
 
 
@@ -114,7 +116,6 @@ def test_a_malformed_rate_stops_the_start():
                     reason="set HUB_TEST_REDIS_URL=redis://... to throttle through Redis")
 def test_throttling_through_redis(world, settings):
     """The counts live in Redis (never flushed here: CI shares the server with Celery)."""
-    from hub.api.throttling import HubApiThrottle
 
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
                                    "LOCATION": os.environ["HUB_TEST_REDIS_URL"],
@@ -134,8 +135,6 @@ def test_throttling_through_redis(world, settings):
 
 
 def token_client(token: str, ip: str = "203.0.113.7"):
-    from rest_framework.test import APIClient
-
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {token}", REMOTE_ADDR=ip)
     return client
@@ -199,8 +198,6 @@ def test_wrong_tokens_are_counted_again_after_the_window(world, settings):
 
 
 def test_a_broken_cache_does_not_break_token_authentication(world, monkeypatch):
-    from allauth.core.internal import ratelimit
-
     def broken(*args, **kwargs):
         raise ConnectionError("cache down")
 

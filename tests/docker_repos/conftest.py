@@ -7,6 +7,7 @@ from django.conf import settings as django_settings
 
 from docker_repos.models import DockerRepo
 from hub.aws import reset_clients
+from hub.celery import app
 
 # `aws` (moto in-process) is in tests/conftest.py: the identities tests use it too.
 
@@ -83,7 +84,6 @@ def retry_log():
 @pytest.fixture
 def eager():
     """Tasks sent with apply_async run at once, in this process (Celery's eager mode)."""
-    from hub.celery import app
 
     previous = app.conf.task_always_eager
     app.conf.task_always_eager = True

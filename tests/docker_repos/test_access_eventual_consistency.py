@@ -11,6 +11,7 @@ from docker_repos.access import access_retry, access_set
 from docker_repos.ecr import classify_policy_rejection
 from docker_repos.models import RepoAccess, RobotAccount
 from docker_repos.robots import robot_retry
+from docker_repos.tasks import sync_repo_access
 from hub.aws import AwsPermanentError, AwsTransientError
 from hub.choices import Status
 from tests.access_helpers import active_repo, converging, db_grants, policy_grants
@@ -82,7 +83,6 @@ def test_the_retries_are_noted_on_the_waiting_entries(
     with converging(django_capture_on_commit_callbacks):
         access_set(actor=world.users["member"], repo=repo, robots=[],
                             users=[{"username": "padmin", "writable": False}])
-    from docker_repos.tasks import sync_repo_access
 
     RepoAccess.objects.update(status=Status.PENDING)
     notes = []

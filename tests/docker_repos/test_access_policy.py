@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from django.contrib.auth.models import User
 
 from docker_repos.models import RepoAccess, RobotAccount
 from docker_repos.policy import (
@@ -105,8 +106,6 @@ def test_placeholder_arns_are_as_long_as_real_ones():
 
 
 def access(pk, arn, *, writable=False, status=Status.ACTIVE, removal=False):
-    from django.contrib.auth.models import User
-
     user = User(pk=pk, username=f"u{pk}")
     user.ecr_identity = EcrIdentity(user=user, iam_arn=arn)  # no ARN: not created yet
     return RepoAccess(pk=pk, user=user, writable=writable, status=status,

@@ -6,13 +6,15 @@ import pytest
 from docker_repos import services
 from docker_repos.access import access_set
 from docker_repos.models import RepoAccess, RobotAccount
-from docker_repos.policy_sync import access_sync
+from docker_repos.policy_sync import _record_written, access_sync
+from docker_repos.selectors import repo_access_state, repo_policy_plan
 from hub.choices import Status
 from hub.exceptions import Conflict, InvalidInput, NotAllowed
 from hub.models import AuditEvent
 from identities.models import EcrIdentity
 from identities.tasks import provision_identity
 from projects import services as project_services
+from projects.models import Membership
 from tests.access_helpers import (
     active_repo,
     converging,
@@ -287,9 +289,6 @@ def test_deleting_the_repository_deletes_its_robots_iam_users(
 
 def test_repo_access_state_costs_two_queries_whatever_the_size(
         world, repo, make_user, django_assert_num_queries, django_capture_on_commit_callbacks):
-    from docker_repos.selectors import repo_access_state
-    from projects.models import Membership
-
     users = []
     for n in range(6):
         user = make_user(f"dev{n}")
@@ -333,8 +332,6 @@ def test_only_entries_unchanged_since_the_write_are_moved_on(
         world, repo, django_capture_on_commit_callbacks):
     """The compare-and-set after a write: an entry changed since the plan was made is left
     for the next sync (which its change enqueued)."""
-    from docker_repos.policy_sync import _record_written
-    from docker_repos.selectors import repo_policy_plan
 
     with converging(django_capture_on_commit_callbacks):
         access_set(actor=world.users["member"], repo=repo, robots=[], users=[

@@ -5,7 +5,7 @@ import pytest
 from django.urls import reverse
 
 from docker_repos import services, tasks
-from docker_repos.access import access_set
+from docker_repos.access import MAX_ACCESS_ENTRIES, access_set
 from docker_repos.models import DockerRepo, RobotAccount
 from hub.exceptions import Conflict, InvalidInput
 from hub.models import AuditEvent
@@ -210,7 +210,6 @@ def test_a_huge_access_list_is_refused_before_any_query(world, django_assert_num
                                                         which):
     """Refused from its length: no query, so no lock is taken (the 20,000-name list ran a
     query per entry inside the repository's lock, blocking everyone's writes)."""
-    from docker_repos.access import MAX_ACCESS_ENTRIES
 
     repo = fake_active_repo(world)
     lists = {"robots": [], "users": []}
@@ -231,8 +230,6 @@ def test_malformed_access_entries_are_refused_before_any_query(world,
 
 
 def test_manage_access_shows_the_same_message_for_a_huge_list(world, client):
-    from docker_repos.access import MAX_ACCESS_ENTRIES
-
     repo = fake_active_repo(world)
     client.force_login(world.users["member"])
     response = client.post(reverse("docker_repos:access", args=["acp", repo.pk]),

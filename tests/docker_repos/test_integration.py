@@ -17,6 +17,7 @@ from kombu import pools
 
 from docker_repos import services
 from docker_repos.models import DockerRepo
+from hub.celery import app
 from hub.choices import Status
 from tests.procs import bin_path, free_port, start, start_aws, stop, wait_until
 
@@ -62,7 +63,6 @@ def _reset_broker_connections(app) -> None:
 def queue():
     """This test's own Celery queue on the shared Redis: the web side routes the hub's
     tasks there and the worker consumes only it, so no other worker takes them."""
-    from hub.celery import app
 
     name = f"hub-integration-{os.getpid()}-{secrets.token_hex(4)}"
     saved = {key: app.conf[key] for key in ("broker_url", "broker_transport_options",

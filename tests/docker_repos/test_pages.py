@@ -158,8 +158,9 @@ def test_the_repository_page_lists_its_images_commands_and_history(world, client
     assert digest[:20] in body
     assert f"docker pull {repo.uri}:&lt;tag&gt;" in body
     assert f"docker push {repo.uri}:v0.0.1" in body
-    assert '<td class="mono">docker_repo.requested</td>' in body, "its audit events"
-    assert '<td class="mono">docker_repo.active</td>' in body
+    # Its history, in sentences.
+    assert "The repository acp/web is active in ECR" in body
+    assert "requested the repository acp/web (service " in body
 
 
 def test_the_list_is_paged_and_searchable_at_a_constant_cost(world, client):
@@ -193,3 +194,28 @@ def test_the_polled_fragment_keeps_the_page_and_search(world, client):
     body = client.get(reverse("docker_repos:project-repos", args=["acp"]) + "?page=2&q=repo"
                       ).content.decode()
     assert poll_url(body).endswith("fragment/?q=repo&amp;page=2")
+
+
+def test_the_request_form_names_each_service_once(world, client):
+    """The project is in the heading and before the name: the options are the services'
+    names alone ("billing", not "acp/billing")."""
+    Service.objects.create(project=world.project, name="billing")
+    client.force_login(world.users["member"])
+    body = client.get(reverse("docker_repos:request", args=["acp"])).content.decode()
+    options = re.findall(r"<option value=\"\d+\"[^>]*>([^<]*)</option>", body)
+    assert "billing" in options
+    assert not [o for o in options if o.startswith("acp/")], options
+
+
+def test_on_a_phone_each_repository_cell_says_what_it_is(world, client, ecr):
+    """On a phone the table is a stack of cards without its header row: each cell carries
+    its column's name (data-label), shown before it."""
+    repo = request_repo(world, "web")
+    run(tasks.provision_repo, repo.pk)
+    client.force_login(world.users["member"])
+    body = client.get(reverse("docker_repos:project-repos", args=["acp"])).content.decode()
+    header = re.search(r"<thead>(.*?)</thead>", body, re.S).group(1)
+    columns = re.findall(r"<th scope=\"col\">([^<]*)</th>", header)
+    row = re.search(r'<tr data-repo="acp/web">(.*?)</tr>', body, re.S).group(1)
+    labels = re.findall(r'<td[^>]* data-label="([^"]+)"', row)
+    assert labels == columns == ["Status", "Repository", "Service", "Requested", "Updated"]

@@ -1,16 +1,27 @@
 import json
 from datetime import timedelta
 
+import pytest
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone
 
 from docker_repos import services
 from docker_repos.access import access_set
-from docker_repos.models import DockerRepo
+from docker_repos.models import DockerRepo, RobotAccount
 from docker_repos.reconcile import reconcile
 from hub.aws import client
+from hub.celery import app
 from hub.choices import Status
 from hub.models import AuditEvent
+from identities import services as identity_services
+from identities.models import EcrIdentity
+from tests.access_helpers import active_repo, converging, iam_keys, own_client, policy_grants
+
+from .support import aws_error
 
 
 def _active_repo(world, name="web", **kwargs):
@@ -31,7 +42,6 @@ def test_stuck_pending_request_is_sent_again_and_ends_active(
     DockerRepo.objects.filter(pk=repo.pk).update(
         updated_at=timezone.now() - timedelta(seconds=settings.HUB_RECONCILE_STUCK_AFTER + 1))
     settings.CELERY_TASK_ALWAYS_EAGER = True
-    from hub.celery import app
     app.conf.task_always_eager = True
     try:
         with django_capture_on_commit_callbacks(execute=True):
@@ -130,10 +140,6 @@ def test_unreachable_aws_is_reported_not_raised(world, aws, settings):
 
 def test_iam_users_and_keys_deleted_outside_the_hub_come_back_with_a_new_key(
         world, aws, django_capture_on_commit_callbacks):
-    from identities import services as identity_services
-    from identities.models import EcrIdentity
-    from tests.access_helpers import converging, iam_keys, own_client
-
     member, admin = world.users["member"], world.users["project_admin"]
     with converging(django_capture_on_commit_callbacks):
         identity_services.ecr_identity_request(user=member)
@@ -171,9 +177,6 @@ def test_iam_users_and_keys_deleted_outside_the_hub_come_back_with_a_new_key(
 
 def test_a_robot_whose_key_was_deleted_outside_the_hub_gets_a_new_one(
         world, aws, django_capture_on_commit_callbacks):
-    from docker_repos.models import RobotAccount
-    from tests.access_helpers import active_repo, converging, iam_keys, own_client
-
     repo = active_repo(world)
     with converging(django_capture_on_commit_callbacks):
         access_set(actor=world.users["member"], repo=repo, robots=[{"name": "ci"}],
@@ -198,11 +201,6 @@ def test_a_robot_whose_key_was_deleted_outside_the_hub_gets_a_new_one(
 
 def test_a_pass_makes_as_many_queries_with_three_times_the_repositories(
         world, aws, django_capture_on_commit_callbacks):
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    from tests.access_helpers import active_repo, converging
-
     def add(names):
         for name in names:
             repo = active_repo(world, name)
@@ -224,9 +222,6 @@ def test_a_pass_makes_as_many_queries_with_three_times_the_repositories(
 
 
 def test_a_user_without_the_permissions_boundary_gets_it_in_one_pass(world, aws, settings):
-    from identities.models import EcrIdentity
-    from tests.access_helpers import own_client
-
     iam = own_client("iam")
     other = iam.create_policy(PolicyName="someone-elses", PolicyDocument=json.dumps({
         "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*",
@@ -263,12 +258,6 @@ def test_a_user_without_the_permissions_boundary_gets_it_in_one_pass(world, aws,
 
 def test_a_person_deactivated_by_a_queryset_update_has_no_key_after_one_pass(
         world, aws, django_capture_on_commit_callbacks):
-    from django.contrib.auth import get_user_model
-
-    from identities import services as identity_services
-    from identities.models import EcrIdentity
-    from tests.access_helpers import converging, iam_keys, own_client
-
     member = world.users["member"]
     with converging(django_capture_on_commit_callbacks):
         identity_services.ecr_identity_request(user=member)
@@ -297,9 +286,6 @@ def test_a_person_deactivated_by_a_queryset_update_has_no_key_after_one_pass(
 
 def test_a_recreated_person_is_named_again_in_every_policy_granting_them(
         world, aws, django_capture_on_commit_callbacks):
-    from identities.models import EcrIdentity
-    from tests.access_helpers import active_repo, converging, iam_keys, own_client, policy_grants
-
     repos = [active_repo(world, name) for name in ("one", "two")]
     with converging(django_capture_on_commit_callbacks):
         for repo in repos:
@@ -335,12 +321,6 @@ def test_a_recreated_person_is_named_again_in_every_policy_granting_them(
 
 def test_one_users_failing_iam_call_does_not_stop_the_others_repair(
         world, aws, boto_events, django_capture_on_commit_callbacks):
-    from identities import services as identity_services
-    from identities.models import EcrIdentity
-    from tests.access_helpers import converging, iam_keys, own_client
-
-    from .support import aws_error
-
     with converging(django_capture_on_commit_callbacks):
         for person in ("member", "project_admin"):
             identity_services.ecr_identity_request(user=world.users[person])
@@ -367,11 +347,6 @@ def test_one_users_failing_iam_call_does_not_stop_the_others_repair(
 
 def test_errors_are_printed_by_the_command_and_shown_by_the_admin_action(
         world, aws, ecr, boto_events, capsys, client, make_user):
-    import pytest
-    from django.urls import reverse
-
-    from .support import aws_error
-
     repo = _active_repo(world)
     ecr.put_image_tag_mutability(repositoryName="acp/web", imageTagMutability="IMMUTABLE")
     boto_events.register("before-call.ecr.PutImageTagMutability",

@@ -15,8 +15,10 @@ import pytest
 
 from tests.procs import ROOT
 
+from .stack import running_hub
+
 try:
-    import playwright  # noqa: F401
+    from playwright.sync_api import expect, sync_playwright
 except ImportError:  # the `e2e` extra is not installed (`make e2e` installs it)
     collect_ignore_glob = ["test_*.py"]
 
@@ -28,7 +30,7 @@ CHROMIUM_ARGS = [
 SCREENSHOTS = ROOT / "var" / "e2e-screenshots"
 DOCS_SCREENSHOTS = ROOT / "docs" / "screenshots"
 # The README's screens: saved into docs/screenshots/ too under `make screenshots`.
-DOCS_SCREENS = {"project-repos", "manage-access", "connected-identities"}
+DOCS_SCREENS = {"project-repos", "manage-access", "connected-identities", "phone-project-repos"}
 VIEWPORT = {"width": 1280, "height": 860}
 TIMEOUT_MS = 10_000  # every action and expectation, unless a step says otherwise
 
@@ -36,7 +38,6 @@ TIMEOUT_MS = 10_000  # every action and expectation, unless a step says otherwis
 @pytest.fixture(scope="session")
 def hub(tmp_path_factory):
     """The running hub (web, worker, moto behind a relay); stopped after the run."""
-    from .stack import running_hub
 
     with running_hub(tmp_path_factory.mktemp("hub")) as running:
         yield running
@@ -47,7 +48,6 @@ def browser():
     if not Path(CHROMIUM).is_file():
         pytest.fail(f"No Chromium at {CHROMIUM}: `apt-get install -y chromium` (Debian's "
                     "package; Playwright's own browser download does not work here).")
-    from playwright.sync_api import expect, sync_playwright
 
     expect.set_options(timeout=TIMEOUT_MS)
     with sync_playwright() as pw:
@@ -70,14 +70,15 @@ def _screenshot_dirs():
 
 @pytest.fixture
 def new_page(browser, hub, request):
-    """`new_page()`: a page in a context of its own, so two people can be signed in at once.
+    """`new_page()`: a page in a context of its own, so two people can be signed in at once
+    (`new_page(viewport={"width": 390, "height": 844})` for a phone's screen).
 
     JavaScript errors on any page fail the test; on failure every open page is saved as a
     screenshot `FAILED-...png` and the processes' logs are added to the report."""
     contexts, errors = [], []
 
-    def make():
-        context = browser.new_context(base_url=hub.url, viewport=VIEWPORT,
+    def make(viewport=None):
+        context = browser.new_context(base_url=hub.url, viewport=viewport or VIEWPORT,
                                       permissions=["clipboard-read", "clipboard-write"])
         context.set_default_timeout(TIMEOUT_MS)
         page = context.new_page()

@@ -21,7 +21,7 @@ def sign_in(page: Page, person: Person) -> None:
     """The sign-in page, from the hub's front door."""
     page.goto("/")
     expect(page.get_by_role("heading", name="Sign In")).to_be_visible()
-    page.get_by_label("Login").fill(person.username)
+    page.get_by_label("Username or email").fill(person.username)
     page.get_by_label("Password").fill(person.password)
     page.get_by_role("button", name="Sign In").click()
     expect(page.get_by_role("heading", name="Projects", exact=True)).to_be_visible()
@@ -60,7 +60,7 @@ def request_repo(page: Page, project: str, *, service: str, name: str) -> None:
     """`REQUEST NEW DOCKER REPO` → choose the service, type the name → back on the list."""
     page.get_by_role("link", name="Request new Docker repo").click()
     expect(page.get_by_role("heading", name="Request new Docker repo")).to_be_visible()
-    page.get_by_label("Service").select_option(label=f"{project}/{service}")
+    page.get_by_label("Service").select_option(label=service)
     page.get_by_label("Name", exact=True).fill(name)
     page.get_by_role("button", name="Request repository").click()
     expect(page.get_by_role("heading", name="All Docker repos")).to_be_visible()

@@ -21,6 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import gunicorn
+import psycopg2
+import redis
+from cryptography.fernet import Fernet
+
 from tests.procs import (
     ROOT,
     Proc,
@@ -49,9 +54,11 @@ class Person:
 # Who exists in the hub under test (created by SEED below):
 #   acp   (repository management left at the default, "members"): alice admin, bob member
 #   vault (set to "admins only" by alice in the browser, scenario 5): alice admin, bob member
+#   carol is in no project (an outsider)
 PEOPLE = {
     "alice": Person("alice", "e2e-alice-" + secrets.token_urlsafe(8)),
     "bob": Person("bob", "e2e-bob-" + secrets.token_urlsafe(8)),
+    "carol": Person("carol", "e2e-carol-" + secrets.token_urlsafe(8)),
 }
 
 SEED = """
@@ -110,7 +117,6 @@ class Hub:
 @contextlib.contextmanager
 def postgres_database(server_url: str, run: str) -> Iterator[str]:
     """A fresh database `hub_e2e_<run>` on the server of `server_url`; dropped afterwards."""
-    import psycopg2
 
     parts = urlsplit(server_url)
     name = f"hub_e2e_{run}"
@@ -245,15 +251,12 @@ def running_hub(tmp: Path, *, extra_env: Mapping[str, str] | None = None,
 
 
 def _fernet_key() -> str:
-    from cryptography.fernet import Fernet
-
     return Fernet.generate_key().decode()
 
 
 def _gunicorn_private_socket(tmp: Path) -> list[str]:
     """gunicorn 27 opens a control socket, by default one per machine under ~/.gunicorn:
     give the run its own so two hubs (or a developer's) don't share it."""
-    import gunicorn
 
     return ["--control-socket", str(tmp / "gunicorn.ctl")] \
         if gunicorn.version_info >= (27,) else []
@@ -261,7 +264,6 @@ def _gunicorn_private_socket(tmp: Path) -> list[str]:
 
 def _forget_queue(redis_url: str, queue: str) -> None:
     """Remove the run's queue and kombu's bindings for it from the shared Redis."""
-    import redis
 
     client = redis.Redis.from_url(redis_url, socket_timeout=5)
     try:

@@ -1,12 +1,14 @@
 """Helpers of the fault tests: counting what is in ECR and in the database, and the real
 processes (moto server, a relay in front of it, Celery workers) of the crash tests."""
 
+import json
 import os
 import secrets
 import threading
 from collections import Counter
 from pathlib import Path
 
+import redis
 from django.db import connection
 from django.db.models import Count
 from kombu import pools as kombu_pools
@@ -137,9 +139,7 @@ def forget_queue(redis_url: str, name: str) -> None:
     """Remove what a test's queue left in Redis: its bindings, its messages, and the
     unacked messages of a killed worker (which Redis would otherwise hand out again to
     nobody, an hour later)."""
-    import json
 
-    import redis
 
     server = redis.Redis.from_url(redis_url)
     server.delete(name, f"_kombu.binding.{name}", f"_kombu.binding_permanent.{name}")

@@ -31,6 +31,7 @@ from docker_repos import services
 from docker_repos.models import DockerRepo
 from docker_repos.reconcile import reconcile
 from hub.aws import reset_clients
+from hub.celery import app
 from hub.choices import Status
 from tests.access_helpers import converging
 from tests.api.support import client_for
@@ -102,7 +103,6 @@ def moto(tmp_path, monkeypatch, settings):
 def queue(monkeypatch):
     """This test's own queue on the shared Redis: this process routes the hub's tasks
     there and the workers consume only it."""
-    from hub.celery import app
 
     name = new_queue_name()
     saved = {key: app.conf[key] for key in ("broker_url", "broker_transport_options",
@@ -237,7 +237,6 @@ def test_broker_down_at_enqueue_time_with_a_real_worker(world, moto, queue, work
     """Figure: the broker is down while a repository is requested on its page -> the page
     answers 302 (done), the row stays pending, 0 messages reach the worker; with the broker
     back, 1 reconciler pass re-sends it (requeued: 1) -> active; 1 repository in ECR."""
-    from hub.celery import app
 
     relay, ecr = moto
     worker = workers.start("worker", queue=queue,
@@ -277,7 +276,6 @@ def test_broker_down_at_enqueue_time_requests_succeed_and_the_reconciler_sends_t
     requested, one on its page and one through the API -> 302 and 201, 2 rows pending,
     2 failed sends logged; with the broker back, 1 reconciler pass re-sends both
     (requeued: 2) -> 2 active, 2 repositories in ECR."""
-    from hub.celery import app
 
     saved = app.conf.broker_url
     client.force_login(world.users["member"])

@@ -20,6 +20,7 @@ the repository pages role by role. This widens the scope to the whole hub:
 
 import io
 import logging
+from collections import Counter
 
 import pytest
 from django.contrib import admin
@@ -128,51 +129,8 @@ def test_no_secret_in_any_log_line_or_list_response_of_a_full_flow(
     caller's own secret (the 6th reveal is the new token, shown once)."""
     settings.HUB_ECR_PULL_PRINCIPALS = [NODE_ROLE]
     lines, handler_output, pinned_level = every_log_line
-    member, padmin, hubadmin = (world.users[r] for r in ("member", "project_admin",
-                                                          "hub_admin"))
     api = {world.users[role]: client_for(world.users[role]) for role in ROLES}  # 4 tokens
-    reveals = []
-
-    # The flow, through the pages and the API, with every task run at once.
-    client.force_login(member)
-    with converging(django_capture_on_commit_callbacks):
-        client.post(reverse("docker_repos:request", args=["acp"]), {
-            "service": world.service.pk, "name": "web", "tag_mutability": "MUTABLE",
-            "scan_on_push": "on"})
-    repo = DockerRepo.objects.get()
-    assert repo.status == Status.ACTIVE, repo.status_detail
-    args = ["acp", repo.pk]
-    with converging(django_capture_on_commit_callbacks):
-        response = client.post(reverse("docker_repos:access", args=args), {
-            "new_robots": "ci drone", "pull": ["member", "padmin"], "push": ["member"]})
-    assert response.status_code == 302
-    robots = {r.name: r for r in RobotAccount.objects.all()}
-    assert len(robots) == 2
-    client.force_login(hubadmin)
-    with converging(django_capture_on_commit_callbacks):
-        client.post(reverse("identities:ecr-create"))
-    assert set(EcrIdentity.objects.values_list("status", flat=True)) == {Status.ACTIVE}
-    assert EcrIdentity.objects.count() == 3
-    assert not RepoAccess.objects.exclude(status=Status.ACTIVE).exists()
-    token_page = client.post(reverse("identities:api-tokens"), {"name": "ci token"})
-    assert token_page.status_code == 201
-    reveals.append(token_page)  # shows the new token, once
-
-    client.force_login(padmin)
-    reveals.append(client.post(reverse("docker_repos:robot-reveal",
-                                       args=[*args, robots["ci"].pk])))
-    reveals.append(api[member].get(f"/api/v1/docker-repos/{repo.pk}/robots/"
-                                   f"{robots['drone'].pk}/credentials/"))
-    client.force_login(member)
-    reveals.append(client.post(reverse("identities:ecr-reveal")))
-    reveals.append(api[padmin].get("/api/v1/me/identities/ecr/credentials/"))
-    reveals.append(api[hubadmin].get("/api/v1/me/identities/ecr/credentials/"))
-    with converging(django_capture_on_commit_callbacks):
-        client.post(reverse("docker_repos:robot-rotate", args=[*args, robots["ci"].pk]))
-        api[member].post(f"/api/v1/docker-repos/{repo.pk}/robots/{robots['drone'].pk}/"
-                         "rotate/")
-        client.post(reverse("identities:ecr-rotate"))
-        api[padmin].post("/api/v1/me/identities/ecr/rotate/")
+    repo, robots, reveals = run_the_flow(world, client, api, django_capture_on_commit_callbacks)
     assert len(reveals) == 6 and all(r.status_code in (200, 201) for r in reveals)
 
     # Every secret there is.
@@ -180,7 +138,7 @@ def test_no_secret_in_any_log_line_or_list_response_of_a_full_flow(
     assert {row.status for row in stored} == {Status.ACTIVE}
     current = [decrypt(row.secret_access_key_encrypted) for row in stored]
     ciphertexts = [row.secret_access_key_encrypted for row in stored]
-    tokens = [token_page.context["new_token"],
+    tokens = [reveals[0].context["new_token"],
               *(c._credentials["HTTP_AUTHORIZATION"].split()[1] for c in api.values())]
     assert len(created_secrets) == 9  # 2 robots + 3 people, then 4 rotations
     assert set(current) <= set(created_secrets) and len(current) == 5
@@ -193,32 +151,13 @@ def test_no_secret_in_any_log_line_or_list_response_of_a_full_flow(
         assert any(s in response.content.decode() for s in created_secrets)
 
     # Every page, every API GET endpoint, every admin list, as each role.
-    fill = {"shortname": "acp", "repo_id": repo.pk, "robot_id": robots["ci"].pk,
-            "access_id": RepoAccess.objects.first().pk, "service_id": world.service.pk,
-            "username": "member", "token_id": ApiToken.objects.first().pk}
-    pages = {}
-    for namespace in ("projects", "docker_repos", "identities", "api"):
-        pages |= get_views(namespace, fill)
-    assert REVEALS <= pages.keys()
-    for name in REVEALS:
-        del pages[name]
-    for model in admin.site._registry:
-        meta = model._meta
-        pages[f"admin:{meta.app_label}_{meta.model_name}_changelist"] = reverse(
-            f"admin:{meta.app_label}_{meta.model_name}_changelist")
-    for row in (*stored, *ApiToken.objects.all()):
-        meta = row._meta
-        pages[f"admin:{meta.model_name}:{row.pk}"] = reverse(
-            f"admin:{meta.app_label}_{meta.model_name}_change", args=[row.pk])
+    pages = pages_to_search(world, repo, robots, stored)
     responses = 0
     for role in ROLES:
         user = world.users[role]
         client.force_login(user)
         for name, url in pages.items():
-            if name.startswith("api:"):
-                response = api[user].get(url)
-            else:
-                response = client.get(url)
+            response = (api[user] if name.startswith("api:") else client).get(url)
             assert response.status_code < 500, (name, role)
             body = response.content.decode()
             responses += 1
@@ -229,10 +168,8 @@ def test_no_secret_in_any_log_line_or_list_response_of_a_full_flow(
     # Every log line.
     assert len(lines) > 1000
     plaintexts = {*created_secrets, *tokens}
-    leaky = {}  # logger name -> lines carrying a secret
-    for name, text in lines:
-        if any(secret in text for secret in secrets):
-            leaky[name] = leaky.get(name, 0) + 1
+    leaky = Counter(name for name, text in lines  # logger name -> lines carrying a secret
+                    if any(secret in text for secret in secrets))
     # The hub's own loggers (and Celery's, Django's request log...) never log one. Only
     # libraries' DEBUG output does: botocore's wire log (IAM's answers with the new keys),
     # Django's template engine (a variable missing from a reveal page's context: the
@@ -255,3 +192,73 @@ def test_no_secret_in_any_log_line_or_list_response_of_a_full_flow(
     for secret in secrets:
         assert secret not in written, "a secret in the root handler's output"
 
+
+def run_the_flow(world, client, api, capture_on_commit):
+    """The flow of the docstring above, through the pages and the API, with every task run
+    at once. Returns the repository, its robots by name and the 6 reveals' responses (the
+    first: the API token page showing the new token)."""
+    member, padmin, hubadmin = (world.users[r] for r in ("member", "project_admin",
+                                                          "hub_admin"))
+    client.force_login(member)
+    with converging(capture_on_commit):
+        client.post(reverse("docker_repos:request", args=["acp"]), {
+            "service": world.service.pk, "name": "web", "tag_mutability": "MUTABLE",
+            "scan_on_push": "on"})
+    repo = DockerRepo.objects.get()
+    assert repo.status == Status.ACTIVE, repo.status_detail
+    args = ["acp", repo.pk]
+    with converging(capture_on_commit):
+        response = client.post(reverse("docker_repos:access", args=args), {
+            "new_robots": "ci drone", "pull": ["member", "padmin"], "push": ["member"]})
+    assert response.status_code == 302
+    robots = {r.name: r for r in RobotAccount.objects.all()}
+    assert len(robots) == 2
+    client.force_login(hubadmin)
+    with converging(capture_on_commit):
+        client.post(reverse("identities:ecr-create"))
+    assert set(EcrIdentity.objects.values_list("status", flat=True)) == {Status.ACTIVE}
+    assert EcrIdentity.objects.count() == 3
+    assert not RepoAccess.objects.exclude(status=Status.ACTIVE).exists()
+    token_page = client.post(reverse("identities:api-tokens"), {"name": "ci token"})
+    assert token_page.status_code == 201
+    reveals = [token_page]  # shows the new token, once
+
+    client.force_login(padmin)
+    reveals.append(client.post(reverse("docker_repos:robot-reveal",
+                                       args=[*args, robots["ci"].pk])))
+    reveals.append(api[member].get(f"/api/v1/docker-repos/{repo.pk}/robots/"
+                                   f"{robots['drone'].pk}/credentials/"))
+    client.force_login(member)
+    reveals.append(client.post(reverse("identities:ecr-reveal")))
+    reveals.append(api[padmin].get("/api/v1/me/identities/ecr/credentials/"))
+    reveals.append(api[hubadmin].get("/api/v1/me/identities/ecr/credentials/"))
+    with converging(capture_on_commit):
+        client.post(reverse("docker_repos:robot-rotate", args=[*args, robots["ci"].pk]))
+        api[member].post(f"/api/v1/docker-repos/{repo.pk}/robots/{robots['drone'].pk}/"
+                         "rotate/")
+        client.post(reverse("identities:ecr-rotate"))
+        api[padmin].post("/api/v1/me/identities/ecr/rotate/")
+    return repo, robots, reveals
+
+
+def pages_to_search(world, repo, robots, stored) -> dict[str, str]:
+    """Every page of the hub's apps and GET endpoint of the API but the reveals, every
+    admin list, and the admin page of every stored secret's row: name -> URL."""
+    fill = {"shortname": "acp", "repo_id": repo.pk, "robot_id": robots["ci"].pk,
+            "access_id": RepoAccess.objects.first().pk, "service_id": world.service.pk,
+            "username": "member", "token_id": ApiToken.objects.first().pk}
+    pages = {}
+    for namespace in ("projects", "docker_repos", "identities", "api"):
+        pages |= get_views(namespace, fill)
+    assert REVEALS <= pages.keys()
+    for name in REVEALS:
+        del pages[name]
+    for model in admin.site._registry:
+        meta = model._meta
+        pages[f"admin:{meta.app_label}_{meta.model_name}_changelist"] = reverse(
+            f"admin:{meta.app_label}_{meta.model_name}_changelist")
+    for row in (*stored, *ApiToken.objects.all()):
+        meta = row._meta
+        pages[f"admin:{meta.model_name}:{row.pk}"] = reverse(
+            f"admin:{meta.app_label}_{meta.model_name}_change", args=[row.pk])
+    return pages

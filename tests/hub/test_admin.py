@@ -6,12 +6,13 @@ from django.test import RequestFactory
 from django.urls import reverse
 
 from docker_repos.access import access_set
-from docker_repos.models import DockerRepo
+from docker_repos.models import DockerRepo, RepoAccess
 from hub.audit import audit
 from hub.models import AuditEvent
 from identities.services import api_token_create
 from projects.choices import Role
 from projects.models import Membership, Project, Service
+from tests.access_helpers import active_repo, converging, policy_grants
 from tests.helpers import page
 
 REGISTERED = sorted(admin.site._registry, key=lambda model: model._meta.label)
@@ -246,9 +247,6 @@ def test_a_hub_admin_who_is_staff_but_not_superuser_runs_the_hub_models(client, 
 
 def test_removing_a_member_in_the_admin_withdraws_their_repository_access(
         client, world, aws, django_capture_on_commit_callbacks):
-    from docker_repos.models import RepoAccess
-    from tests.access_helpers import active_repo, converging, policy_grants
-
     repo = active_repo(world)
     member = world.users["member"]
     with converging(django_capture_on_commit_callbacks):

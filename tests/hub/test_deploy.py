@@ -8,11 +8,14 @@ import re
 import shlex
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
 import yaml
 from cryptography.fernet import Fernet
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parents[2]
 BOUNDARY = "arn:aws:iam::123456789012:policy/platform-hub-user-boundary"
@@ -152,9 +155,6 @@ def test_compose_runs_every_process(compose):
     assert web_deps["postgres"]["condition"] == "service_healthy"
     assert web_deps["redis"]["condition"] == "service_healthy"
     assert "8000:8000" in services["web"]["ports"]
-    # The image's HEALTHCHECK asks gunicorn; the processes without it must opt out.
-    for name in ("migrate", "worker", "beat"):
-        assert services[name]["healthcheck"] == {"disable": True}, name
 
 
 def test_compose_processes_share_the_production_environment(compose):
@@ -171,6 +171,73 @@ def test_compose_processes_share_the_production_environment(compose):
         assert re.fullmatch(rf"\$\{{{secret}:\?.+\}}", env[secret]), secret
     with pytest.raises(LookupError, match="SECRET_KEY"):
         _container_env(services["web"], {"HUB_FERNET_KEYS": "x"})
+
+
+# Read by the hub but not a deployment's choice: the image's own paths, and `make run`'s.
+# Development only (make run), or where the image and its volumes live.
+NOT_DEPLOYMENT_SETTINGS = {"HUB_VAR_DIR", "HUB_STATIC_ROOT", "HUB_USE_REAL_AWS", "HUB_DEV_ENV"}
+
+
+def documented_settings() -> set[str]:
+    """Every setting the README's Configuration table names, and every one that
+    hub/settings.py reads (so a new setting cannot be forgotten in either place)."""
+    table = (ROOT / "README.md").read_text().split("\n## Configuration", 1)[1].split(
+        "\n## ", 1)[0]
+    names = set()
+    for line in table.splitlines():
+        if line.startswith("| `"):
+            names |= set(re.findall(r"`([A-Z][A-Z0-9_]+)`", line.split("|")[1]))
+    settings = (ROOT / "hub" / "settings.py").read_text()
+    read = set(re.findall(r'(?:environ\.get|env\.\w+|env_list|_required)\(\s*"([A-Z][A-Z0-9_]+)"',
+                          settings))
+    read |= set(re.findall(r'environ\["([A-Z][A-Z0-9_]+)"\]', settings))
+    undocumented = read - names
+    assert not undocumented, f"read by hub/settings.py, not in README: {sorted(undocumented)}"
+    return names - NOT_DEPLOYMENT_SETTINGS
+
+
+def test_compose_passes_every_documented_setting(compose):
+    env = compose["x-hub-env"]
+    missing = documented_settings() - set(env)
+    assert not missing, f"docker-compose.yml does not pass {sorted(missing)}"
+    for name, value in env.items():
+        # A fixed value or ${NAME...} of its own name, so a shell or .env value wins.
+        assert value is None or name in ("HUB_ENV", "DATABASE_URL", "CELERY_BROKER_URL",
+                                         "HUB_CACHE_URL") \
+            or re.fullmatch(rf"\$\{{{name}(:[-?].*)?\}}", str(value)), name
+
+
+def _seconds(duration: str) -> int:
+    match = re.fullmatch(r"(?:(\d+)m)?(?:(\d+)s)?", duration)
+    assert match and duration, duration
+    return int(match[1] or 0) * 60 + int(match[2] or 0)
+
+
+def test_compose_waits_longer_than_gunicorns_graceful_timeout(compose):
+    from hub import gunicorn_conf
+
+    for name in APP_SERVICES:
+        grace = compose["services"][name].get("stop_grace_period")
+        assert grace, f"{name}: compose's default 10 s cuts gunicorn's graceful shutdown"
+        assert _seconds(grace) > gunicorn_conf.graceful_timeout, name
+
+
+def test_compose_migrates_first_and_runs_beat_once(compose):
+    services = compose["services"]
+    for name in ("web", "worker", "beat"):
+        assert services[name]["depends_on"]["migrate"]["condition"] == \
+            "service_completed_successfully", name
+    assert services["beat"]["deploy"]["replicas"] == 1
+    assert "replicas" not in services["worker"].get("deploy", {})  # scale freely
+
+
+def test_compose_health_checks(compose):
+    services = compose["services"]
+    assert "healthcheck" not in services["web"]  # the image's: GET /livez
+    for name in ("worker", "beat"):
+        assert services[name]["healthcheck"]["test"] == [
+            "CMD", "python", "manage.py", "hub_probe", name], name
+    assert services["migrate"]["healthcheck"] == {"disable": True}  # one-shot
 
 
 def test_compose_environment_satisfies_production_settings(compose, tmp_path):
@@ -193,10 +260,22 @@ def test_compose_environment_satisfies_production_settings(compose, tmp_path):
 
 # --- Dockerfile ------------------------------------------------------------------------
 
+CODE_DIRS = ("hub", "projects", "identities", "docker_repos", "templates", "static")
+
+
 def _dockerfile_instructions() -> list[str]:
     text = (ROOT / "Dockerfile").read_text()
     lines = [line for line in text.splitlines() if not line.lstrip().startswith("#")]
     return [i.strip() for i in re.sub(r"\\\n", " ", "\n".join(lines)).splitlines() if i.strip()]
+
+
+def _dockerfile_env() -> dict[str, str]:
+    """The image's ENV, as every container starts with it."""
+    env = {}
+    for instruction in _dockerfile_instructions():
+        if instruction.startswith("ENV "):
+            env.update(w.split("=", 1) for w in shlex.split(instruction[len("ENV "):]))
+    return env
 
 
 def test_dockerfile_build_step_loads_production_settings(tmp_path):
@@ -204,7 +283,6 @@ def test_dockerfile_build_step_loads_production_settings(tmp_path):
     enough for the production settings (a new required variable must be added there)."""
     instructions = _dockerfile_instructions()
     assert instructions[0] == "FROM python:3.11-slim"
-    assert any(i.startswith("USER ") and "root" not in i for i in instructions)
     run = next(i for i in instructions if i.startswith("RUN ") and "collectstatic" in i)
     words = shlex.split(run[len("RUN "):])
     build_env = dict(w.split("=", 1) for w in words[:words.index("python")])
@@ -216,15 +294,108 @@ def test_dockerfile_build_step_loads_production_settings(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_dockerfile_runs_as_a_numeric_non_root_user():
+    users = [i for i in _dockerfile_instructions() if i.startswith("USER ")]
+    assert users == ["USER 10001:10001"]  # Kubernetes' runAsNonRoot needs numbers
+    static_root = _dockerfile_env()["HUB_STATIC_ROOT"]
+    var_dir = _dockerfile_env()["HUB_VAR_DIR"]
+    # The static files must not be hidden by the volume a pod mounts on HUB_VAR_DIR.
+    assert not static_root.startswith(var_dir.rstrip("/") + "/")
+
+
+def test_dockerfile_installs_the_locked_dependencies_before_the_code():
+    instructions = _dockerfile_instructions()
+    locked = next(n for n, i in enumerate(instructions)
+                  if i.startswith("RUN pip install") and "-r requirements/lock.txt" in i)
+    assert "--require-hashes" in instructions[locked]
+    copies = [n for n, i in enumerate(instructions) if i.startswith("COPY ")]
+    assert instructions[copies[0]] == "COPY requirements/lock.txt requirements/lock.txt"
+    code = [n for n in copies if instructions[n].split()[1] in CODE_DIRS]
+    assert code and min(code) > locked, "editing the code must not reinstall dependencies"
+    project = [i for i in instructions if i.startswith("RUN pip install") and " . " in i + " "]
+    assert len(project) == 1 and "--no-deps" in project[0], project
+
+
 def test_dockerfile_healthcheck_and_command():
     instructions = _dockerfile_instructions()
     assert "EXPOSE 8000" in instructions
     healthcheck = next(i for i in instructions if i.startswith("HEALTHCHECK "))
     command = json.loads(healthcheck[healthcheck.index("CMD ") + 4:])
-    assert command[:2] == ["python", "-c"] and "/healthz" in command[2]
+    assert command[:2] == ["python", "-c"] and "http://127.0.0.1:8000/livez" in command[2]
+    assert "Host" not in command[2]  # /livez answers whatever the Host header
     compile(command[2], "HEALTHCHECK", "exec")
     cmd = json.loads(next(i for i in instructions if i.startswith("CMD "))[4:])
-    assert cmd[:2] == ["gunicorn", "hub.wsgi:application"]
-    assert "0.0.0.0:8000" in cmd
+    assert cmd == ["gunicorn", "-c", "python:hub.gunicorn_conf", "hub.wsgi:application"]
+
+
+def test_gunicorn_reads_its_settings_from_hub_gunicorn_conf():
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("gunicorn")), "-c", "python:hub.gunicorn_conf",
+         "--print-config", "hub.wsgi:application"],
+        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    config = dict(re.findall(r"^(\w+)\s+= (.*)$", result.stdout, re.M))
+    assert config["bind"] == "['0.0.0.0:8000']"
+    assert config["graceful_timeout"] == "30" and config["timeout"] == "60"
+    assert config["worker_tmp_dir"] == "/dev/shm"
+    assert config["accesslog"] == "-" and config["errorlog"] == "-"
+
+
+# --- Lock files --------------------------------------------------------------------------
+
+def _locked(path: Path) -> dict[str, tuple[str, int]]:
+    """name -> (version, number of hashes) of a `make lock` file."""
+    text = (ROOT / path).read_text()
+    pins = {}
+    for block in re.split(r"\n(?=[A-Za-z0-9])", text):
+        match = re.match(r"([A-Za-z0-9][\w.-]*)==([^\s;\\]+)", block)
+        if match:
+            pins[canonicalize_name(match[1])] = (match[2], block.count("--hash=sha256:"))
+    return pins
+
+
+def _pyproject() -> dict:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())
+
+
+@pytest.mark.parametrize(("lock", "groups"), [
+    ("requirements/lock.txt", ()),
+    ("requirements/dev-lock.txt", ("dev", "e2e")),
+])
+def test_lock_files_pin_every_dependency_of_pyproject_with_hashes(lock, groups):
+    """Out of step after a pyproject.toml change? Run `make lock`."""
+    project = _pyproject()
+    wanted = [Requirement(r) for r in project["project"]["dependencies"]]
+    for group in groups:
+        wanted += [Requirement(r) for r in project["project"]["optional-dependencies"][group]]
+    wanted += [Requirement(r) for r in project["build-system"]["requires"]]
+    pins = _locked(Path(lock))
+    for requirement in wanted:
+        name = canonicalize_name(requirement.name)
+        assert name in pins, f"{requirement} is not in {lock}: run `make lock`"
+        version, hashes = pins[name]
+        assert requirement.specifier.contains(version, prereleases=True), \
+            f"{lock} pins {name}=={version}, pyproject.toml wants {requirement}: run `make lock`"
+    assert all(hashes for _, hashes in pins.values()), f"{lock}: a pin without a hash"
+
+
+def test_the_runtime_lock_holds_runtime_dependencies_only_and_agrees_with_the_dev_lock():
+    runtime, dev = _locked(Path("requirements/lock.txt")), _locked(
+        Path("requirements/dev-lock.txt"))
+    assert "pytest" not in runtime and "moto" not in runtime and "playwright" not in runtime
+    assert {name: pin[0] for name, pin in runtime.items()} == {
+        name: dev[name][0] for name in runtime if name in dev}
+    assert set(runtime) <= set(dev)
+
+
+def test_make_install_installs_from_the_dev_lock_with_hashes():
+    makefile = (ROOT / "Makefile").read_text()
+    recipe = makefile.split("$(STAMP): ", 1)[1].split("\n\n", 1)[0]
+    assert "--require-hashes -r $(DEV_LOCK)" in recipe
+    assert "DEV_LOCK := requirements/dev-lock.txt" in makefile
+    assert "--no-deps" in recipe.split("-r $(DEV_LOCK)", 1)[1]  # the project, nothing more
+    assert "'.[dev" not in makefile  # no unpinned install of the extras
+
 
 # aws/hub-policy.json and aws/user-boundary.json: tests/hub/test_aws_policy.py.

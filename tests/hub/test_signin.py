@@ -1,11 +1,16 @@
 """Sign-in, the projects list and the addresses the user guide prints."""
 
+import os
+import subprocess
+import sys
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from projects.choices import Role
 from projects.models import Membership
+from projects.permissions import project_access
 from tests.helpers import page
 
 User = get_user_model()
@@ -98,7 +103,6 @@ def test_hub_admin_who_is_also_a_member_sees_their_role(client, world):
 
 def test_inactive_staff_is_no_hub_admin(client, world):
     """An inactive account cannot sign in, and is no hub admin for the services either."""
-    from projects.permissions import project_access
 
     hub_admin = world.users["hub_admin"]
     hub_admin.is_active = False
@@ -160,9 +164,6 @@ def test_sign_out(client, world):
 
 def test_openid_connect_provider_comes_from_the_environment():
     """HUB_OIDC_* configure allauth's OpenID Connect provider (e.g. a Keycloak realm)."""
-    import os
-    import subprocess
-    import sys
 
     env = {**os.environ, "HUB_OIDC_SERVER_URL": "https://sso.example.com/realms/acp",
            "HUB_OIDC_CLIENT_ID": "platform-hub", "HUB_OIDC_CLIENT_SECRET": "s3cret",

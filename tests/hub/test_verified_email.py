@@ -12,9 +12,12 @@ from allauth.account.models import EmailAddress
 from allauth.socialaccount.models import SocialAccount, SocialLogin
 from django.contrib.auth import get_user_model
 from django.core import mail
+from django.core.management import call_command
 
+from hub import settings as configured
 from hub.auth import SocialAccountAdapter
 from hub.exceptions import InvalidInput
+from hub.models import AuditEvent
 from projects import services as project_services
 from projects.models import Membership
 from tests.procs import free_port
@@ -144,7 +147,6 @@ def test_development_mail_needs_no_server(client, make_user, settings, tmp_path)
     """`make run`'s mail backend (the settings module's, not the tests' in-memory one)
     writes each message under var/mail/: "Forgot your password?" no longer needs an SMTP
     server on localhost."""
-    from hub import settings as configured
 
     assert configured.EMAIL_BACKEND == "django.core.mail.backends.filebased.EmailBackend"
     assert configured.EMAIL_FILE_PATH == str(configured.VAR_DIR / "mail")
@@ -189,10 +191,6 @@ def test_password_sign_in_works_with_oidc_when_not_turned_off(client, make_user,
 
 
 def test_break_glass_link_signs_a_staff_account_in_once(client, make_user, oidc_only):
-    from django.core.management import call_command
-
-    from hub.models import AuditEvent
-
     admin = make_user("operator", staff=True)
     make_user("member")
     out = __import__("io").StringIO()

@@ -7,6 +7,7 @@ import sys
 import threading
 
 import pytest
+from django.db import connection
 
 from docker_repos.models import RobotAccount
 from hub.aws import AwsTransientError
@@ -51,7 +52,6 @@ def _try(lock, pk):
 def test_the_lock_is_per_database(settings, tmp_path, monkeypatch):
     """Two databases (two hubs, or parallel test workers) sharing one VAR_DIR or one
     PostgreSQL server never wait for each other's rows."""
-    from django.db import connection
 
     settings.VAR_DIR = tmp_path
     here = lock_path(RobotAccount, 7)

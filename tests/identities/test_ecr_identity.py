@@ -3,7 +3,9 @@
 import json
 
 import pytest
+from django.core.cache import cache
 
+from hub.aws import AwsTransientError
 from hub.choices import Status
 from hub.crypto import decrypt
 from hub.exceptions import Conflict, NotFound
@@ -171,17 +173,12 @@ def test_the_registry_comes_from_a_known_arn_or_else_from_sts(identity, world, a
     registry = selectors.ecr_registry(identity)
     assert registry.host == "123456789012.dkr.ecr.eu-west-2.amazonaws.com"
     EcrIdentity.objects.all().delete()
-    from django.core.cache import cache
 
     cache.delete(selectors.ACCOUNT_CACHE_KEY)
     assert selectors.ecr_registry(None).account_id == "123456789012"  # moto's STS
 
 
 def test_an_unreachable_sts_leaves_the_registry_blank(db, settings, monkeypatch):
-    from django.core.cache import cache
-
-    from hub.aws import AwsTransientError
-
     cache.delete(selectors.ACCOUNT_CACHE_KEY)
 
     def unreachable():

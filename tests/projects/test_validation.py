@@ -1,5 +1,8 @@
 """Bad input gets a clear message on the form and changes nothing."""
 
+import re
+from contextlib import contextmanager
+
 import pytest
 from django.db import IntegrityError, transaction
 from django.urls import reverse
@@ -17,7 +20,6 @@ SHORTNAME_RULE = "Use lowercase letters, digits and hyphens, starting with a let
 @pytest.fixture
 def unchanged(db):
     """`with unchanged():` asserts the block leaves every row of the hub as it was."""
-    from contextlib import contextmanager
 
     @contextmanager
     def check():
@@ -404,7 +406,6 @@ def test_a_member_trying_an_admin_action_in_the_service_layer(world, unchanged):
 
 def test_a_hidden_project_looks_exactly_like_a_missing_one(client, world):
     """The non-member's 404 for an existing project is the 404 of a project that isn't."""
-    import re
 
     signed_in(client, world.users["non_member"])
 
