@@ -9,7 +9,7 @@ from django.utils import timezone
 from hub.audit import audit
 from hub.aws import AwsPermanentError, AwsTransientError
 from hub.choices import Status, move
-from hub.exceptions import Conflict, InvalidInput, NotAllowed
+from hub.exceptions import Conflict, InvalidInput, NotAllowed, NotFound
 from hub.tasks import enqueue_on_commit
 from identities import iam
 from projects.models import Project, Service
@@ -80,7 +80,9 @@ def repo_delete(*, actor, repo: DockerRepo) -> DockerRepo:
 
     _require_repo_manager(actor, repo.project)
     with transaction.atomic():
-        locked = DockerRepo.objects.select_for_update().get(pk=repo.pk)
+        locked = DockerRepo.objects.select_for_update().filter(pk=repo.pk).first()
+        if locked is None:  # deleted by the worker since the caller read it
+            raise NotFound(f"{repo.full_name} has already been deleted.")
         if locked.status == Status.DELETING:
             return locked  # already on its way out
         if locked.status == Status.PENDING:

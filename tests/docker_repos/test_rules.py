@@ -17,7 +17,7 @@ from docker_repos.policy import (
 )
 from docker_repos.reconcile import reconcile
 from hub.choices import Status
-from hub.exceptions import InvalidInput, NotAllowed
+from hub.exceptions import InvalidInput, NotAllowed, NotFound
 from hub.models import AuditEvent
 from identities import services as identity_services
 from identities.models import EcrIdentity
@@ -267,6 +267,19 @@ def test_a_second_delete_is_a_no_op(world, django_capture_on_commit_callbacks):
     assert second == []
     assert db_state() == before
     assert AuditEvent.objects.filter(action="docker_repo.delete_requested").count() == 1
+
+
+def test_a_delete_after_the_repository_is_gone_is_not_found(
+        world, repo, ecr, django_capture_on_commit_callbacks):
+    """The page (or API view) found the repository; the worker deleted it before the
+    second request's service locked it: 404 in the API, a message on the page, no crash."""
+    stale = DockerRepo.objects.get(pk=repo.pk)
+    with converging(django_capture_on_commit_callbacks):
+        services.repo_delete(actor=world.users["member"], repo=repo)
+    assert not DockerRepo.objects.filter(pk=repo.pk).exists()
+
+    with pytest.raises(NotFound, match="acp/web has already been deleted"):
+        services.repo_delete(actor=world.users["project_admin"], repo=stale)
 
 
 # --- 11. The policy-size boundary ---------------------------------------------------------
