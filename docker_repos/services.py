@@ -9,7 +9,7 @@ from django.utils import timezone
 from hub.audit import audit
 from hub.aws import AwsPermanentError, AwsTransientError
 from hub.choices import FailureKind, Status, move, move_where
-from hub.exceptions import Conflict, InvalidInput
+from hub.exceptions import Conflict, InvalidInput, NotFound
 from hub.tasks import enqueue_on_commit
 from identities import iam
 from projects.models import Project, Service
@@ -75,7 +75,9 @@ def repo_request(
 def repo_delete(*, actor, repo: DockerRepo) -> DockerRepo:
     require_repo_manager(actor, repo.project)
     with transaction.atomic():
-        locked = DockerRepo.objects.select_for_update().get(pk=repo.pk)
+        locked = DockerRepo.objects.select_for_update().filter(pk=repo.pk).first()
+        if locked is None:  # deleted by the worker since the caller read it
+            raise NotFound(f"{repo.full_name} has already been deleted.")
         if locked.status == Status.DELETING:
             return locked  # already on its way out
         if locked.status == Status.PENDING:

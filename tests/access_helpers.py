@@ -37,6 +37,15 @@ def converging(capture):
         app.conf.task_always_eager = previous
 
 
+def send_enqueued(capture, callbacks) -> None:
+    """Send now what a service enqueued earlier (the on-commit callbacks of a capture with
+    execute=False) and run it, with whatever it enqueues in turn, as converging() does:
+    the worker picking the messages up after the test looked at the state in between."""
+    with converging(capture):
+        for send in callbacks:
+            send()
+
+
 def active_repo(world, name: str = "web", *, actor: str = "member") -> DockerRepo:
     """A repository provisioned in moto (the `aws` fixture)."""
     repo = services.repo_request(actor=world.users[actor], project=world.project,

@@ -35,6 +35,13 @@ def page(response) -> str:
     return response.content.decode()
 
 
+def shown_page(response) -> str:
+    """The page a 200 answered with: a "secret not in the page" check means something only
+    on the page itself, not on an error page or a redirect."""
+    assert response.status_code == 200, (response.status_code, page(response)[:500])
+    return page(response)
+
+
 def assert_shows(response, text: str) -> None:
     """`text` appears in the page as the browser shows it (HTML-escaped in the source)."""
     body = page(response)

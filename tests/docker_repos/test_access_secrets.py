@@ -11,6 +11,7 @@ from docker_repos.models import RobotAccount
 from identities import services as identity_services
 from projects.models import Project
 from tests.access_helpers import active_repo, converging
+from tests.helpers import page, shown_page
 
 
 def test_no_secret_in_any_log_line_of_a_full_flow(
@@ -76,15 +77,30 @@ def test_no_page_shows_a_secret_unless_revealed(world, client, flow, created_sec
     robot = RobotAccount.objects.get()
     args = ["acp", flow.pk]
     client.force_login(world.users[role])
-    pages = [reverse("docker_repos:project-repos", args=["acp"]),
-             reverse("docker_repos:project-repos-fragment", args=["acp"]),
-             reverse("docker_repos:detail", args=args),
-             reverse("docker_repos:access", args=args),
-             reverse("docker_repos:access-fragment", args=args),
-             reverse("docker_repos:robot", args=[*args, robot.pk]),
-             reverse("identities:connected"), reverse("identities:ecr-status")]
-    for url in pages:
-        body = client.get(url).content.decode()
+    # Each page, with its answer and something it then shows (an error page shows nothing).
+    in_project = role in ("member", "project_admin", "hub_admin")
+    manages = in_project and (role != "member" or mode == "members")
+    pages = {reverse("docker_repos:project-repos", args=["acp"]): 'data-repo="acp/web"',
+             reverse("docker_repos:project-repos-fragment", args=["acp"]): 'data-repo="acp/web"',
+             reverse("docker_repos:detail", args=args): 'data-robot="ci"',
+             reverse("docker_repos:access", args=args): 'value="member"',
+             reverse("docker_repos:access-fragment", args=args): 'data-robot="ci"',
+             reverse("docker_repos:robot", args=[*args, robot.pk]):
+                 'Robot account <span class="mono">ci</span>'}
+    expected = {url: (200, shown) if in_project else (404, None)
+                for url, shown in pages.items()}
+    if in_project and not manages:  # managing access and robots is for repo managers
+        for url in (reverse("docker_repos:access", args=args),
+                    reverse("docker_repos:robot", args=[*args, robot.pk])):
+            expected[url] = (403, None)
+    for url in (reverse("identities:connected"), reverse("identities:ecr-status")):
+        expected[url] = (200, 'id="ecr-identity"')
+    for url, (status, shown) in expected.items():
+        response = client.get(url)
+        assert response.status_code == status, (url, role)
+        body = shown_page(response) if status == 200 else page(response)
+        if shown is not None:
+            assert shown in body, (url, role)
         for secret in created_secrets:
             assert secret not in body, f"{url} as {role}"
         if role == "member" and mode == "admins":

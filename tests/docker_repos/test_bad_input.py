@@ -4,16 +4,16 @@ the offending fields) and on the request form (400, the message shown, nothing c
 import pytest
 from django.urls import reverse
 
-from docker_repos import services, tasks
+from docker_repos import services
 from docker_repos.access import MAX_ACCESS_ENTRIES, access_set
 from docker_repos.models import DockerRepo, RobotAccount
 from hub.exceptions import Conflict, InvalidInput
 from hub.models import AuditEvent
 from projects.models import Service
-from tests.access_helpers import fake_active_repo
+from tests.access_helpers import converging, fake_active_repo
 from tests.helpers import assert_shows
 
-from .support import ecr_repositories, request_repo, run
+from .support import ecr_repositories, request_repo
 
 NAME_RULE = ("Use lowercase letters and digits, separated by single '.', '_', '-' or '/' "
              "(no separator at the start, at the end or twice in a row).")
@@ -89,8 +89,8 @@ def test_an_unknown_tag_mutability_is_refused(world, nothing_happens):
 
 def test_a_duplicate_is_refused_before_any_aws_call(world, ecr, ecr_calls,
                                                     django_capture_on_commit_callbacks):
-    repo = request_repo(world, "web")
-    run(tasks.provision_repo, repo.pk)
+    with converging(django_capture_on_commit_callbacks):
+        request_repo(world, "web")
     ecr_calls.clear()
     events = AuditEvent.objects.count()
 

@@ -3,12 +3,13 @@ active (with everything the hub sets in ECR) -> delete -> deleting -> gone, and 
 
 import pytest
 
-from docker_repos import services, tasks
+from docker_repos import services
 from docker_repos.choices import TagMutability
 from docker_repos.models import DockerRepo
 from docker_repos.policy import PULL_ACTIONS
 from hub.choices import Status
 from hub.models import AuditEvent
+from tests.access_helpers import converging, send_enqueued
 
 from .support import (
     PULL_ROLES,
@@ -16,7 +17,6 @@ from .support import (
     ecr_state,
     push_image,
     request_repo,
-    run,
 )
 
 ACCOUNT = "123456789012"  # moto's account
@@ -44,7 +44,7 @@ def test_request_provision_delete_destroy(world, ecr, settings,
     assert repo.requested_by == member
     assert ecr_repositories(ecr) == [], "the web request itself never calls AWS"
 
-    run(tasks.provision_repo, repo.pk)
+    send_enqueued(django_capture_on_commit_callbacks, sent)
 
     repo.refresh_from_db()
     assert repo.status == Status.ACTIVE, repo.status_detail
@@ -73,7 +73,7 @@ def test_request_provision_delete_destroy(world, ecr, settings,
     assert repo.status == Status.DELETING
     assert ecr_repositories(ecr) == ["acp/hello-world-app"], "deleted by the task, not the web"
 
-    run(tasks.destroy_repo, repo.pk)
+    send_enqueued(django_capture_on_commit_callbacks, sent)
 
     assert not DockerRepo.objects.filter(pk=repo.pk).exists()
     assert ecr_repositories(ecr) == []
@@ -85,13 +85,12 @@ def test_request_provision_delete_destroy(world, ecr, settings,
     ]
 
 
-def test_without_lifecycle_rule_or_pull_principals_nothing_extra_is_written(world, ecr,
-                                                                              settings):
+def test_without_lifecycle_rule_or_pull_principals_nothing_extra_is_written(
+        world, ecr, settings, django_capture_on_commit_callbacks):
     settings.HUB_ECR_PULL_PRINCIPALS = []
-    repo = request_repo(world, "plain", tag_mutability=TagMutability.MUTABLE,
-                        scan_on_push=False)
-
-    run(tasks.provision_repo, repo.pk)
+    with converging(django_capture_on_commit_callbacks):
+        repo = request_repo(world, "plain", tag_mutability=TagMutability.MUTABLE,
+                            scan_on_push=False)
 
     repo.refresh_from_db()
     assert repo.status == Status.ACTIVE, repo.status_detail
@@ -115,12 +114,11 @@ def test_sent_on_commit_and_run_by_celery(world, ecr, eager,
     assert ecr_repositories(ecr) == []
 
 
-def test_failure_and_retry_are_audited(world, ecr):
+def test_failure_and_retry_are_audited(world, ecr, django_capture_on_commit_callbacks):
     # Someone outside the hub holds the name: the request fails with the reason.
     ecr.create_repository(repositoryName="acp/taken")
-    repo = request_repo(world, "taken")
-
-    run(tasks.provision_repo, repo.pk)
+    with converging(django_capture_on_commit_callbacks):
+        repo = request_repo(world, "taken")
 
     repo.refresh_from_db()
     assert repo.status == Status.FAILED
@@ -130,11 +128,12 @@ def test_failure_and_retry_are_audited(world, ecr):
 
     # The operator removes the other repository; the member presses Retry.
     ecr.delete_repository(repositoryName="acp/taken")
-    services.repo_retry(actor=world.users["member"], repo=repo)
+    with django_capture_on_commit_callbacks() as sent:
+        services.repo_retry(actor=world.users["member"], repo=repo)
     repo.refresh_from_db()
     assert (repo.status, repo.status_detail) == (Status.PENDING, "")
 
-    run(tasks.provision_repo, repo.pk)
+    send_enqueued(django_capture_on_commit_callbacks, sent)  # the retry's own message
 
     repo.refresh_from_db()
     assert repo.status == Status.ACTIVE, repo.status_detail
@@ -146,16 +145,17 @@ def test_failure_and_retry_are_audited(world, ecr):
     ]
 
 
-def test_deleting_a_repository_with_images_deletes_them_too(world, ecr):
-    repo = request_repo(world, "with-images")
-    run(tasks.provision_repo, repo.pk)
+def test_deleting_a_repository_with_images_deletes_them_too(
+        world, ecr, django_capture_on_commit_callbacks):
+    with converging(django_capture_on_commit_callbacks):
+        repo = request_repo(world, "with-images")
     for number, tag in enumerate(["v1", "v2", "latest"]):
         push_image(ecr, "acp/with-images", tag, layer=str(number))
     assert len(ecr.describe_images(repositoryName="acp/with-images")["imageDetails"]) == 3
     repo.refresh_from_db()
 
-    services.repo_delete(actor=world.users["member"], repo=repo)
-    run(tasks.destroy_repo, repo.pk)
+    with converging(django_capture_on_commit_callbacks):
+        services.repo_delete(actor=world.users["member"], repo=repo)
 
     assert not DockerRepo.objects.filter(pk=repo.pk).exists()
     assert ecr_repositories(ecr) == []
@@ -163,14 +163,15 @@ def test_deleting_a_repository_with_images_deletes_them_too(world, ecr):
         ecr.describe_images(repositoryName="acp/with-images")
 
 
-def test_deleting_a_repository_already_gone_from_ecr_completes(world, ecr):
-    repo = request_repo(world, "vanished")
-    run(tasks.provision_repo, repo.pk)
+def test_deleting_a_repository_already_gone_from_ecr_completes(
+        world, ecr, django_capture_on_commit_callbacks):
+    with converging(django_capture_on_commit_callbacks):
+        repo = request_repo(world, "vanished")
     ecr.delete_repository(repositoryName="acp/vanished", force=True)  # outside the hub
     repo.refresh_from_db()
 
-    services.repo_delete(actor=world.users["member"], repo=repo)
-    run(tasks.destroy_repo, repo.pk)
+    with converging(django_capture_on_commit_callbacks):
+        services.repo_delete(actor=world.users["member"], repo=repo)
 
     assert not DockerRepo.objects.filter(pk=repo.pk).exists()
     assert AuditEvent.objects.filter(action="docker_repo.deleted",

@@ -8,13 +8,14 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from docker_repos import services, tasks
+from docker_repos import services
 from docker_repos.models import DockerRepo
 from hub.choices import Status
 from projects.models import Service
+from tests.access_helpers import converging, send_enqueued
 from tests.helpers import assert_shows
 
-from .support import push_image, request_repo, run
+from .support import push_image, request_repo
 
 PAGES = ["docker_repos:project-repos", "docker_repos:project-repos-fragment"]
 STATUSES = [Status.PENDING, Status.ACTIVE, Status.DELETING, Status.FAILED]
@@ -68,7 +69,9 @@ def status_poll_url(body: str) -> str | None:
     return found and found.group(1)
 
 
-def test_the_page_polls_only_while_something_is_in_flight(world, client, ecr):
+def test_the_page_polls_only_while_something_is_in_flight(
+        world, client, ecr, django_capture_on_commit_callbacks):
+    capture = django_capture_on_commit_callbacks
     client.force_login(world.users["member"])
     page = reverse("docker_repos:project-repos", args=["acp"])
     fragment = reverse("docker_repos:project-repos-fragment", args=["acp"])
@@ -77,36 +80,40 @@ def test_the_page_polls_only_while_something_is_in_flight(world, client, ecr):
         return (poll_url(client.get(page).content.decode()),
                 poll_url(client.get(fragment).content.decode()))
 
-    settled = request_repo(world, "settled")
-    run(tasks.provision_repo, settled.pk)
+    with converging(capture):
+        request_repo(world, "settled")
     assert polls() == (None, None), "all settled: no polling"
 
-    repo = request_repo(world, "web")
+    with capture() as sent:
+        repo = request_repo(world, "web")
     assert polls() == (fragment, fragment), "pending: poll the fragment"
 
-    run(tasks.provision_repo, repo.pk)
+    send_enqueued(capture, sent)
     assert polls() == (None, None)
 
     repo.refresh_from_db()
-    services.repo_delete(actor=world.users["member"], repo=repo)
+    with capture() as sent:
+        services.repo_delete(actor=world.users["member"], repo=repo)
     assert polls() == (fragment, fragment), "deleting: poll"
     body = client.get(fragment).content.decode()
     assert 'data-status="deleting"' in body and ">Deleting</span>" in body
 
-    run(tasks.destroy_repo, repo.pk)
+    send_enqueued(capture, sent)
     assert polls() == (None, None)
     assert 'data-repo="acp/web"' not in client.get(page).content.decode()
 
 
-def test_the_repository_page_polls_its_status_until_settled(world, client, ecr):
+def test_the_repository_page_polls_its_status_until_settled(
+        world, client, ecr, django_capture_on_commit_callbacks):
     client.force_login(world.users["member"])
-    repo = request_repo(world, "web")
+    with django_capture_on_commit_callbacks() as sent:
+        repo = request_repo(world, "web")
     detail = reverse("docker_repos:detail", args=["acp", repo.pk])
     status = reverse("docker_repos:status-fragment", args=["acp", repo.pk])
     assert status_poll_url(client.get(detail).content.decode()) == status
     assert status_poll_url(client.get(status).content.decode()) == status
 
-    run(tasks.provision_repo, repo.pk)
+    send_enqueued(django_capture_on_commit_callbacks, sent)
 
     assert status_poll_url(client.get(status).content.decode()) is None
     body = client.get(detail).content.decode()
@@ -114,10 +121,11 @@ def test_the_repository_page_polls_its_status_until_settled(world, client, ecr):
     assert 'data-status="active"' in body
 
 
-def test_a_failed_repository_shows_the_reason_and_retry(world, client, ecr):
+def test_a_failed_repository_shows_the_reason_and_retry(
+        world, client, ecr, django_capture_on_commit_callbacks):
     ecr.create_repository(repositoryName="acp/taken")  # not the hub's
-    repo = request_repo(world, "taken")
-    run(tasks.provision_repo, repo.pk)
+    with converging(django_capture_on_commit_callbacks):
+        repo = request_repo(world, "taken")
     repo.refresh_from_db()
     assert repo.status == Status.FAILED
     client.force_login(world.users["member"])
@@ -144,9 +152,10 @@ def test_a_failed_repository_shows_the_reason_and_retry(world, client, ecr):
                     .content.decode())
 
 
-def test_the_repository_page_lists_its_images_commands_and_history(world, client, ecr):
-    repo = request_repo(world, "web")
-    run(tasks.provision_repo, repo.pk)
+def test_the_repository_page_lists_its_images_commands_and_history(
+        world, client, ecr, django_capture_on_commit_callbacks):
+    with converging(django_capture_on_commit_callbacks):
+        repo = request_repo(world, "web")
     repo.refresh_from_db()
     digest = push_image(ecr, "acp/web", "v1.2.3")
     client.force_login(world.users["member"])
@@ -207,11 +216,12 @@ def test_the_request_form_names_each_service_once(world, client):
     assert not [o for o in options if o.startswith("acp/")], options
 
 
-def test_on_a_phone_each_repository_cell_says_what_it_is(world, client, ecr):
+def test_on_a_phone_each_repository_cell_says_what_it_is(
+        world, client, ecr, django_capture_on_commit_callbacks):
     """On a phone the table is a stack of cards without its header row: each cell carries
     its column's name (data-label), shown before it."""
-    repo = request_repo(world, "web")
-    run(tasks.provision_repo, repo.pk)
+    with converging(django_capture_on_commit_callbacks):
+        request_repo(world, "web")
     client.force_login(world.users["member"])
     body = client.get(reverse("docker_repos:project-repos", args=["acp"])).content.decode()
     header = re.search(r"<thead>(.*?)</thead>", body, re.S).group(1)

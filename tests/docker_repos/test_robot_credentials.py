@@ -8,7 +8,6 @@ from botocore.awsrequest import AWSResponse
 from docker_repos.access import access_set
 from docker_repos.models import RobotAccount
 from docker_repos.robots import robot_provision, robot_retry, robot_reveal_credentials, robot_rotate
-from docker_repos.tasks import provision_robot
 from hub.aws import AwsTransientError
 from hub.choices import Status
 from hub.crypto import decrypt
@@ -214,13 +213,14 @@ def test_removing_a_robot_deletes_its_iam_user_keys_and_policies_first(
 def test_a_robot_removed_while_being_created_leaves_no_iam_user(
         world, aws, django_capture_on_commit_callbacks):
     repo = active_repo(world)
-    with django_capture_on_commit_callbacks(execute=False):
+    with django_capture_on_commit_callbacks(execute=False) as late:
         access_set(actor=world.users["member"], repo=repo, robots=[{"name": "ci"}],
                             users=[])
-    robot = RobotAccount.objects.get()
-    # Removed before its task ran; then the (late) creation task and the sync run.
+    assert RobotAccount.objects.get().status == Status.PENDING
+    # Removed before its task ran; then the (late) messages of the creation and the sync.
     with converging(django_capture_on_commit_callbacks):
         access_set(actor=world.users["member"], repo=repo, robots=[], users=[])
-        provision_robot.apply(args=[robot.pk])
+        for send in late:
+            send()
     assert not RobotAccount.objects.exists()
     assert iam_users() == set()

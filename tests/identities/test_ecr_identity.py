@@ -13,8 +13,7 @@ from hub.models import AuditEvent
 from identities import selectors, services
 from identities.iam import IAM_PATH, LOGIN_POLICY, LOGIN_POLICY_NAME
 from identities.models import EcrIdentity, identity_iam_username
-from identities.tasks import provision_identity
-from tests.access_helpers import converging, iam_keys, iam_users, own_client
+from tests.access_helpers import converging, iam_keys, iam_users, own_client, send_enqueued
 
 
 @pytest.mark.parametrize(("username", "expected"), [
@@ -139,10 +138,10 @@ def test_deactivating_the_account_deletes_its_keys(identity, person,
 
 def test_a_deactivated_account_gets_no_credentials(person, aws,
                                                   django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=False):
+    with django_capture_on_commit_callbacks(execute=False) as sent:
         identity = services.ecr_identity_request(user=person)
     type(person).objects.filter(pk=person.pk).update(is_active=False)
-    provision_identity.apply(args=[identity.pk])
+    send_enqueued(django_capture_on_commit_callbacks, sent)
     identity.refresh_from_db()
     assert identity.status == Status.FAILED and "deactivated" in identity.status_detail
     assert iam_users() == set()

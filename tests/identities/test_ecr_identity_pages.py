@@ -9,7 +9,7 @@ from hub.models import AuditEvent
 from identities.models import EcrIdentity
 from identities.selectors import ACCOUNT_CACHE_KEY
 from tests.access_helpers import fake_identity
-from tests.helpers import assert_shows, page
+from tests.helpers import assert_shows, page, shown_page
 
 PAGE = "/identities/"
 REGISTRY = "123456789012.dkr.ecr.eu-west-2.amazonaws.com"
@@ -49,7 +49,7 @@ def test_create_my_credentials(world, client, django_capture_on_commit_callbacks
 def test_an_active_identity_shows_its_key_id_and_hides_the_secret(world, client, aws):
     identity = fake_identity(world.users["member"], secret=SECRET)
     client.force_login(world.users["member"])
-    body = page(client.get(PAGE))
+    body = shown_page(client.get(PAGE))
     assert identity.iam_username in body and identity.access_key_id in body
     assert SECRET not in body
     assert reverse("identities:ecr-reveal") in body and reverse("identities:ecr-rotate") in body
@@ -65,7 +65,8 @@ def test_reveal_shows_the_secret_once_uncached_and_audited(world, client, aws):
     assert SECRET in page(response)
     assert f"AWS Secret Access Key [None]: {SECRET}" in page(response)
     assert AuditEvent.objects.filter(action="ecr_identity.credentials_revealed").count() == 1
-    assert SECRET not in page(client.get(PAGE))
+    again = shown_page(client.get(PAGE))
+    assert "hub-user-member" in again and SECRET not in again
 
 
 @pytest.mark.parametrize("viewer", ["project_admin", "hub_admin", "non_member"])
@@ -74,7 +75,8 @@ def test_nobody_sees_another_persons_identity(world, client, viewer, aws):
     client.force_login(world.users[viewer])
     for response in (client.get(PAGE), client.get(reverse("identities:ecr-status")),
                      client.post(reverse("identities:ecr-reveal"), follow=True)):
-        body = page(response)
+        body = shown_page(response)  # their own Connected Identities, with none yet
+        assert "You have no ECR credentials yet." in body
         assert theirs.access_key_id not in body and SECRET not in body
         assert theirs.iam_username not in body
     assert not AuditEvent.objects.filter(action="ecr_identity.credentials_revealed").exists()
