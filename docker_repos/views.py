@@ -12,6 +12,7 @@ from django.views import View
 from django.views.generic import TemplateView
 from django.views.generic.base import ContextMixin, TemplateResponseMixin
 
+from hub import live, oneshot
 from hub.aws import AwsError
 from hub.choices import Status
 from hub.exceptions import HubError
@@ -44,15 +45,33 @@ class ProjectReposView(ProjectViewMixin, TemplateView):
         page = Paginator(repos, self.paginate_by).get_page(self.request.GET.get("page"))
         query = {k: v for k, v in (("q", search), ("page", page.number)) if v and v != 1}
         context.update(repos=page.object_list, page=page, search=search,
-                       query=urlencode(query), polling=selectors.any_in_flight(page.object_list),
+                       query=urlencode(query),
                        has_services=self.project.services.exists())
         return context
 
 
 class ProjectReposFragmentView(ProjectReposView):
-    """The repository list alone, re-fetched every 2 s while anything is in flight."""
+    """The repository list alone; with `?repo=<id>&v=<version>`, the live poll of that one
+    row (hub/live.py): 204 while it is unchanged, the list with only that row once it
+    changed, and an empty list once the repository is gone (the row then goes)."""
 
     template_name = "docker_repos/partials/repo_list.html"
+
+    def get(self, request, *args, **kwargs):
+        row = _row_id(request, "repo")
+        if row is None:
+            return super().get(request, *args, **kwargs)
+        repo = selectors.project_repos(self.project).filter(pk=row).first()
+        if repo is not None and (same := live.unchanged(request, repo)):
+            return same
+        return self.render_to_response({"project": self.project, "access": self.access,
+                                        "repos": [repo] if repo is not None else []})
+
+
+def _row_id(request, name: str) -> int | None:
+    """The row a live poll asks for (`?repo=5`), or None for the whole fragment."""
+    value = request.GET.get(name, "")
+    return int(value) if value.isdigit() and len(value) < 19 else None
 
 
 class RepoRequestView(ProjectViewMixin, TemplateView):
@@ -109,7 +128,6 @@ class RepoDetailView(RepoMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         repo = self.repo
-        context["polling"] = selectors.any_in_flight([repo])
         context.update(_access_context(repo))
         context["events"] = AuditEvent.objects.filter(
             target_type="dockerrepo", target_id=str(repo.pk)).order_by("-at", "-id")[:20]
@@ -129,12 +147,15 @@ class RepoDetailView(RepoMixin, TemplateView):
 
 
 class RepoStatusFragmentView(RepoMixin, TemplateView):
+    """The repository's status line, polled while it is in flight (204 while unchanged)."""
+
     template_name = "docker_repos/partials/repo_status.html"
 
+    def get(self, request, *args, **kwargs):
+        return live.unchanged(request, self.repo) or super().get(request, *args, **kwargs)
+
     def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        context["polling"] = selectors.any_in_flight([self.repo])
-        return context
+        return super().get_context_data(live_poll=True, **kwargs)
 
 
 class RepoDeleteView(RepoMixin, TemplateView):
@@ -198,19 +219,36 @@ def _region_of(repo: DockerRepo) -> str:
 
 def _access_context(repo: DockerRepo) -> dict:
     robots, accesses = selectors.repo_access_state(repo)
-    return {"robots": robots, "accesses": accesses,
-            "access_polling": selectors.access_in_flight(robots, accesses)}
+    return {"robots": robots, "accesses": accesses}
 
 
 class RepoAccessFragmentView(RepoMixin, TemplateView):
-    """The repository's robots and people with their status, re-fetched every 2 s while
-    anything is in flight."""
+    """The repository's robots and people with their status; with `?robot=<id>` or
+    `?person=<access id>` (and `&v=<version>`), the live poll of that one row: 204 while
+    it is unchanged, the fragment with only that row once it changed, and without it once
+    the entry is gone (the row then goes)."""
 
     template_name = "docker_repos/partials/repo_access.html"
 
+    def get(self, request, *args, **kwargs):
+        robot_id, access_id = _row_id(request, "robot"), _row_id(request, "person")
+        if robot_id is None and access_id is None:
+            return super().get(request, *args, **kwargs)
+        robots, accesses = [], []
+        if robot_id is not None:
+            robots = list(RobotAccount.objects.filter(repo=self.repo, pk=robot_id))
+        else:
+            accesses = list(RepoAccess.objects.filter(repo=self.repo, pk=access_id)
+                            .select_related("user"))
+        entry = next(iter([*robots, *accesses]), None)
+        if entry is not None and (same := live.unchanged(request, entry)):
+            return same
+        return self.render_to_response(self.get_context_data(robots=robots, accesses=accesses))
+
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context.update(_access_context(self.repo))
+        if "robots" not in kwargs:
+            context.update(_access_context(self.repo))
         return context
 
 
@@ -313,8 +351,13 @@ class RobotDetailView(RobotPageMixin, View):
         return self.render_to_response(self.get_context_data())
 
 
-class RobotRevealView(RobotPageMixin, View):
-    """POST: the robot page with the secret, in this response only (audited, not cached)."""
+def _robot_secret_kind(robot: RobotAccount) -> str:
+    return f"robot-secret-{robot.pk}"
+
+
+class RobotRevealView(RobotMixin, View):
+    """POST: reveal the robot's secret (audited), then show it once on docker_repos:
+    robot-secret, so a reload shows that page again rather than revealing again."""
 
     def post(self, request, *args, **kwargs):
         self.load()
@@ -324,9 +367,26 @@ class RobotRevealView(RobotPageMixin, View):
         except HubError as exc:
             messages.error(request, exc.message)
             return self.back()
-        response = self.render_to_response(self.get_context_data(revealed_key_id=key_id,
-                                                                 revealed_secret=secret))
-        response["Cache-Control"] = "no-store"
+        oneshot.stash(request, _robot_secret_kind(self.robot),
+                      {"key_id": key_id, "secret": secret}, secret=True)
+        return redirect("docker_repos:robot-secret", shortname=self.project.shortname,
+                        repo_id=self.repo.pk, robot_id=self.robot.pk)
+
+
+class RobotSecretView(RobotPageMixin, View):
+    """The robot's page with the secret just revealed, once (not cached): opened again it
+    says the secret was shown once and offers Reveal, which is recorded again."""
+
+    def get(self, request, *args, **kwargs):
+        self.load()
+        shown = oneshot.take(request, _robot_secret_kind(self.robot))
+        if shown and shown["key_id"] == self.robot.access_key_id:
+            context = self.get_context_data(revealed_key_id=shown["key_id"],
+                                            revealed_secret=shown["secret"])
+        else:
+            context = self.get_context_data(secret_shown_once=True)
+        response = self.render_to_response(context)
+        response["Cache-Control"] = "no-store, private"
         return response
 
 

@@ -3,13 +3,15 @@ a robot's credentials and snippets."""
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from docker_repos.models import RepoAccess, RobotAccount
+from hub import live
 from hub.choices import Status
 from hub.models import AuditEvent
 from projects.models import Project
 from tests.access_helpers import FAKE_SECRET, fake_active_repo, fake_identity, fake_robot
-from tests.helpers import assert_shows, page
+from tests.helpers import assert_shows, live_polls, page
 
 
 @pytest.fixture
@@ -43,8 +45,8 @@ def test_the_repository_lists_robots_and_people_with_their_status(world, client,
     RobotAccount.objects.filter(pk=failed.pk).update(status_detail="IAM said no")
     fake_identity(world.users["member"])
     RepoAccess.objects.create(repo=repo, user=world.users["member"], status=Status.ACTIVE)
-    RepoAccess.objects.create(repo=repo, user=world.users["project_admin"], writable=True,
-                              status=Status.PENDING)
+    pending = RepoAccess.objects.create(repo=repo, user=world.users["project_admin"],
+                                        writable=True, status=Status.PENDING)
     client.force_login(world.users["project_admin"])
     body = page(client.get(urls(repo)["detail"]))
     assert 'data-robot="drone-ci"' in body and 'data-robot="broken"' in body
@@ -57,8 +59,9 @@ def test_the_repository_lists_robots_and_people_with_their_status(world, client,
     assert urls(repo)["manage"] in body, "the MANAGE ACCESS button"
     # Every person listed links to Connected Identities.
     assert body.count(f'href="{reverse("identities:connected")}"') >= 3
-    # Something is pending: the list refreshes itself.
-    assert f'data-poll-url="{urls(repo)["fragment"]}"' in body
+    # Something is pending: that row, and only that row, refreshes itself.
+    assert live_polls(body) == {f"person-row-{pending.pk}": f'{urls(repo)["fragment"]}'
+                                f"?person={pending.pk}&v={live.version_of(pending)}"}
     assert FAKE_SECRET not in body
 
 
@@ -67,7 +70,30 @@ def test_the_list_stops_polling_once_nothing_is_in_flight(world, client, repo):
     client.force_login(world.users["member"])
     body = page(client.get(urls(repo)["fragment"]))
     assert 'data-robot="ci"' in body
-    assert "data-poll-url" not in body
+    assert live_polls(body) == {}
+
+
+def test_a_row_poll_swaps_nothing_until_the_entry_changed_and_goes_once_it_is_gone(
+        world, client, repo):
+    robot = fake_robot(repo, "drone-ci", status=Status.REMOVING)
+    access = RepoAccess.objects.create(repo=repo, user=world.users["member"],
+                                       status=Status.PENDING)
+    client.force_login(world.users["member"])
+    polls = live_polls(page(client.get(urls(repo)["detail"])))
+    robot_poll, person_poll = polls[f"robot-row-{robot.pk}"], polls[f"person-row-{access.pk}"]
+    assert client.get(robot_poll).status_code == 204
+    assert client.get(person_poll).status_code == 204
+
+    RepoAccess.objects.filter(pk=access.pk).update(status=Status.ACTIVE,
+                                                   updated_at=timezone.now())
+    body = page(client.get(person_poll))
+    assert f'id="person-row-{access.pk}"' in body and 'data-status="active"' in body
+    assert 'data-robot=' not in body, "only the row asked for"
+    assert live_polls(body) == {}, "settled: that row stops polling"
+
+    robot.delete()
+    response = client.get(robot_poll)
+    assert response.status_code == 200 and 'data-robot=' not in page(response)
 
 
 @pytest.mark.parametrize("role", ["member", "hub_admin", "project_admin"])
@@ -147,15 +173,33 @@ def test_revealing_a_robot_secret_shows_it_once_uncached_and_audited(world, clie
     client.force_login(world.users["member"])
     page_body = page(client.get(urls(repo, robot)["robot"]))
     assert robot.access_key_id in page_body and FAKE_SECRET not in page_body
+    secret_url = reverse("docker_repos:robot-secret", args=["acp", repo.pk, robot.pk])
     response = client.post(urls(repo, robot)["reveal"])
+    # Post/redirect/get: the reveal is recorded, the secret shown by the GET.
+    assert response.status_code == 302 and response["Location"] == secret_url
+    response = client.get(secret_url)
     assert response.status_code == 200
-    assert response["Cache-Control"] == "no-store"
+    assert response["Cache-Control"] == "no-store, private"
     assert FAKE_SECRET in page(response)
     assert 'data-copy="#robot-secret"' in page(response)
-    assert AuditEvent.objects.filter(action="robot.credentials_revealed",
-                                     actor=world.users["member"]).count() == 1
+    reveals = AuditEvent.objects.filter(action="robot.credentials_revealed",
+                                        actor=world.users["member"])
+    assert reveals.count() == 1
+    assert FAKE_SECRET not in str(client.session.items()), "the session holds it encrypted"
+    # A reload (or the address reopened): the hub's page says it was shown once; no
+    # second reveal is recorded.
+    again = client.get(secret_url)
+    assert again.status_code == 200 and FAKE_SECRET not in page(again)
+    assert_shows(again, "This secret was shown once")
+    assert urls(repo, robot)["reveal"] in page(again), "Reveal is offered again"
+    assert reveals.count() == 1
     # Back on the page: hidden again.
     assert FAKE_SECRET not in page(client.get(urls(repo, robot)["robot"]))
+    # The reveal form's address opened as a page: the hub's page, pointing at the robot.
+    opened = client.get(urls(repo, robot)["reveal"])
+    assert opened.status_code == 405
+    assert f'href="{urls(repo, robot)["robot"]}"' in page(opened)
+    assert reveals.count() == 1
 
 
 def test_the_robot_page_has_cli_v2_snippets_for_this_repository(world, client, repo):

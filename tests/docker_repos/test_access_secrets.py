@@ -33,9 +33,9 @@ def test_no_secret_in_any_log_line_of_a_full_flow(
                 reverse("docker_repos:robot", args=[*args, robot.pk]),
                 reverse("identities:connected")):
         assert client.get(url).status_code == 200
-    assert client.post(reverse("docker_repos:robot-reveal", args=[*args, robot.pk])
-                       ).status_code == 200
-    assert client.post(reverse("identities:ecr-reveal")).status_code == 200
+    assert client.post(reverse("docker_repos:robot-reveal", args=[*args, robot.pk]),
+                       follow=True).status_code == 200
+    assert client.post(reverse("identities:ecr-reveal"), follow=True).status_code == 200
     with converging(django_capture_on_commit_callbacks):
         client.post(reverse("docker_repos:robot-rotate", args=[*args, robot.pk]))
         client.post(reverse("identities:ecr-rotate"))
@@ -82,7 +82,10 @@ def test_no_page_shows_a_secret_unless_revealed(world, client, flow, created_sec
              reverse("docker_repos:access", args=args),
              reverse("docker_repos:access-fragment", args=args),
              reverse("docker_repos:robot", args=[*args, robot.pk]),
-             reverse("identities:connected"), reverse("identities:ecr-status")]
+             # The one-time pages, with nothing revealed just before.
+             reverse("docker_repos:robot-secret", args=[*args, robot.pk]),
+             reverse("identities:connected"), reverse("identities:ecr-status"),
+             reverse("identities:ecr-secret")]
     for url in pages:
         body = client.get(url).content.decode()
         for secret in created_secrets:

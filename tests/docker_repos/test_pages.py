@@ -1,5 +1,5 @@
-"""The ALL DOCKER REPOS page: its query count does not grow with the repositories, it polls
-only while something is in flight, and a failed repository shows why and offers Retry."""
+"""The ALL DOCKER REPOS page: its query count does not grow with the repositories, only its
+rows in flight poll (each itself), and a failed repository shows why and offers Retry."""
 
 import re
 
@@ -10,9 +10,10 @@ from django.urls import reverse
 
 from docker_repos import services, tasks
 from docker_repos.models import DockerRepo
+from hub import live
 from hub.choices import Status
 from projects.models import Service
-from tests.helpers import assert_shows
+from tests.helpers import assert_shows, live_polls
 
 from .support import push_image, request_repo, run
 
@@ -58,44 +59,50 @@ def test_the_query_count_does_not_grow_with_the_repositories(world, client, url_
     assert len(thirty) == len(one), "\n".join(["with 1:", *one, "with 30:", *thirty])
 
 
-def poll_url(body: str) -> str | None:
-    found = re.search(r'id="repo-list" data-poll-url="([^"]+)" data-poll-interval="2000"', body)
-    return found and found.group(1)
-
-
-def status_poll_url(body: str) -> str | None:
-    found = re.search(r'id="repo-status" data-poll-url="([^"]+)"', body)
-    return found and found.group(1)
-
-
-def test_the_page_polls_only_while_something_is_in_flight(world, client, ecr):
+def test_only_the_rows_in_flight_poll_and_each_polls_itself(world, client, ecr):
+    """A live row re-fetches itself alone (`?repo=<id>&v=<version>`, hx-select picks it
+    from the answer); a settled row, or a page with nothing in flight, polls nothing."""
     client.force_login(world.users["member"])
     page = reverse("docker_repos:project-repos", args=["acp"])
     fragment = reverse("docker_repos:project-repos-fragment", args=["acp"])
-
-    def polls() -> tuple[str | None, str | None]:
-        return (poll_url(client.get(page).content.decode()),
-                poll_url(client.get(fragment).content.decode()))
-
     settled = request_repo(world, "settled")
     run(tasks.provision_repo, settled.pk)
-    assert polls() == (None, None), "all settled: no polling"
+    assert live_polls(client.get(page).content.decode()) == {}, "all settled: no polling"
 
     repo = request_repo(world, "web")
-    assert polls() == (fragment, fragment), "pending: poll the fragment"
+    body = client.get(page).content.decode()
+    assert live_polls(body) == {
+        f"repo-row-{repo.pk}": f"{fragment}?repo={repo.pk}&v={live.version_of(repo)}"}
+    assert f'hx-select="#repo-row-{repo.pk}" hx-trigger="every 2s" hx-swap="outerHTML"' in body
+    assert f'id="repo-row-{settled.pk}"' in body, "a settled row keeps its id, nothing more"
+
+
+def test_a_row_poll_swaps_nothing_until_its_row_changed(world, client, ecr):
+    """204 (htmx swaps nothing) while the row is as shown; the changed row once it moved,
+    without polling once settled; an empty list once the repository is gone."""
+    client.force_login(world.users["member"])
+    repo = request_repo(world, "web")
+    poll = live_polls(client.get(reverse("docker_repos:project-repos", args=["acp"]))
+                      .content.decode())[f"repo-row-{repo.pk}"]
+    assert client.get(poll).status_code == 204
+    assert client.get(poll).status_code == 204, "asking again changes nothing"
 
     run(tasks.provision_repo, repo.pk)
-    assert polls() == (None, None)
+    response = client.get(poll)
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert body.count("<tr data-repo=") == 1 and f'id="repo-row-{repo.pk}"' in body
+    assert 'data-status="active"' in body and live_polls(body) == {}, "settled: stops"
+    assert f'id="manage-access-{repo.pk}"' in body, "its buttons keep their ids (focus)"
 
     repo.refresh_from_db()
     services.repo_delete(actor=world.users["member"], repo=repo)
-    assert polls() == (fragment, fragment), "deleting: poll"
-    body = client.get(fragment).content.decode()
-    assert 'data-status="deleting"' in body and ">Deleting</span>" in body
-
+    deleting = client.get(reverse("docker_repos:project-repos", args=["acp"])).content.decode()
+    poll = live_polls(deleting)[f"repo-row-{repo.pk}"]
+    assert ">Deleting</span>" in deleting
     run(tasks.destroy_repo, repo.pk)
-    assert polls() == (None, None)
-    assert 'data-repo="acp/web"' not in client.get(page).content.decode()
+    gone = client.get(poll)
+    assert gone.status_code == 200 and "<tr data-repo=" not in gone.content.decode()
 
 
 def test_the_repository_page_polls_its_status_until_settled(world, client, ecr):
@@ -103,15 +110,20 @@ def test_the_repository_page_polls_its_status_until_settled(world, client, ecr):
     repo = request_repo(world, "web")
     detail = reverse("docker_repos:detail", args=["acp", repo.pk])
     status = reverse("docker_repos:status-fragment", args=["acp", repo.pk])
-    assert status_poll_url(client.get(detail).content.decode()) == status
-    assert status_poll_url(client.get(status).content.decode()) == status
+    poll = live_polls(client.get(detail).content.decode())["repo-status"]
+    assert poll == f"{status}?v={live.version_of(repo)}"
+    assert client.get(poll).status_code == 204
+    assert "repo-manage-access" not in client.get(detail).content.decode()
 
     run(tasks.provision_repo, repo.pk)
 
-    assert status_poll_url(client.get(status).content.decode()) is None
-    body = client.get(detail).content.decode()
-    assert status_poll_url(body) is None
+    response = client.get(poll)
+    body = response.content.decode()
+    assert response.status_code == 200 and live_polls(body) == {}
     assert 'data-status="active"' in body
+    # The page's buttons follow out of band: MANAGE ACCESS appears without a reload.
+    assert 'id="repo-actions" hx-swap-oob="true"' in body and 'id="repo-manage-access"' in body
+    assert live_polls(client.get(detail).content.decode()) == {}
 
 
 def test_a_failed_repository_shows_the_reason_and_retry(world, client, ecr):
@@ -132,7 +144,7 @@ def test_a_failed_repository_shows_the_reason_and_retry(world, client, ecr):
         assert 'data-status="failed"' in body and ">Failed</span>" in body, url
         assert_shows(response, repo.status_detail)
         assert f'action="{retry}"' in body, url
-        assert poll_url(body) is None and status_poll_url(body) is None, url
+        assert live_polls(body) == {}, url
 
     # Retry from the page: pending again, and polling again.
     ecr.delete_repository(repositoryName="acp/taken")
@@ -140,8 +152,8 @@ def test_a_failed_repository_shows_the_reason_and_retry(world, client, ecr):
     assert response.status_code == 302
     repo.refresh_from_db()
     assert (repo.status, repo.status_detail) == (Status.PENDING, "")
-    assert poll_url(client.get(reverse("docker_repos:project-repos", args=["acp"]))
-                    .content.decode())
+    assert live_polls(client.get(reverse("docker_repos:project-repos", args=["acp"]))
+                      .content.decode()) != {}
 
 
 def test_the_repository_page_lists_its_images_commands_and_history(world, client, ecr):
@@ -185,11 +197,3 @@ def test_the_list_is_paged_and_searchable_at_a_constant_cost(world, client):
         f"repo-{n}" for n in range(50, 60)]
     _, body = queries(client, url + "?q=nothing-like-this")
     assert "No repository name contains" in body
-
-
-def test_the_polled_fragment_keeps_the_page_and_search(world, client):
-    client.force_login(world.users["member"])
-    make_repos(world, 0, 60)
-    body = client.get(reverse("docker_repos:project-repos", args=["acp"]) + "?page=2&q=repo"
-                      ).content.decode()
-    assert poll_url(body).endswith("fragment/?q=repo&amp;page=2")
