@@ -1,3 +1,5 @@
+import re
+
 from django import forms
 
 from .choices import TagMutability
@@ -41,3 +43,25 @@ class RepoDeleteForm(forms.Form):
         if value != self.repo.full_name:
             raise forms.ValidationError(f"Type {self.repo.full_name} exactly to confirm.")
         return value
+
+
+ROBOT_NAMES_SPLIT = re.compile(r"[\s,]+")  # "Add robot accounts": one or more names
+
+
+def parse_new_robot_names(text: str, *, existing) -> list[str]:
+    """The names typed under "Add robot accounts" (spaces or commas between them). A name
+    the repository already has, or one typed twice, is refused here, each with its own
+    message; what a name may be is the service's rule (the same messages as the API)."""
+    names, errors = [], []
+    for name in ROBOT_NAMES_SPLIT.split(text.strip()):
+        if not name:
+            continue
+        if name in existing:
+            errors.append(f"A robot account named {name} already exists on this repository.")
+        elif name in names:
+            errors.append(f"{name} is typed twice.")
+        else:
+            names.append(name)
+    if errors:
+        raise forms.ValidationError(errors)
+    return names

@@ -127,17 +127,27 @@ class RobotAccount(IamCredentials):
         return f"{self.repo.full_name if self.repo_id else '?'} robot {self.name}"
 
     def clean(self) -> None:
-        if not (self.name and self.repo_id and ROBOT_NAME_RE.match(self.name)):
-            return
-        project = self.repo.project.shortname
-        wanted = robot_iam_username(project, self.repo.name, self.name)
-        if len(wanted) > IAM_USERNAME_MAX:
-            room = IAM_USERNAME_MAX - len(robot_iam_username(project, self.repo.name, ""))
-            hint = (f"use at most {room} characters for this repository" if room > 0 else
-                    "this repository's name is too long for robot accounts")
-            raise ValidationError({"name": ValidationError(
-                f"The robot's IAM user name {wanted} would be {len(wanted)} characters; IAM "
-                f"allows {IAM_USERNAME_MAX}: {hint}.", code="robot_name_too_long")})
+        if self.name and self.repo_id:
+            check_robot_name_length(self.repo, self.name)
+
+
+def robot_name_room(repo: DockerRepo) -> int:
+    """The longest robot name this repository allows: its IAM user name,
+    hub-robot-<project>-<repo>-<name>, must fit IAM's IAM_USERNAME_MAX characters. The one
+    length limit of a robot's name (shorter than the column's)."""
+    return IAM_USERNAME_MAX - len(robot_iam_username(repo.project.shortname, repo.name, ""))
+
+
+def check_robot_name_length(repo: DockerRepo, name: str) -> None:
+    room = robot_name_room(repo)
+    if len(name) <= room:
+        return
+    message = (f"Use at most {room} characters for a robot account of this repository "
+               f"(this name has {len(name)}): its IAM user name, hub-robot-<project>-"
+               f"<repository>-<robot>, must fit IAM's {IAM_USERNAME_MAX}." if room > 0 else
+               "This repository's name is too long for robot accounts: IAM user names "
+               f"have at most {IAM_USERNAME_MAX} characters.")
+    raise ValidationError({"name": ValidationError(message, code="robot_name_too_long")})
 
 
 class RepoAccess(models.Model):

@@ -256,7 +256,10 @@ def repo_images(repo: DockerRepo, *, page_token: str | None = None, page_size: i
 # Access (robots and people): the services live in access.py; these are the names the
 # views, the API and the admin call.
 from .access import (  # noqa: E402, F401
+    AccessChangedSinceReview,
+    AccessChanges,
     access_enqueue_pending,
+    access_preview,
     access_retry,
     access_set,
     check_access_list_length,

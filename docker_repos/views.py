@@ -1,10 +1,11 @@
-import re
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.functional import cached_property
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
@@ -15,14 +16,14 @@ from django.views.generic.base import ContextMixin, TemplateResponseMixin
 from hub import live, oneshot
 from hub.aws import AwsError
 from hub.choices import Status
-from hub.exceptions import HubError
+from hub.exceptions import HubError, InvalidInput
 from hub.forms import apply_service_errors
 from hub.models import AuditEvent
 from projects.selectors import project_members
 from projects.views import ProjectViewMixin
 
 from . import selectors, services
-from .forms import RepoDeleteForm, RepoRequestForm
+from .forms import RepoDeleteForm, RepoRequestForm, parse_new_robot_names
 from .models import DockerRepo, RepoAccess, RobotAccount
 from .snippets import robot_snippets
 
@@ -93,8 +94,10 @@ class RepoRequestView(ProjectViewMixin, TemplateView):
             except HubError as exc:
                 apply_service_errors(form, exc)
             else:
+                # The notice goes once that row has settled (hub.js: data-until-settled).
                 messages.success(request, f"Repository {repo.full_name} requested: it becomes "
-                                          "Active in a few seconds.")
+                                          "Active in a few seconds.",
+                                 extra_tags=f"#repo-row-{repo.pk}")
                 return redirect("docker_repos:project-repos", shortname=self.project.shortname)
         return self.render_to_response(self.get_context_data(form=form), status=400)
 
@@ -209,9 +212,6 @@ def _next_or(request, default: str) -> str:
 
 # --- Access: robots and people ------------------------------------------------------------
 
-ROBOT_NAMES_SPLIT = re.compile(r"[\s,]+")  # "add robot accounts": one or more names
-
-
 def _region_of(repo: DockerRepo) -> str:
     parts = repo.arn.split(":")
     return parts[3] if len(parts) > 5 and parts[3] else settings.AWS_DEFAULT_REGION
@@ -279,6 +279,8 @@ class RepoAccessView(RepoMixin, TemplateView):
         context.update(robots=robots, rows=rows, is_active=self.repo.status == Status.ACTIVE,
                        removed_robots=(submitted or {}).get("remove_robot", set()),
                        new_robots=(submitted or {}).get("new_robots", ""))
+        if kwargs.get("error") is not None:
+            context.update(_placed_errors(kwargs["error"]))
         return context
 
     def post(self, request, *args, **kwargs):
@@ -289,22 +291,61 @@ class RepoAccessView(RepoMixin, TemplateView):
             "remove_robot": set(request.POST.getlist("remove_robot")),
             "new_robots": request.POST.get("new_robots", ""),
         }
-        current = RobotAccount.objects.filter(repo=self.repo, removal_requested=False)
-        robots = [{"name": name} for name in current.values_list("name", flat=True)
-                  if name not in submitted["remove_robot"]]
-        robots += [{"name": name} for name in ROBOT_NAMES_SPLIT.split(submitted["new_robots"])
-                   if name]
+        if "edit" in request.POST:  # back from the summary to the ticks as submitted
+            return self.render_to_response(self.get_context_data(submitted=submitted))
+        current = list(RobotAccount.objects.filter(repo=self.repo, removal_requested=False)
+                       .values_list("name", flat=True))
+        try:
+            new_names = parse_new_robot_names(submitted["new_robots"], existing=current)
+        except forms.ValidationError as exc:
+            error = InvalidInput(exc.messages[0], fields={"new_robots": exc.messages})
+            return self.render_to_response(
+                self.get_context_data(submitted=submitted, error=error), status=400)
+        robots = [{"name": name} for name in current if name not in submitted["remove_robot"]]
+        robots += [{"name": name} for name in new_names]
         users = [{"username": username, "writable": username in submitted["push"]}
                  for username in sorted(submitted["pull"] | submitted["push"])]
+        desired = {"actor": request.user, "repo": self.repo, "robots": robots, "users": users}
         try:
-            services.access_set(actor=request.user, repo=self.repo, robots=robots, users=users)
+            reviewed = request.POST.get("reviewed") if "confirm" in request.POST else None
+            if reviewed is None:
+                # Nobody loses access, or push, without seeing it and confirming first.
+                preview = services.access_preview(**desired)
+                if preview.takes_away:
+                    return self.summary(submitted, preview)
+                reviewed = preview.fingerprint
+            changes = services.access_set(**desired, reviewed=reviewed)
+        except services.AccessChangedSinceReview as exc:
+            return self.summary(submitted, exc.changes, moved_on=True)
         except HubError as exc:
             context = self.get_context_data(submitted=submitted, error=exc)
             return self.render_to_response(context, status=exc.status_code)
-        messages.success(request, f"Access to {self.repo.full_name} saved: the changes become "
-                                  "Active in a few seconds.")
+        if changes:
+            messages.success(request, f"Access to {self.repo.full_name} saved: "
+                                      f"{'; '.join(changes.sentences())}. The changes become "
+                                      "Active in a few seconds.", extra_tags="#repo-access")
+        else:
+            messages.info(request, f"Access to {self.repo.full_name} saved: nothing changed.")
         return redirect("docker_repos:detail", shortname=self.project.shortname,
                         repo_id=self.repo.pk)
+
+    def summary(self, submitted: dict, changes, *, moved_on: bool = False):
+        """What the submission changes, to confirm (or go back and change the ticks)."""
+        context = self.get_context_data(changes=changes, moved_on=moved_on,
+                                        submitted_pull=sorted(submitted["pull"]),
+                                        submitted_push=sorted(submitted["push"]),
+                                        submitted_remove=sorted(submitted["remove_robot"]),
+                                        submitted_new=submitted["new_robots"])
+        return TemplateResponse(self.request, "docker_repos/repo_access_confirm.html", context)
+
+
+def _placed_errors(error: HubError) -> dict:
+    """Each message of a refused save once, next to what it is about: the robots' next to
+    "Add robot accounts", the people's above their table, any other at the top."""
+    robot_errors = [*error.fields.get("new_robots", []), *error.fields.get("robots", [])]
+    people_errors = list(error.fields.get("users", []))
+    return {"robot_errors": robot_errors, "people_errors": people_errors,
+            "form_errors": [] if robot_errors or people_errors else [error.message]}
 
 
 class RobotMixin(RepoMixin):
