@@ -2,6 +2,8 @@ import re
 
 from django import forms
 
+from hub.limits import DESCRIPTION_MAX
+
 from .choices import TagMutability
 from .models import DockerRepo
 
@@ -14,7 +16,8 @@ class RepoRequestForm(forms.Form):
         help_text="Lowercase letters and digits, separated by '.', '_', '-' or '/'. "
                   "For example hello-world-app.",
     )
-    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False,
+                                  max_length=DESCRIPTION_MAX)
     tag_mutability = forms.ChoiceField(label="Tags", choices=TagMutability.choices,
                                        initial=TagMutability.MUTABLE, widget=forms.RadioSelect)
     scan_on_push = forms.BooleanField(label="Scan images for vulnerabilities on push",

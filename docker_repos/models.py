@@ -6,6 +6,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from hub.choices import Status
+from hub.limits import DESCRIPTION_MAX, description_validators
 from identities.models import IAM_USERNAME_MAX, IamCredentials, iam_safe
 from projects.models import Project, Service
 
@@ -34,7 +35,8 @@ class DockerRepo(models.Model):
     # repository is ever orphaned.
     service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="docker_repos")
     name = models.CharField(max_length=ECR_NAME_MAX, validators=[validate_repo_name])
-    description = models.TextField(blank=True)
+    description = models.TextField(blank=True, max_length=DESCRIPTION_MAX,
+                                   validators=description_validators())
     tag_mutability = models.CharField(max_length=9, choices=TagMutability.choices,
                                       default=TagMutability.MUTABLE)
     scan_on_push = models.BooleanField(default=True)

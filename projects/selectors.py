@@ -1,4 +1,4 @@
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import Count, OuterRef, QuerySet, Subquery
 
 from .models import Membership, Project, Service
 from .permissions import ProjectAccess, is_hub_admin, project_access
@@ -34,3 +34,9 @@ def project_members(project: Project) -> QuerySet[Membership]:
 
 def project_services(project: Project) -> QuerySet[Service]:
     return project.services.order_by("name")
+
+
+def project_services_with_repo_counts(project: Project) -> QuerySet[Service]:
+    """With `repo_count`: a service that still has repositories cannot be deleted (its
+    repositories are PROTECTed), so the SERVICES tab disables Delete and says why."""
+    return project_services(project).annotate(repo_count=Count("docker_repos"))

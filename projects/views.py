@@ -242,7 +242,7 @@ class ServiceListView(ProjectViewMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["services"] = selectors.project_services(self.project)
+        context["services"] = selectors.project_services_with_repo_counts(self.project)
         if self.access.is_admin:
             context.setdefault("form", ServiceForm())
         return context
@@ -307,6 +307,7 @@ class ServiceDeleteView(ServiceMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["service"] = self.service
+        context["repo_count"] = self.service.docker_repos.count()  # Delete is refused then
         return context
 
     def get(self, request, *args, **kwargs):

@@ -2,11 +2,13 @@
 rows in flight poll (each itself), and a failed repository shows why and offers Retry."""
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from docker_repos import services, tasks
 from docker_repos.models import DockerRepo
@@ -197,3 +199,42 @@ def test_the_list_is_paged_and_searchable_at_a_constant_cost(world, client):
         f"repo-{n}" for n in range(50, 60)]
     _, body = queries(client, url + "?q=nothing-like-this")
     assert "No repository name contains" in body
+
+
+def test_updated_just_now_not_0_minutes_ago(world, client):
+    client.force_login(world.users["member"])
+    make_repos(world, 0, 2)
+    DockerRepo.objects.filter(name="repo-01").update(
+        updated_at=timezone.now() - timedelta(minutes=5))
+    body = client.get(reverse("docker_repos:project-repos", args=["acp"])).content.decode()
+    assert "0 minutes ago" not in body
+    assert re.search(r'<time datetime="[^"]+">just now</time>', body)
+    assert re.search(r'<time datetime="[^"]+">5\xa0minutes ago</time>', body)
+
+
+def test_the_request_notice_waits_for_its_row(world, client, django_capture_on_commit_callbacks):
+    """"it becomes Active in a few seconds" names the row it is about; hub.js removes it
+    once that row has settled (the e2e test watches it go)."""
+    client.force_login(world.users["member"])
+    with django_capture_on_commit_callbacks(execute=False):
+        client.post(reverse("docker_repos:request", args=["acp"]),
+                    {"service": world.service.pk, "name": "web", "tag_mutability": "MUTABLE"})
+    repo = DockerRepo.objects.get(name="web")
+    body = client.get(reverse("docker_repos:project-repos", args=["acp"])).content.decode()
+    assert (f'data-until-settled="#repo-row-{repo.pk}">Repository acp/web requested: it '
+            "becomes Active in a few seconds.") in body
+    assert f'id="repo-row-{repo.pk}" hx-get=' in body
+
+
+@pytest.mark.parametrize(("mode", "role", "says_why"), [
+    ("admins", "member", True), ("admins", "project_admin", False),
+    ("members", "member", False)])
+def test_a_member_who_may_not_request_is_told_why(world, client, mode, role, says_why):
+    world.project.repo_management = mode
+    world.project.save()
+    client.force_login(world.users[role])
+    body = client.get(reverse("docker_repos:project-repos", args=["acp"])).content.decode()
+    assert ('id="why-no-request"' in body) is says_why
+    assert ("Request new Docker repo" in body) is not says_why
+    if says_why:
+        assert "only project admins request repositories" in body

@@ -478,3 +478,47 @@ def test_a_role_changes_only_with_its_save_button(client, world):
     from django.contrib.staticfiles import finders
     script = open(finders.find("hub/hub.js")).read()
     assert "requestSubmit" not in script and ".submit(" not in script
+
+
+def test_too_long_descriptions_and_names_get_a_clear_error_at_the_field(client, world,
+                                                                       unchanged):
+    from hub.limits import DESCRIPTION_MAX
+
+    signed_in(client, world.users["project_admin"])
+    too_long = "x" * (DESCRIPTION_MAX + 1)
+    with unchanged():
+        response = client.post(reverse("projects:services", args=["acp"]),
+                               {"name": "s" * 64, "description": too_long})
+        settings_page = client.post(reverse("projects:settings", args=["acp"]),
+                                    {"name": "ACP", "description": too_long,
+                                     "repo_management": "members"}, follow=True)
+    assert response.status_code == 400
+    body = page(response)
+    assert re.search(rf'<textarea name="description"[^>]*maxlength="{DESCRIPTION_MAX}"'
+                     r'[^>]*aria-invalid="true"', body)
+    assert f"Ensure this value has at most {DESCRIPTION_MAX} characters (it has " \
+           f"{DESCRIPTION_MAX + 1})." in body
+    assert "Ensure this value has at most 63 characters (it has 64)." in body
+    assert_refused_to_the_overview(settings_page)
+    assert re.search(rf'<textarea name="description"[^>]*maxlength="{DESCRIPTION_MAX}"'
+                     r'[^>]*aria-invalid="true"', page(settings_page))
+
+
+def test_delete_service_is_disabled_with_the_reason_while_it_has_repositories(client, world):
+    from docker_repos.models import DockerRepo
+
+    signed_in(client, world.users["project_admin"])
+    empty = Service.objects.create(project=world.project, name="empty")
+    DockerRepo.objects.create(project=world.project, service=world.service, name="web")
+    DockerRepo.objects.create(project=world.project, service=world.service, name="api")
+    body = page(client.get(reverse("projects:services", args=["acp"])))
+    busy_delete = reverse("projects:service-delete", args=["acp", world.service.pk])
+    assert f'href="{busy_delete}"' not in body, "no way to the delete that is refused"
+    assert re.search(rf'<button type="button" class="button small danger" disabled '
+                     rf'aria-describedby="service-delete-why-{world.service.pk}">', body)
+    assert "Has 2 Docker repositories: delete them first" in body
+    assert f'href="{reverse("projects:service-delete", args=["acp", empty.pk])}"' in body
+    # The delete page itself (typed in) says so too, its button disabled.
+    page_body = page(client.get(busy_delete))
+    assert "still has 2 Docker repositories: delete them first." in page_body
+    assert 'class="button danger" disabled aria-describedby="service-delete-why"' in page_body
