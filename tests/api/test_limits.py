@@ -79,3 +79,21 @@ def test_the_schema_documents_the_limits(client):
     request = next(v for k, v in schema.items() if "ServiceCreate" in k)
     assert request["properties"]["description"]["maxLength"] == DESCRIPTION_MAX
     assert request["properties"]["name"]["maxLength"] == 63
+
+
+def test_the_serializers_refuse_it_before_the_service_with_the_same_message():
+    """The API checks the lengths first (the value never reaches a service or a query),
+    with the model's validator, so the message is the browser form's."""
+    from docker_repos.api.serializers import RepoCreateSerializer
+    from projects.api import serializers as project_serializers
+
+    for serializer_class, body in [
+        (project_serializers.ProjectCreateSerializer, {"shortname": "acme", "name": "Acme"}),
+        (project_serializers.ProjectUpdateSerializer, {}),
+        (project_serializers.ServiceCreateSerializer, {"name": "svc"}),
+        (project_serializers.ServiceUpdateSerializer, {}),
+        (RepoCreateSerializer, {"service": 1, "name": "web"}),
+    ]:
+        serializer = serializer_class(data={**body, "description": TOO_LONG})
+        assert not serializer.is_valid(), serializer_class
+        assert serializer.errors == {"description": [MESSAGE]}, serializer_class
