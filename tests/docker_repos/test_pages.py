@@ -238,3 +238,15 @@ def test_a_member_who_may_not_request_is_told_why(world, client, mode, role, say
     assert ("Request new Docker repo" in body) is not says_why
     if says_why:
         assert "only project admins request repositories" in body
+
+
+def test_a_poll_after_the_session_ended_reloads_the_page_instead_of_swapping_sign_in(
+        world, client):
+    """The sign-in page must never be swapped into a table row: htmx gets HX-Refresh (the
+    page reloads, and that goes to sign in); a plain request still gets the redirect."""
+    repo = DockerRepo.objects.create(project=world.project, service=world.service, name="web")
+    url = reverse("docker_repos:project-repos-fragment", args=["acp"]) + f"?repo={repo.pk}&v=1"
+    polled = client.get(url, headers={"HX-Request": "true"})
+    assert polled.status_code == 204 and polled["HX-Refresh"] == "true"
+    plain = client.get(url)
+    assert plain.status_code == 302 and "/accounts/login/" in plain["Location"]
