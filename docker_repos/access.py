@@ -6,6 +6,9 @@ policy, rendered from these rows and written whole (policy_sync.access_sync). An
 becomes `active` only after AWS accepted a policy containing it, and an entry being
 removed is deleted only after AWS accepted a policy without it."""
 
+import hashlib
+from dataclasses import dataclass
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -19,7 +22,13 @@ from identities.models import EcrIdentity, identity_iam_username
 from projects.models import Membership
 
 from . import selectors
-from .models import DockerRepo, RepoAccess, RobotAccount, robot_iam_username
+from .models import (
+    DockerRepo,
+    RepoAccess,
+    RobotAccount,
+    check_robot_name_length,
+    robot_iam_username,
+)
 from .permissions import require_repo_manager
 from .policy import ECR_POLICY_MAX_CHARS, PolicyTooLarge, placeholder_user_arn
 
@@ -127,12 +136,15 @@ def _new_robot(repo: DockerRepo, name: str, actor) -> RobotAccount:
                          else None,
                          iam_username=robot_iam_username(repo.project.shortname, repo.name, name))
     try:
+        # The length first, alone: one limit (the room IAM leaves), not the column's too.
+        check_robot_name_length(repo, name)
         robot.full_clean(exclude=["iam_username"], validate_unique=False,
                          validate_constraints=False)
     except ValidationError as exc:
         messages = exc.message_dict.get("name") or exc.messages
-        raise InvalidInput(f"Robot account {name!r}: {messages[0]}",
-                           fields={"robots": [f"{name}: {m}" for m in messages]}) from None
+        label = name if len(name) <= 80 else f"{name[:80]}…"
+        raise InvalidInput(f"Robot account {label}: {messages[0]}",
+                           fields={"robots": [f"{label}: {m}" for m in messages]}) from None
     clash = (RobotAccount.objects.filter(iam_username__iexact=robot.iam_username)
              .select_related("repo__project").first())
     if clash is not None:
@@ -167,91 +179,207 @@ def _arn_for(user, identities: dict) -> str:
     return placeholder_user_arn(name)
 
 
-def access_set(*, actor, repo: DockerRepo, robots: list[dict], users: list[dict]) -> None:
+PULL, PULL_PUSH = "pull", "pull + push"
+
+
+def _mode(writable: bool) -> str:
+    return PULL_PUSH if writable else PULL
+
+
+@dataclass(frozen=True)
+class AccessChanges:
+    """What a submitted access list changes, in words a person checks before saving:
+    MANAGE ACCESS asks to confirm whenever someone would lose access or push."""
+
+    granted: tuple[tuple[str, str], ...] = ()  # (username, mode)
+    changed: tuple[tuple[str, str, str], ...] = ()  # (username, mode before, mode after)
+    removed: tuple[tuple[str, str], ...] = ()  # (username, the mode they lose)
+    robots_added: tuple[str, ...] = ()
+    robots_removed: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return any((self.granted, self.changed, self.removed, self.robots_added,
+                    self.robots_removed))
+
+    @property
+    def downgraded(self) -> tuple[tuple[str, str, str], ...]:
+        return tuple(c for c in self.changed if c[1] == PULL_PUSH and c[2] == PULL)
+
+    @property
+    def takes_away(self) -> bool:
+        """Someone (a person or a robot) loses access, or push."""
+        return bool(self.removed or self.robots_removed or self.downgraded)
+
+    @property
+    def fingerprint(self) -> str:
+        """Names this exact set of changes: what a person confirmed is what is saved."""
+        return hashlib.sha256(repr(self).encode()).hexdigest()[:20]
+
+    def sentences(self) -> list[str]:
+        return ([f"{name} gets {mode}" for name, mode in self.granted]
+                + [f"{name} changes from {before} to {after}"
+                   for name, before, after in self.changed]
+                + [f"{name} loses {mode}" for name, mode in self.removed]
+                + [f"robot account {name} is added" for name in self.robots_added]
+                + [f"robot account {name} is removed" for name in self.robots_removed])
+
+
+class AccessChangedSinceReview(Conflict):
+    """The access list moved on between the summary a person confirmed and the save."""
+
+    def __init__(self, changes: AccessChanges):
+        super().__init__("The access list changed since you reviewed it: check the changes "
+                         "again before saving.")
+        self.changes = changes
+
+
+@dataclass
+class _AccessPlan:
+    repo: DockerRepo
+    changes: AccessChanges
+    new_robots: list[RobotAccount]
+    removed_robots: list[RobotAccount]
+    grants: dict  # username -> (user, writable), the people whose entry is written
+    removed_access: list[RepoAccess]
+    current_access: dict
+    identities: dict
+
+
+def _parse_access_list(robots, users) -> tuple[list[str], dict[str, bool]]:
+    """The request's own shape, checked before any query or lock (outside the transaction:
+    a list that cannot be right costs nothing)."""
+    check_access_list_length(robots, users)
+    return _parse_robots(robots), _parse_users(users)
+
+
+def _plan_access(*, actor, repo: DockerRepo, wanted_robots: list[str],
+                 wanted_users: dict[str, bool]) -> _AccessPlan:
+    """Lock the repository and validate the desired list against it: every refusal is
+    raised here, before anything is written. Call inside a transaction."""
+    repo = lock_repo(repo)  # one change of a repository's access at a time
+    require_repo_manager(actor, repo.project)
+    _require_active(repo)
+    current_robots = {r.name: r for r in
+                      RobotAccount.objects.select_for_update().filter(repo=repo)}
+    current_access = {a.user.username: a for a in RepoAccess.objects.select_for_update(
+        of=("self",)).filter(repo=repo).select_related("user")}
+    members = {m.user.username: m.user for m in
+               Membership.objects.filter(project=repo.project).select_related("user")}
+
+    strangers = [u for u in wanted_users if u not in members]
+    if strangers:
+        message = (f"Not a member of {repo.project.shortname}: {', '.join(strangers)}. "
+                   "Only project members can be given access.")
+        raise InvalidInput(message, fields={"users": [message]})
+    grants = {name: (members[name], writable) for name, writable in wanted_users.items()}
+
+    def leaving(access: RepoAccess) -> bool:
+        return access.status == Status.REMOVING or access.removal_requested
+
+    changed_users = {name for name, (user, writable) in grants.items()
+                     if name not in current_access
+                     or current_access[name].writable != writable
+                     or leaving(current_access[name])}
+    inactive = sorted(n for n in changed_users if not grants[n][0].is_active)
+    if inactive:
+        message = f"Deactivated accounts cannot be given access: {', '.join(inactive)}."
+        raise InvalidInput(message, fields={"users": [message]})
+    new_robots = []
+    for name in wanted_robots:
+        existing = current_robots.get(name)
+        if existing is None:
+            new_robots.append(_new_robot(repo, name, actor))
+        elif existing.status == Status.REMOVING or existing.removal_requested:
+            raise Conflict(f"Robot account {name} is being removed: add it again once it "
+                           "is gone (or retry its removal if it failed).",
+                           fields={"robots": [f"{name} is being removed."]})
+    identities = {i.user_id: i for i in EcrIdentity.objects.filter(
+        user__in=[user for user, _ in grants.values()])}
+    kept_robots = [r for n, r in current_robots.items() if n in wanted_robots]
+    _check_policy_size(repo, [*kept_robots, *new_robots], grants, identities)
+
+    removed_robots = [robot for name, robot in sorted(current_robots.items())
+                      if name not in wanted_robots and not robot.removal_requested]
+    removed_access = [access for name, access in sorted(current_access.items())
+                      if name not in grants and not access.removal_requested]
+    granted, changed = [], []
+    for name in sorted(changed_users):
+        access, writable = current_access.get(name), grants[name][1]
+        if access is None or leaving(access):
+            granted.append((name, _mode(writable)))
+        else:
+            changed.append((name, _mode(access.writable), _mode(writable)))
+    changes = AccessChanges(
+        granted=tuple(granted), changed=tuple(changed),
+        removed=tuple((a.user.username, _mode(a.writable)) for a in removed_access),
+        robots_added=tuple(r.name for r in new_robots),
+        robots_removed=tuple(r.name for r in removed_robots))
+    return _AccessPlan(repo=repo, changes=changes, new_robots=new_robots,
+                       removed_robots=removed_robots,
+                       grants={n: grants[n] for n in sorted(changed_users)},
+                       removed_access=removed_access, current_access=current_access,
+                       identities=identities)
+
+
+def access_preview(*, actor, repo: DockerRepo, robots: list[dict],
+                   users: list[dict]) -> AccessChanges:
+    """What `access_set` with these lists would change, validated the same way (the same
+    refusals), with nothing written."""
+    wanted_robots, wanted_users = _parse_access_list(robots, users)
+    with transaction.atomic():
+        return _plan_access(actor=actor, repo=repo, wanted_robots=wanted_robots,
+                            wanted_users=wanted_users).changes
+
+
+def access_set(*, actor, repo: DockerRepo, robots: list[dict], users: list[dict],
+               reviewed: str | None = None) -> AccessChanges:
     """Make the repository's access list exactly `robots` ([{"name"}]) and `users`
     ([{"username", "writable"}]): new entries become pending, missing ones removing,
     changed ones pending again. One policy sync is enqueued, plus the creation of the IAM
-    users that do not exist yet. On any error nothing changes."""
-    # The request's own shape first: no query and no lock for a list that cannot be right.
-    check_access_list_length(robots, users)
-    wanted_robots = _parse_robots(robots)
-    wanted_users = _parse_users(users)
-    with transaction.atomic():
-        repo = lock_repo(repo)  # one change of a repository's access at a time
-        require_repo_manager(actor, repo.project)
-        _require_active(repo)
-        current_robots = {r.name: r for r in
-                          RobotAccount.objects.select_for_update().filter(repo=repo)}
-        current_access = {a.user.username: a for a in RepoAccess.objects.select_for_update(
-            of=("self",)).filter(repo=repo).select_related("user")}
-        members = {m.user.username: m.user for m in
-                   Membership.objects.filter(project=repo.project).select_related("user")}
+    users that do not exist yet. On any error nothing changes.
 
-        # Validate everything before changing anything.
-        strangers = [u for u in wanted_users if u not in members]
-        if strangers:
-            message = (f"Not a member of {repo.project.shortname}: {', '.join(strangers)}. "
-                       "Only project members can be given access.")
-            raise InvalidInput(message, fields={"users": [message]})
-        grants = {name: (members[name], writable) for name, writable in wanted_users.items()}
-        changed_users = {name for name, (user, writable) in grants.items()
-                         if name not in current_access
-                         or current_access[name].writable != writable
-                         or current_access[name].status == Status.REMOVING
-                         or current_access[name].removal_requested}
-        inactive = sorted(n for n in changed_users if not grants[n][0].is_active)
-        if inactive:
-            message = f"Deactivated accounts cannot be given access: {', '.join(inactive)}."
-            raise InvalidInput(message, fields={"users": [message]})
-        new_robots = []
-        for name in wanted_robots:
-            existing = current_robots.get(name)
-            if existing is None:
-                new_robots.append(_new_robot(repo, name, actor))
-            elif existing.status == Status.REMOVING or existing.removal_requested:
-                raise Conflict(f"Robot account {name} is being removed: add it again once it "
-                               "is gone (or retry its removal if it failed).",
-                               fields={"robots": [f"{name} is being removed."]})
-        identities = {i.user_id: i for i in EcrIdentity.objects.filter(
-            user__in=[user for user, _ in grants.values()])}
-        kept_robots = [r for n, r in current_robots.items() if n in wanted_robots]
-        _check_policy_size(repo, [*kept_robots, *new_robots], grants, identities)
+    `reviewed`: the fingerprint of the changes a person confirmed (access_preview); if
+    the list would now change anything else, AccessChangedSinceReview and nothing is
+    saved."""
+    wanted_robots, wanted_users = _parse_access_list(robots, users)
+    with transaction.atomic():
+        plan = _plan_access(actor=actor, repo=repo, wanted_robots=wanted_robots,
+                            wanted_users=wanted_users)
+        repo, changes = plan.repo, plan.changes
+        if reviewed is not None and reviewed != changes.fingerprint:
+            raise AccessChangedSinceReview(changes)
 
         # Robots.
-        for robot in new_robots:
+        for robot in plan.new_robots:
             robot.save()
             enqueue_on_commit("docker_repos.tasks.provision_robot", robot.pk)
-        removed_robots = []
-        for name, robot in current_robots.items():
-            if name not in wanted_robots and not robot.removal_requested:
-                move(robot, Status.REMOVING, rotation_requested=False, removal_requested=True)
-                removed_robots.append(name)
+        for robot in plan.removed_robots:
+            move(robot, Status.REMOVING, rotation_requested=False, removal_requested=True)
 
         # People.
-        granted, removed_users = {}, []
-        for name in sorted(changed_users):
-            user, writable = grants[name]
-            access = current_access.get(name)
+        granted = {}
+        for name, (user, writable) in plan.grants.items():
+            access = plan.current_access.get(name)
             if access is None:
                 RepoAccess.objects.create(repo=repo, user=user, writable=writable)
             else:
                 move(access, Status.PENDING, writable=writable, removal_requested=False)
             granted[name] = "pull+push" if writable else "pull"
-            _ensure_identity(user, identities.get(user.pk), actor=actor)
-        for name, access in current_access.items():
-            if name not in grants and not access.removal_requested:
-                move(access, Status.REMOVING, removal_requested=True)
-                removed_users.append(name)
+            _ensure_identity(user, plan.identities.get(user.pk), actor=actor)
+        for access in plan.removed_access:
+            move(access, Status.REMOVING, removal_requested=True)
 
-        if not (new_robots or removed_robots or granted or removed_users):
-            return
+        if not changes:
+            return changes
         audit(actor=actor, action="docker_repo.access_changed", target=repo,
               project=repo.project, detail={
-                  "robots_added": [r.name for r in new_robots],
-                  "robots_removed": removed_robots,
-                  "users_granted": granted, "users_removed": removed_users,
+                  "robots_added": list(changes.robots_added),
+                  "robots_removed": list(changes.robots_removed),
+                  "users_granted": granted,
+                  "users_removed": [name for name, _ in changes.removed],
               })
         enqueue_on_commit("docker_repos.tasks.sync_repo_access", repo.pk)
+    return changes
 
 
 def _ensure_identity(user, identity: EcrIdentity | None, *, actor) -> None:

@@ -1,5 +1,8 @@
+import re
+
 from django import forms
 
+from hub.limits import DESCRIPTION_MAX
 from projects.models import Service
 
 from .choices import TagMutability
@@ -14,7 +17,8 @@ class RepoRequestForm(forms.Form):
         help_text="Lowercase letters and digits, separated by '.', '_', '-' or '/'. "
                   "For example hello-world-app.",
     )
-    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False,
+                                  max_length=DESCRIPTION_MAX)
     tag_mutability = forms.ChoiceField(label="Tags", choices=TagMutability.choices,
                                        initial=TagMutability.MUTABLE, widget=forms.RadioSelect)
     scan_on_push = forms.BooleanField(label="Scan images for vulnerabilities on push",
@@ -45,3 +49,25 @@ class RepoDeleteForm(forms.Form):
         if value != self.repo.full_name:
             raise forms.ValidationError(f"Type {self.repo.full_name} exactly to confirm.")
         return value
+
+
+ROBOT_NAMES_SPLIT = re.compile(r"[\s,]+")  # "Add robot accounts": one or more names
+
+
+def parse_new_robot_names(text: str, *, existing) -> list[str]:
+    """The names typed under "Add robot accounts" (spaces or commas between them). A name
+    the repository already has, or one typed twice, is refused here, each with its own
+    message; what a name may be is the service's rule (the same messages as the API)."""
+    names, errors = [], []
+    for name in ROBOT_NAMES_SPLIT.split(text.strip()):
+        if not name:
+            continue
+        if name in existing:
+            errors.append(f"A robot account named {name} already exists on this repository.")
+        elif name in names:
+            errors.append(f"{name} is typed twice.")
+        else:
+            names.append(name)
+    if errors:
+        raise forms.ValidationError(errors)
+    return names

@@ -6,6 +6,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from hub.choices import FailureKind, Status
+from hub.limits import DESCRIPTION_MAX, description_validators
 from identities.models import IAM_USERNAME_MAX, IamCredentials, iam_safe
 from projects.models import Project, Service
 
@@ -34,7 +35,8 @@ class DockerRepo(models.Model):
     # repository is ever orphaned.
     service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="docker_repos")
     name = models.CharField(max_length=ECR_NAME_MAX, validators=[validate_repo_name])
-    description = models.TextField(blank=True)
+    description = models.TextField(blank=True, max_length=DESCRIPTION_MAX,
+                                   validators=description_validators())
     tag_mutability = models.CharField(max_length=9, choices=TagMutability.choices,
                                       default=TagMutability.MUTABLE)
     scan_on_push = models.BooleanField(default=True)
@@ -144,17 +146,27 @@ class RobotAccount(IamCredentials):
         return f"{self.repo.full_name if self.repo_id else '?'} robot {self.name}"
 
     def clean(self) -> None:
-        if not (self.name and self.repo_id and ROBOT_NAME_RE.match(self.name)):
-            return
-        project = self.repo.project.shortname
-        wanted = robot_iam_username(project, self.repo.name, self.name)
-        if len(wanted) > IAM_USERNAME_MAX:
-            room = IAM_USERNAME_MAX - len(robot_iam_username(project, self.repo.name, ""))
-            hint = (f"use at most {room} characters for this repository" if room > 0 else
-                    "this repository's name is too long for robot accounts")
-            raise ValidationError({"name": ValidationError(
-                f"The robot's IAM user name {wanted} would be {len(wanted)} characters; IAM "
-                f"allows {IAM_USERNAME_MAX}: {hint}.", code="robot_name_too_long")})
+        if self.name and self.repo_id:
+            check_robot_name_length(self.repo, self.name)
+
+
+def robot_name_room(repo: DockerRepo) -> int:
+    """The longest robot name this repository allows: its IAM user name,
+    hub-robot-<project>-<repo>-<name>, must fit IAM's IAM_USERNAME_MAX characters. The one
+    length limit of a robot's name (shorter than the column's)."""
+    return IAM_USERNAME_MAX - len(robot_iam_username(repo.project.shortname, repo.name, ""))
+
+
+def check_robot_name_length(repo: DockerRepo, name: str) -> None:
+    room = robot_name_room(repo)
+    if len(name) <= room:
+        return
+    message = (f"Use at most {room} characters for a robot account of this repository "
+               f"(this name has {len(name)}): its IAM user name, hub-robot-<project>-"
+               f"<repository>-<robot>, must fit IAM's {IAM_USERNAME_MAX}." if room > 0 else
+               "This repository's name is too long for robot accounts: IAM user names "
+               f"have at most {IAM_USERNAME_MAX} characters.")
+    raise ValidationError({"name": ValidationError(message, code="robot_name_too_long")})
 
 
 class RepoAccess(models.Model):

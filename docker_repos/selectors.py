@@ -16,10 +16,6 @@ def project_repos(project: Project) -> QuerySet[DockerRepo]:
             .order_by("name"))
 
 
-def any_in_flight(repos) -> bool:
-    return any(repo.status in IN_FLIGHT for repo in repos)
-
-
 def hub_tags(repo: DockerRepo) -> dict[str, str]:
     return {
         "managed-by": "platform-hub",

@@ -26,6 +26,8 @@ urlpatterns = [
          name="robot"),
     path(f"{base}<int:repo_id>/robots/<int:robot_id>/reveal/", views.RobotRevealView.as_view(),
          name="robot-reveal"),
+    path(f"{base}<int:repo_id>/robots/<int:robot_id>/secret/", views.RobotSecretView.as_view(),
+         name="robot-secret"),
     path(f"{base}<int:repo_id>/robots/<int:robot_id>/rotate/", views.RobotRotateView.as_view(),
          name="robot-rotate"),
     path(f"{base}<int:repo_id>/robots/<int:robot_id>/retry/", views.RobotRetryView.as_view(),

@@ -1,9 +1,9 @@
-import re
-
+from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.functional import cached_property
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
@@ -11,17 +11,18 @@ from django.views import View
 from django.views.generic import TemplateView
 from django.views.generic.base import ContextMixin, TemplateResponseMixin
 
+from hub import live, oneshot
 from hub.audit import events_of
 from hub.aws import AwsError
 from hub.choices import Status
-from hub.exceptions import Conflict, HubError
+from hub.exceptions import Conflict, HubError, InvalidInput
 from hub.forms import apply_service_errors
 from projects.selectors import project_members
 from projects.views import ProjectViewMixin
 
 from . import selectors, services
-from .access import access_retry, access_set
-from .forms import RepoDeleteForm, RepoRequestForm
+from .access import AccessChangedSinceReview, access_preview, access_retry, access_set
+from .forms import RepoDeleteForm, RepoRequestForm, parse_new_robot_names
 from .models import DockerRepo, RepoAccess, RobotAccount
 from .permissions import visible_key_id
 from .robots import robot_retry, robot_reveal_credentials, robot_rotate
@@ -46,15 +47,33 @@ class ProjectReposView(ProjectViewMixin, TemplateView):
         page = Paginator(repos, self.paginate_by).get_page(self.request.GET.get("page"))
         query = {k: v for k, v in (("q", search), ("page", page.number)) if v and v != 1}
         context.update(repos=page.object_list, page=page, search=search,
-                       query=urlencode(query), polling=selectors.any_in_flight(page.object_list),
+                       query=urlencode(query),
                        has_services=self.project.services.exists())
         return context
 
 
 class ProjectReposFragmentView(ProjectReposView):
-    """The repository list alone, re-fetched every 2 s while anything is in flight."""
+    """The repository list alone; with `?repo=<id>&v=<version>`, the live poll of that one
+    row (hub/live.py): 204 while it is unchanged, the list with only that row once it
+    changed, and an empty list once the repository is gone (the row then goes)."""
 
     template_name = "docker_repos/partials/repo_list.html"
+
+    def get(self, request, *args, **kwargs):
+        row = _row_id(request, "repo")
+        if row is None:
+            return super().get(request, *args, **kwargs)
+        repo = selectors.project_repos(self.project).filter(pk=row).first()
+        if repo is not None and (same := live.unchanged(request, repo)):
+            return same
+        return self.render_to_response({"project": self.project, "access": self.access,
+                                        "repos": [repo] if repo is not None else []})
+
+
+def _row_id(request, name: str) -> int | None:
+    """The row a live poll asks for (`?repo=5`), or None for the whole fragment."""
+    value = request.GET.get(name, "")
+    return int(value) if value.isdigit() and len(value) < 19 else None
 
 
 class RepoRequestView(ProjectViewMixin, TemplateView):
@@ -76,8 +95,10 @@ class RepoRequestView(ProjectViewMixin, TemplateView):
             except HubError as exc:
                 apply_service_errors(form, exc)
             else:
+                # The notice goes once that row has settled (hub.js: data-until-settled).
                 messages.success(request, f"Repository {repo.full_name} requested: it becomes "
-                                          "Active in a few seconds.")
+                                          "Active in a few seconds.",
+                                 extra_tags=f"#repo-row-{repo.pk}")
                 return redirect("docker_repos:project-repos", shortname=self.project.shortname)
         return self.render_to_response(self.get_context_data(form=form), status=400)
 
@@ -111,7 +132,6 @@ class RepoDetailView(RepoMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         repo = self.repo
-        context["polling"] = selectors.any_in_flight([repo])
         context.update(_access_context(repo, self.access))
         context["events"] = events_of(repo)[:20]
         token = self.request.GET.get("images") or None
@@ -127,12 +147,15 @@ class RepoDetailView(RepoMixin, TemplateView):
 
 
 class RepoStatusFragmentView(RepoMixin, TemplateView):
+    """The repository's status line, polled while it is in flight (204 while unchanged)."""
+
     template_name = "docker_repos/partials/repo_status.html"
 
+    def get(self, request, *args, **kwargs):
+        return live.unchanged(request, self.repo) or super().get(request, *args, **kwargs)
+
     def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        context["polling"] = selectors.any_in_flight([self.repo])
-        return context
+        return super().get_context_data(live_poll=True, **kwargs)
 
 
 class RepoDeleteView(RepoMixin, TemplateView):
@@ -186,27 +209,46 @@ def _next_or(request, default: str) -> str:
 
 # --- Access: robots and people ------------------------------------------------------------
 
-ROBOT_NAMES_SPLIT = re.compile(r"[\s,]+")  # "add robot accounts": one or more names
-
-
 def _access_context(repo: DockerRepo, viewer) -> dict:
     """The access list as `viewer` (their ProjectAccess) may see it."""
-    robot_rows, accesses = selectors.repo_access_state(repo)
-    for robot in robot_rows:
-        robot.visible_key_id = visible_key_id(viewer, robot)  # type: ignore[attr-defined]
-    return {"robots": robot_rows, "accesses": accesses,
-            "access_polling": selectors.access_in_flight(robot_rows, accesses)}
+    robots, accesses = selectors.repo_access_state(repo)
+    _show_key_ids(robots, viewer)
+    return {"robots": robots, "accesses": accesses}
+
+
+def _show_key_ids(robots, viewer) -> None:
+    for robot in robots:
+        robot.visible_key_id = visible_key_id(viewer, robot)
 
 
 class RepoAccessFragmentView(RepoMixin, TemplateView):
-    """The repository's robots and people with their status, re-fetched every 2 s while
-    anything is in flight."""
+    """The repository's robots and people with their status; with `?robot=<id>` or
+    `?person=<access id>` (and `&v=<version>`), the live poll of that one row: 204 while
+    it is unchanged, the fragment with only that row once it changed, and without it once
+    the entry is gone (the row then goes)."""
 
     template_name = "docker_repos/partials/repo_access.html"
 
+    def get(self, request, *args, **kwargs):
+        robot_id, access_id = _row_id(request, "robot"), _row_id(request, "person")
+        if robot_id is None and access_id is None:
+            return super().get(request, *args, **kwargs)
+        robots, accesses = [], []
+        if robot_id is not None:
+            robots = list(RobotAccount.objects.filter(repo=self.repo, pk=robot_id))
+            _show_key_ids(robots, self.access)
+        else:
+            accesses = list(RepoAccess.objects.filter(repo=self.repo, pk=access_id)
+                            .select_related("user"))
+        entry = next(iter([*robots, *accesses]), None)
+        if entry is not None and (same := live.unchanged(request, entry)):
+            return same
+        return self.render_to_response(self.get_context_data(robots=robots, accesses=accesses))
+
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context.update(_access_context(self.repo, self.access))
+        if "robots" not in kwargs:
+            context.update(_access_context(self.repo, self.access))
         return context
 
 
@@ -237,6 +279,8 @@ class RepoAccessView(RepoMixin, TemplateView):
         context.update(robots=robots, rows=rows, is_active=self.repo.status == Status.ACTIVE,
                        removed_robots=(submitted or {}).get("remove_robot", set()),
                        new_robots=(submitted or {}).get("new_robots", ""))
+        if kwargs.get("error") is not None:
+            context.update(_placed_errors(kwargs["error"]))
         return context
 
     def post(self, request, *args, **kwargs):
@@ -247,22 +291,61 @@ class RepoAccessView(RepoMixin, TemplateView):
             "remove_robot": set(request.POST.getlist("remove_robot")),
             "new_robots": request.POST.get("new_robots", ""),
         }
-        current = RobotAccount.objects.filter(repo=self.repo, removal_requested=False)
-        robots = [{"name": name} for name in current.values_list("name", flat=True)
-                  if name not in submitted["remove_robot"]]
-        robots += [{"name": name} for name in ROBOT_NAMES_SPLIT.split(submitted["new_robots"])
-                   if name]
+        if "edit" in request.POST:  # back from the summary to the ticks as submitted
+            return self.render_to_response(self.get_context_data(submitted=submitted))
+        current = list(RobotAccount.objects.filter(repo=self.repo, removal_requested=False)
+                       .values_list("name", flat=True))
+        try:
+            new_names = parse_new_robot_names(submitted["new_robots"], existing=current)
+        except forms.ValidationError as exc:
+            error = InvalidInput(exc.messages[0], fields={"new_robots": exc.messages})
+            return self.render_to_response(
+                self.get_context_data(submitted=submitted, error=error), status=400)
+        robots = [{"name": name} for name in current if name not in submitted["remove_robot"]]
+        robots += [{"name": name} for name in new_names]
         users = [{"username": username, "writable": username in submitted["push"]}
                  for username in sorted(submitted["pull"] | submitted["push"])]
+        desired = {"actor": request.user, "repo": self.repo, "robots": robots, "users": users}
         try:
-            access_set(actor=request.user, repo=self.repo, robots=robots, users=users)
+            reviewed = request.POST.get("reviewed") if "confirm" in request.POST else None
+            if reviewed is None:
+                # Nobody loses access, or push, without seeing it and confirming first.
+                preview = access_preview(**desired)
+                if preview.takes_away:
+                    return self.summary(submitted, preview)
+                reviewed = preview.fingerprint
+            changes = access_set(**desired, reviewed=reviewed)
+        except AccessChangedSinceReview as exc:
+            return self.summary(submitted, exc.changes, moved_on=True)
         except HubError as exc:
             context = self.get_context_data(submitted=submitted, error=exc)
             return self.render_to_response(context, status=exc.status_code)
-        messages.success(request, f"Access to {self.repo.full_name} saved: the changes become "
-                                  "Active in a few seconds.")
+        if changes:
+            messages.success(request, f"Access to {self.repo.full_name} saved: "
+                                      f"{'; '.join(changes.sentences())}. The changes become "
+                                      "Active in a few seconds.", extra_tags="#repo-access")
+        else:
+            messages.info(request, f"Access to {self.repo.full_name} saved: nothing changed.")
         return redirect("docker_repos:detail", shortname=self.project.shortname,
                         repo_id=self.repo.pk)
+
+    def summary(self, submitted: dict, changes, *, moved_on: bool = False):
+        """What the submission changes, to confirm (or go back and change the ticks)."""
+        context = self.get_context_data(changes=changes, moved_on=moved_on,
+                                        submitted_pull=sorted(submitted["pull"]),
+                                        submitted_push=sorted(submitted["push"]),
+                                        submitted_remove=sorted(submitted["remove_robot"]),
+                                        submitted_new=submitted["new_robots"])
+        return TemplateResponse(self.request, "docker_repos/repo_access_confirm.html", context)
+
+
+def _placed_errors(error: HubError) -> dict:
+    """Each message of a refused save once, next to what it is about: the robots' next to
+    "Add robot accounts", the people's above their table, any other at the top."""
+    robot_errors = [*error.fields.get("new_robots", []), *error.fields.get("robots", [])]
+    people_errors = list(error.fields.get("users", []))
+    return {"robot_errors": robot_errors, "people_errors": people_errors,
+            "form_errors": [] if robot_errors or people_errors else [error.message]}
 
 
 class RobotMixin(RepoMixin):
@@ -309,8 +392,13 @@ class RobotDetailView(RobotPageMixin, View):
         return self.render_to_response(self.get_context_data())
 
 
-class RobotRevealView(RobotPageMixin, View):
-    """POST: the robot page with the secret, in this response only (audited, not cached)."""
+def _robot_secret_kind(robot: RobotAccount) -> str:
+    return f"robot-secret-{robot.pk}"
+
+
+class RobotRevealView(RobotMixin, View):
+    """POST: reveal the robot's secret (audited), then show it once on docker_repos:
+    robot-secret, so a reload shows that page again rather than revealing again."""
 
     def post(self, request, *args, **kwargs):
         self.load()
@@ -319,9 +407,26 @@ class RobotRevealView(RobotPageMixin, View):
         except HubError as exc:
             messages.error(request, exc.message)
             return self.back()
-        response = self.render_to_response(self.get_context_data(revealed_key_id=key_id,
-                                                                 revealed_secret=secret))
-        response["Cache-Control"] = "no-store"
+        oneshot.stash(request, _robot_secret_kind(self.robot),
+                      {"key_id": key_id, "secret": secret}, secret=True)
+        return redirect("docker_repos:robot-secret", shortname=self.project.shortname,
+                        repo_id=self.repo.pk, robot_id=self.robot.pk)
+
+
+class RobotSecretView(RobotPageMixin, View):
+    """The robot's page with the secret just revealed, once (not cached): opened again it
+    says the secret was shown once and offers Reveal, which is recorded again."""
+
+    def get(self, request, *args, **kwargs):
+        self.load()
+        shown = oneshot.take(request, _robot_secret_kind(self.robot))
+        if shown and shown["key_id"] == self.robot.access_key_id:
+            context = self.get_context_data(revealed_key_id=shown["key_id"],
+                                            revealed_secret=shown["secret"])
+        else:
+            context = self.get_context_data(secret_shown_once=True)
+        response = self.render_to_response(context)
+        response["Cache-Control"] = "no-store, private"
         return response
 
 

@@ -4,7 +4,8 @@ from django.views import View
 from django.views.generic import TemplateView
 from django.views.generic.base import ContextMixin, TemplateResponseMixin
 
-from hub.choices import IN_FLIGHT, Status
+from hub import live, oneshot
+from hub.choices import Status
 from hub.exceptions import HubError
 
 from . import selectors, services
@@ -19,8 +20,7 @@ class ConnectedIdentitiesMixin(TemplateResponseMixin, ContextMixin):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         identity = selectors.ecr_identity_of(self.request.user)
-        context.update(identity=identity, registry=selectors.ecr_registry(identity),
-                       polling=identity is not None and identity.status in IN_FLIGHT)
+        context.update(identity=identity, registry=selectors.ecr_registry(identity))
         return context
 
 
@@ -33,9 +33,15 @@ class ConnectedIdentitiesView(ConnectedIdentitiesMixin, View):
 
 
 class EcrIdentityStatusView(ConnectedIdentitiesView):
-    """Your ECR identity alone, re-fetched every 2 s while it is in flight."""
+    """Your ECR identity alone, polled while it is in flight (204 while unchanged)."""
 
     template_name = "identities/partials/ecr_identity.html"
+
+    def get(self, request, *args, **kwargs):
+        identity = selectors.ecr_identity_of(request.user)
+        if identity is not None and (same := live.unchanged(request, identity)):
+            return same
+        return super().get(request, *args, **kwargs)
 
 
 class EcrIdentityCreateView(View):
@@ -47,12 +53,13 @@ class EcrIdentityCreateView(View):
         else:
             if identity.status == Status.PENDING:
                 messages.success(request, "Creating your ECR credentials: they are ready in a "
-                                          "few seconds.")
+                                          "few seconds.", extra_tags="#ecr-identity")
         return redirect("identities:connected")
 
 
-class EcrIdentityRevealView(ConnectedIdentitiesMixin, View):
-    """POST: the page with your secret access key, in this response only (audited)."""
+class EcrIdentityRevealView(View):
+    """POST: reveal your secret access key (audited), then show it once at
+    identities:ecr-secret, so a reload shows the page again rather than revealing again."""
 
     def post(self, request):
         try:
@@ -60,9 +67,27 @@ class EcrIdentityRevealView(ConnectedIdentitiesMixin, View):
         except HubError as exc:
             messages.error(request, exc.message)
             return redirect("identities:connected")
-        response = self.render_to_response(self.get_context_data(revealed_key_id=key_id,
-                                                                 revealed_secret=secret))
-        response["Cache-Control"] = "no-store"
+        oneshot.stash(request, ECR_SECRET, {"key_id": key_id, "secret": secret}, secret=True)
+        return redirect("identities:ecr-secret")
+
+
+ECR_SECRET = "ecr-secret"
+
+
+class EcrIdentitySecretView(ConnectedIdentitiesMixin, View):
+    """The Connected Identities page with the secret just revealed, once: opened again
+    (a reload, the address reopened) it says so and offers Reveal, which is recorded."""
+
+    def get(self, request):
+        context = self.get_context_data()
+        shown = oneshot.take(request, ECR_SECRET)
+        identity = context["identity"]
+        if shown and identity is not None and shown["key_id"] == identity.access_key_id:
+            context.update(revealed_key_id=shown["key_id"], revealed_secret=shown["secret"])
+        else:
+            context["secret_shown_once"] = True
+        response = self.render_to_response(context)
+        response["Cache-Control"] = "no-store, private"
         return response
 
 

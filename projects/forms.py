@@ -1,5 +1,7 @@
 from django import forms
 
+from hub.limits import DESCRIPTION_MAX
+
 from .choices import RepoManagement, Role
 from .models import Project, Service
 
@@ -22,7 +24,8 @@ class ProjectCreateForm(forms.ModelForm):
 
 class ProjectSettingsForm(forms.Form):
     name = forms.CharField(max_length=100)
-    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False,
+                                  max_length=DESCRIPTION_MAX)
     repo_management = forms.ChoiceField(
         label="Repository management", choices=RepoManagement.choices,
         widget=forms.RadioSelect,

@@ -6,6 +6,8 @@ from django.core.validators import MinLengthValidator, RegexValidator
 from django.db import models
 from django.db.models.functions import Lower
 
+from hub.limits import DESCRIPTION_MAX, description_validators
+
 from .choices import RepoManagement, Role
 
 shortname_validator = RegexValidator(
@@ -31,7 +33,8 @@ class Project(models.Model):
         error_messages={"unique": "A project with this shortname already exists."},
     )
     name = models.CharField(max_length=100)
-    description = models.TextField(blank=True)
+    description = models.TextField(blank=True, max_length=DESCRIPTION_MAX,
+                                   validators=description_validators())
     repo_management = models.CharField(
         "repository management",
         max_length=10,
@@ -86,7 +89,8 @@ class Service(models.Model):
         validators=[service_name_validator],
         help_text="Lowercase letters and digits, separated by '.', '_' or '-'.",
     )
-    description = models.TextField(blank=True)
+    description = models.TextField(blank=True, max_length=DESCRIPTION_MAX,
+                                   validators=description_validators())
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -1,6 +1,6 @@
 from typing import TYPE_CHECKING, TypedDict
 
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import Count, OuterRef, QuerySet, Subquery
 
 from hub import audit_text
 from hub.audit import events_in_project
@@ -80,3 +80,9 @@ def project_activity(project: Project, *, person: str = "", object_type: str = "
     if kind:
         events = events.filter(action__in=audit_text.actions_of_kind(kind))
     return events
+
+
+def project_services_with_repo_counts(project: Project) -> QuerySet[Service]:
+    """With `repo_count`: a service that still has repositories cannot be deleted (its
+    repositories are PROTECTed), so the SERVICES tab disables Delete and says why."""
+    return project_services(project).annotate(repo_count=Count("docker_repos"))

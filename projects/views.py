@@ -3,15 +3,17 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
+from django.utils.datastructures import MultiValueDict
 from django.utils.http import urlencode
 from django.views import View
 from django.views.generic import TemplateView
 
+from hub import oneshot
 from hub.exceptions import HubError
 from hub.forms import apply_service_errors
 
@@ -109,6 +111,9 @@ class ProjectDetailView(ProjectViewMixin, TemplateView):
         context["memberships"] = selectors.project_members(self.project)
         context["role_choices"] = MemberRoleForm.base_fields["role"].choices
         if self.access.is_admin:
+            for name in OVERVIEW_FORMS:
+                if (refused := take_refused_form(self.request, self.project, name)):
+                    context[name] = refused
             context.setdefault("member_form", MemberAddForm())
             context.setdefault("settings_form", ProjectSettingsForm(initial={
                 "name": self.project.name,
@@ -142,13 +147,42 @@ class ProjectActionView(ProjectViewMixin, View):
         return reverse("projects:detail", kwargs={"shortname": self.project.shortname})
 
     def invalid(self, form):
-        view = ProjectDetailView()
-        view.setup(self.request, shortname=self.project.shortname)
-        view.project, view.access = self.project, self.access
-        context = view.get_context_data(**{self.context_name: form})
+        """Post/redirect/get for a refused form too: the overview shows it again with its
+        errors at the overview's own address, so a reload posts nothing and the result
+        never lives at this POST-only address."""
         summary = " ".join(form.non_field_errors()) or "Please correct the errors below."
         messages.error(self.request, summary)
-        return view.render_to_response(context, status=400)
+        stash_refused_form(self.request, self.project, self.context_name, form)
+        return redirect(self.success_url())
+
+
+# The overview's forms that a refused POST shows again (ProjectActionView.invalid).
+OVERVIEW_FORMS = {"settings_form": ProjectSettingsForm, "member_form": MemberAddForm}
+
+
+def _refused_form_kind(project, context_name: str) -> str:
+    return f"refused-form-{project.pk}-{context_name}"
+
+
+def stash_refused_form(request, project, context_name: str, form) -> None:
+    data = {key: form.data.getlist(key) for key in form.data if key != "csrfmiddlewaretoken"}
+    oneshot.stash(request, _refused_form_kind(project, context_name),
+                  {"data": data, "errors": form.errors.get_json_data()})
+
+
+def take_refused_form(request, project, context_name: str):
+    """The refused form, bound to what was typed and with the same errors, once."""
+    stashed = oneshot.take(request, _refused_form_kind(project, context_name))
+    if stashed is None:
+        return None
+    form = OVERVIEW_FORMS[context_name](MultiValueDict(stashed["data"]))
+    form.is_valid()  # the form's own errors again; the service's are added below
+    for field, errors in stashed["errors"].items():
+        name = None if field == NON_FIELD_ERRORS else field
+        for error in errors:
+            if error["message"] not in form.errors.get(field, []):
+                form.add_error(name, error["message"])
+    return form
 
 
 class ProjectSettingsView(ProjectActionView):
@@ -209,7 +243,7 @@ class ServiceListView(ProjectViewMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["services"] = selectors.project_services(self.project)
+        context["services"] = selectors.project_services_with_repo_counts(self.project)
         if self.access.is_admin:
             context.setdefault("form", ServiceForm())
         return context
@@ -274,6 +308,7 @@ class ServiceDeleteView(ServiceMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["service"] = self.service
+        context["repo_count"] = self.service.docker_repos.count()  # Delete is refused then
         return context
 
     def get(self, request, *args, **kwargs):

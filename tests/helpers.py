@@ -70,3 +70,16 @@ def race(work, count: int) -> list:
         thread.join(timeout=120)
     assert not any(thread.is_alive() for thread in threads)
     return outcomes
+
+
+def live_polls(body: str) -> dict[str, str]:
+    """{element id: the URL it polls (hx-get)} of every live fragment in the page."""
+    import html
+    import re
+
+    found = {}
+    for tag in re.findall(r"<[a-z]+\s[^>]*\bhx-get=\"[^\"]*\"[^>]*>", body):
+        element_id = re.search(r'\bid="([^"]+)"', tag)
+        url = re.search(r'\bhx-get="([^"]+)"', tag).group(1)
+        found[element_id.group(1) if element_id else ""] = html.unescape(url)
+    return found

@@ -12,6 +12,7 @@ from hub.api.serializers import (
     StrictSerializer,
 )
 from hub.choices import Status
+from hub.limits import description_validators, length_validators
 
 from ..access import check_access_list_length
 from ..choices import TagMutability
@@ -78,10 +79,11 @@ class RepoCreateSerializer(StrictSerializer):
     service = StrictIntegerField(min_value=1, max_value=MAX_ID,
                                  help_text="The id of one of the project's services.")
     name = StrictCharField(allow_blank=True, trim_whitespace=False,
+                           validators=length_validators(DockerRepo, "name"),
                            help_text="Lowercase letters and digits, separated by '.', '_', "
                                      "'-' or '/'. The ECR name is `<project>/<name>`.")
     description = StrictCharField(required=False, default="", allow_blank=True,
-                                  trim_whitespace=False)
+                                  trim_whitespace=False, validators=description_validators())
     tag_mutability = StrictChoiceField(choices=TagMutability.choices, required=False,
                                        default=TagMutability.MUTABLE)
     scan_on_push = StrictBooleanField(required=False, default=True)

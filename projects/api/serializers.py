@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from hub.api.serializers import StrictCharField, StrictChoiceField, StrictSerializer
+from hub.limits import description_validators, length_validators
 
 from ..choices import RepoManagement, Role
 from ..models import Membership, Project, Service
@@ -53,10 +54,12 @@ class ServiceSerializer(serializers.ModelSerializer):
 
 
 class ProjectCreateSerializer(StrictSerializer):
-    shortname = StrictCharField(trim_whitespace=False, allow_blank=True)
-    name = StrictCharField(trim_whitespace=False, allow_blank=True)
+    shortname = StrictCharField(trim_whitespace=False, allow_blank=True,
+                                validators=length_validators(Project, "shortname"))
+    name = StrictCharField(trim_whitespace=False, allow_blank=True,
+                           validators=length_validators(Project, "name"))
     description = StrictCharField(required=False, default="", allow_blank=True,
-                                  trim_whitespace=False)
+                                  trim_whitespace=False, validators=description_validators())
     repo_management = StrictChoiceField(choices=RepoManagement.choices, required=False,
                                         default=RepoManagement.MEMBERS,
                                         help_text="Extension: who may manage repositories.")
@@ -66,8 +69,10 @@ class ProjectCreateSerializer(StrictSerializer):
 
 
 class ProjectUpdateSerializer(StrictSerializer):
-    name = StrictCharField(required=False, trim_whitespace=False, allow_blank=True)
-    description = StrictCharField(required=False, allow_blank=True, trim_whitespace=False)
+    name = StrictCharField(required=False, trim_whitespace=False, allow_blank=True,
+                           validators=length_validators(Project, "name"))
+    description = StrictCharField(required=False, allow_blank=True, trim_whitespace=False,
+                                  validators=description_validators())
     repo_management = StrictChoiceField(choices=RepoManagement.choices, required=False)
 
 
@@ -82,11 +87,14 @@ class MemberRoleSerializer(StrictSerializer):
 
 
 class ServiceCreateSerializer(StrictSerializer):
-    name = StrictCharField(trim_whitespace=False, allow_blank=True)
+    name = StrictCharField(trim_whitespace=False, allow_blank=True,
+                           validators=length_validators(Service, "name"))
     description = StrictCharField(required=False, default="", allow_blank=True,
-                                  trim_whitespace=False)
+                                  trim_whitespace=False, validators=description_validators())
 
 
 class ServiceUpdateSerializer(StrictSerializer):
-    name = StrictCharField(required=False, trim_whitespace=False, allow_blank=True)
-    description = StrictCharField(required=False, allow_blank=True, trim_whitespace=False)
+    name = StrictCharField(required=False, trim_whitespace=False, allow_blank=True,
+                           validators=length_validators(Service, "name"))
+    description = StrictCharField(required=False, allow_blank=True, trim_whitespace=False,
+                                  validators=description_validators())

@@ -42,11 +42,6 @@
     if (message && !window.confirm(message)) event.preventDefault();
   });
 
-  // Selects that apply on change: <select data-autosubmit>
-  document.addEventListener("change", function (event) {
-    if (event.target.matches("select[data-autosubmit]")) event.target.form.requestSubmit();
-  });
-
   // Checkboxes that imply another: <input type="checkbox" data-implies="#pull-1"> ticks
   // #pull-1 too (push includes pull), and unticking #pull-1 unticks what implies it.
   document.addEventListener("change", function (event) {
@@ -64,32 +59,32 @@
     }
   });
 
-  // Polled fragments: <div data-poll-url="..." data-poll-interval="2000"> is replaced by
-  // the fragment the URL returns; the server leaves data-poll-url out once nothing is in
-  // flight, which stops the polling.
-  function poll(element) {
-    var url = element.getAttribute("data-poll-url");
-    if (!url) return;
-    var interval = parseInt(element.getAttribute("data-poll-interval") || "2000", 10);
-    setTimeout(function () {
-      if (!document.body.contains(element)) return;
-      fetch(url, { headers: { "X-Requested-With": "fetch" }, credentials: "same-origin" })
-        .then(function (response) {
-          if (!response.ok) throw new Error(response.status);
-          return response.text();
-        })
-        .then(function (html) {
-          var holder = document.createElement("div");
-          holder.innerHTML = html.trim();
-          var fresh = holder.firstElementChild;
-          if (!fresh) return;
-          element.replaceWith(fresh);
-          poll(fresh);
-        })
-        .catch(function () { poll(element); });
-    }, interval);
+  // Live fragments are htmx's (hx-get + hx-trigger="every 2s" on each row or status line
+  // that is in flight; the server leaves them out once it has settled, and answers 204,
+  // which swaps nothing, while nothing changed). Here only what follows from them:
+  // a notice such as "it becomes Active in a few seconds" names what it waits for
+  // (data-until-settled="#repo-row-5") and goes once that has nothing in flight.
+  function dropSettledNotices() {
+    document.querySelectorAll("[data-until-settled]").forEach(function (notice) {
+      var watched = document.querySelector(notice.getAttribute("data-until-settled"));
+      if (!watched) return;
+      var polling = watched.matches("[hx-trigger]") || watched.querySelector("[hx-trigger]");
+      if (!polling) notice.remove();
+    });
   }
+  document.addEventListener("htmx:afterSettle", dropSettledNotices);
+
+  // After a refused submission, focus goes to the first field that needs correcting (or
+  // the form's own error list), not the top of the page.
+  function focusFirstError() {
+    var first = document.querySelector('main [aria-invalid="true"], main .errorlist.nonfield');
+    if (!first) return;
+    if (!first.matches("input, select, textarea, button")) first.setAttribute("tabindex", "-1");
+    first.focus();
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
-    document.querySelectorAll("[data-poll-url]").forEach(poll);
+    dropSettledNotices();
+    focusFirstError();
   });
 })();

@@ -174,6 +174,18 @@ def test_put_errors_are_400_and_change_nothing(api, world, repo, body, field):
     assert not RobotAccount.objects.exists() and not RepoAccess.objects.exists()
 
 
+def test_a_long_robot_name_gets_one_message_with_the_one_limit(api, world, repo):
+    """80 characters: one message, with the room IAM leaves for this repository (not also
+    the 64 of the column)."""
+    room = 64 - len(f"hub-robot-acp-{repo.name}-")
+    error = error_of(api("member").put(url_of(repo), {"robots": [{"name": "x" * 80}],
+                                                      "users": []}, format="json"), 400)
+    assert error["code"] == "invalid"
+    assert len(error["fields"]["robots"]) == 1, error
+    assert f"Use at most {room} characters for a robot account" in error["fields"]["robots"][0]
+    assert "64 characters" not in str(error)
+
+
 @pytest.mark.parametrize("state", [Status.PENDING, Status.FAILED, Status.DELETING])
 def test_put_unless_active_is_409(api, world, state):
     repo = make_repo(world, status=state)

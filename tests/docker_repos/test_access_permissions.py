@@ -34,7 +34,8 @@ def managers(mode: str, outcome: Outcome) -> dict[str, Outcome]:
                   other_admin=NOT_FOUND, hub_admin=outcome)
 
 
-REVEALED = Outcome(200, changes=True)  # the page with the secret; the reveal is audited
+# The reveal is audited, then redirected to the page that shows the secret once.
+REVEALED = DONE
 INVALID = Outcome(400)
 CONFLICT = Outcome(409)
 # Another project's objects through acp's URL do not exist; members who may not act in
@@ -128,6 +129,12 @@ def cases_for(mode: str) -> list[Case]:
         Case("docker_repos:robot-reveal", managers(mode, REFUSED),
              kwargs=robot_kwargs(mode, Status.PENDING), method="post",
              label=f"{label}, pending"),
+        # The one-time page: nothing revealed just before, so it says so (and changes
+        # nothing: no reveal is recorded by opening it).
+        Case("docker_repos:robot-secret", MANAGER_PAGE[mode], kwargs=robot_kwargs(mode),
+             label=label),
+        Case("docker_repos:robot-secret", ELSEWHERE[mode], kwargs=others_robot_via_acp(mode),
+             label=f"{label}, another project's robot"),
         Case("docker_repos:robot-rotate", MANAGE[mode], kwargs=robot_kwargs(mode),
              method="post", label=label),
         Case("docker_repos:robot-rotate", managers(mode, REFUSED),

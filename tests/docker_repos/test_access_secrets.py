@@ -34,9 +34,9 @@ def test_no_secret_in_any_log_line_of_a_full_flow(
                 reverse("docker_repos:robot", args=[*args, robot.pk]),
                 reverse("identities:connected")):
         assert client.get(url).status_code == 200
-    assert client.post(reverse("docker_repos:robot-reveal", args=[*args, robot.pk])
-                       ).status_code == 200
-    assert client.post(reverse("identities:ecr-reveal")).status_code == 200
+    assert client.post(reverse("docker_repos:robot-reveal", args=[*args, robot.pk]),
+                       follow=True).status_code == 200
+    assert client.post(reverse("identities:ecr-reveal"), follow=True).status_code == 200
     with converging(django_capture_on_commit_callbacks):
         client.post(reverse("docker_repos:robot-rotate", args=[*args, robot.pk]))
         client.post(reverse("identities:ecr-rotate"))
@@ -86,15 +86,20 @@ def test_no_page_shows_a_secret_unless_revealed(world, client, flow, created_sec
              reverse("docker_repos:access", args=args): 'value="member"',
              reverse("docker_repos:access-fragment", args=args): 'data-robot="ci"',
              reverse("docker_repos:robot", args=[*args, robot.pk]):
-                 'Robot account <span class="mono">ci</span>'}
+                 'Robot account <span class="mono">ci</span>',
+             # The one-time page, with nothing revealed just before.
+             reverse("docker_repos:robot-secret", args=[*args, robot.pk]):
+                 'id="secret-shown-once"'}
     expected = {url: (200, shown) if in_project else (404, None)
                 for url, shown in pages.items()}
     if in_project and not manages:  # managing access and robots is for repo managers
         for url in (reverse("docker_repos:access", args=args),
-                    reverse("docker_repos:robot", args=[*args, robot.pk])):
+                    reverse("docker_repos:robot", args=[*args, robot.pk]),
+                    reverse("docker_repos:robot-secret", args=[*args, robot.pk])):
             expected[url] = (403, None)
     for url in (reverse("identities:connected"), reverse("identities:ecr-status")):
         expected[url] = (200, 'id="ecr-identity"')
+    expected[reverse("identities:ecr-secret")] = (200, 'id="secret-shown-once"')
     for url, (status, shown) in expected.items():
         response = client.get(url)
         assert response.status_code == status, (url, role)

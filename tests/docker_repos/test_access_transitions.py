@@ -146,7 +146,7 @@ def test_granting_a_person_creates_their_identity_first(
     ([{"name": "1ci"}], [], InvalidInput, "starting with a letter"),
     ([{"name": "ci_bot"}], [], InvalidInput, "lowercase letters"),
     ([{"name": "ci"}, {"name": "ci"}], [], InvalidInput, "given twice"),
-    ([{"name": "x" * 60}], [], InvalidInput, "IAM allows 64"),
+    ([{"name": "x" * 60}], [], InvalidInput, "must fit IAM's 64"),
     ([{}], [], InvalidInput, "needs a name"),
     ([], [{"username": "outsider", "writable": False}], InvalidInput, "Not a member"),
     ([], [{"username": "nobody-at-all", "writable": False}], InvalidInput, "Not a member"),

@@ -143,6 +143,8 @@ FORM_CASES = {
     "keep -5 images": ({"keep_last_images": "-5"},
                        "Ensure this value is greater than or equal to 1."),
     "keep 1.5 images": ({"keep_last_images": "1.5"}, "Enter a whole number."),
+    "description of 1001": ({"description": "x" * 1001},
+                            "Ensure this value has at most 1000 characters (it has 1001)."),
     "bad mutability": ({"tag_mutability": "SOMETIMES"},
                        "Select a valid choice. SOMETIMES is not one of the available "
                        "choices."),

@@ -1,19 +1,22 @@
-"""The ALL DOCKER REPOS page: its query count does not grow with the repositories, it polls
-only while something is in flight, and a failed repository shows why and offers Retry."""
+"""The ALL DOCKER REPOS page: its query count does not grow with the repositories, only its
+rows in flight poll (each itself), and a failed repository shows why and offers Retry."""
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from docker_repos import services
 from docker_repos.models import DockerRepo
+from hub import live
 from hub.choices import Status
 from projects.models import Service
 from tests.access_helpers import converging, send_enqueued
-from tests.helpers import assert_shows
+from tests.helpers import assert_shows, live_polls
 
 from .support import push_image, request_repo
 
@@ -59,48 +62,55 @@ def test_the_query_count_does_not_grow_with_the_repositories(world, client, url_
     assert len(thirty) == len(one), "\n".join(["with 1:", *one, "with 30:", *thirty])
 
 
-def poll_url(body: str) -> str | None:
-    found = re.search(r'id="repo-list" data-poll-url="([^"]+)" data-poll-interval="2000"', body)
-    return found and found.group(1)
-
-
-def status_poll_url(body: str) -> str | None:
-    found = re.search(r'id="repo-status" data-poll-url="([^"]+)"', body)
-    return found and found.group(1)
-
-
-def test_the_page_polls_only_while_something_is_in_flight(
+def test_only_the_rows_in_flight_poll_and_each_polls_itself(
         world, client, ecr, django_capture_on_commit_callbacks):
-    capture = django_capture_on_commit_callbacks
+    """A live row re-fetches itself alone (`?repo=<id>&v=<version>`, hx-select picks it
+    from the answer); a settled row, or a page with nothing in flight, polls nothing."""
     client.force_login(world.users["member"])
     page = reverse("docker_repos:project-repos", args=["acp"])
     fragment = reverse("docker_repos:project-repos-fragment", args=["acp"])
+    with converging(django_capture_on_commit_callbacks):
+        settled = request_repo(world, "settled")
+    assert live_polls(client.get(page).content.decode()) == {}, "all settled: no polling"
 
-    def polls() -> tuple[str | None, str | None]:
-        return (poll_url(client.get(page).content.decode()),
-                poll_url(client.get(fragment).content.decode()))
+    repo = request_repo(world, "web")
+    body = client.get(page).content.decode()
+    assert live_polls(body) == {
+        f"repo-row-{repo.pk}": f"{fragment}?repo={repo.pk}&v={live.version_of(repo)}"}
+    assert f'hx-select="#repo-row-{repo.pk}" hx-trigger="every 2s" hx-swap="outerHTML"' in body
+    assert f'id="repo-row-{settled.pk}"' in body, "a settled row keeps its id, nothing more"
 
-    with converging(capture):
-        request_repo(world, "settled")
-    assert polls() == (None, None), "all settled: no polling"
 
+def test_a_row_poll_swaps_nothing_until_its_row_changed(
+        world, client, ecr, django_capture_on_commit_callbacks):
+    """204 (htmx swaps nothing) while the row is as shown; the changed row once it moved,
+    without polling once settled; an empty list once the repository is gone."""
+    capture = django_capture_on_commit_callbacks
+    client.force_login(world.users["member"])
     with capture() as sent:
         repo = request_repo(world, "web")
-    assert polls() == (fragment, fragment), "pending: poll the fragment"
+    poll = live_polls(client.get(reverse("docker_repos:project-repos", args=["acp"]))
+                      .content.decode())[f"repo-row-{repo.pk}"]
+    assert client.get(poll).status_code == 204
+    assert client.get(poll).status_code == 204, "asking again changes nothing"
 
     send_enqueued(capture, sent)
-    assert polls() == (None, None)
+    response = client.get(poll)
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert body.count("<tr data-repo=") == 1 and f'id="repo-row-{repo.pk}"' in body
+    assert 'data-status="active"' in body and live_polls(body) == {}, "settled: stops"
+    assert f'id="manage-access-{repo.pk}"' in body, "its buttons keep their ids (focus)"
 
     repo.refresh_from_db()
     with capture() as sent:
         services.repo_delete(actor=world.users["member"], repo=repo)
-    assert polls() == (fragment, fragment), "deleting: poll"
-    body = client.get(fragment).content.decode()
-    assert 'data-status="deleting"' in body and ">Deleting</span>" in body
-
+    deleting = client.get(reverse("docker_repos:project-repos", args=["acp"])).content.decode()
+    poll = live_polls(deleting)[f"repo-row-{repo.pk}"]
+    assert ">Deleting</span>" in deleting
     send_enqueued(capture, sent)
-    assert polls() == (None, None)
-    assert 'data-repo="acp/web"' not in client.get(page).content.decode()
+    gone = client.get(poll)
+    assert gone.status_code == 200 and "<tr data-repo=" not in gone.content.decode()
 
 
 def test_the_repository_page_polls_its_status_until_settled(
@@ -110,15 +120,20 @@ def test_the_repository_page_polls_its_status_until_settled(
         repo = request_repo(world, "web")
     detail = reverse("docker_repos:detail", args=["acp", repo.pk])
     status = reverse("docker_repos:status-fragment", args=["acp", repo.pk])
-    assert status_poll_url(client.get(detail).content.decode()) == status
-    assert status_poll_url(client.get(status).content.decode()) == status
+    poll = live_polls(client.get(detail).content.decode())["repo-status"]
+    assert poll == f"{status}?v={live.version_of(repo)}"
+    assert client.get(poll).status_code == 204
+    assert "repo-manage-access" not in client.get(detail).content.decode()
 
     send_enqueued(django_capture_on_commit_callbacks, sent)
 
-    assert status_poll_url(client.get(status).content.decode()) is None
-    body = client.get(detail).content.decode()
-    assert status_poll_url(body) is None
+    response = client.get(poll)
+    body = response.content.decode()
+    assert response.status_code == 200 and live_polls(body) == {}
     assert 'data-status="active"' in body
+    # The page's buttons follow out of band: MANAGE ACCESS appears without a reload.
+    assert 'id="repo-actions" hx-swap-oob="true"' in body and 'id="repo-manage-access"' in body
+    assert live_polls(client.get(detail).content.decode()) == {}
 
 
 def test_a_failed_repository_shows_the_reason_and_retry(
@@ -140,7 +155,7 @@ def test_a_failed_repository_shows_the_reason_and_retry(
         assert 'data-status="failed"' in body and ">Failed</span>" in body, url
         assert_shows(response, repo.status_detail)
         assert f'action="{retry}"' in body, url
-        assert poll_url(body) is None and status_poll_url(body) is None, url
+        assert live_polls(body) == {}, url
 
     # Retry from the page: pending again, and polling again.
     ecr.delete_repository(repositoryName="acp/taken")
@@ -148,8 +163,8 @@ def test_a_failed_repository_shows_the_reason_and_retry(
     assert response.status_code == 302
     repo.refresh_from_db()
     assert (repo.status, repo.status_detail) == (Status.PENDING, "")
-    assert poll_url(client.get(reverse("docker_repos:project-repos", args=["acp"]))
-                    .content.decode())
+    assert live_polls(client.get(reverse("docker_repos:project-repos", args=["acp"]))
+                      .content.decode()) != {}
 
 
 def test_the_repository_page_lists_its_images_commands_and_history(
@@ -197,12 +212,55 @@ def test_the_list_is_paged_and_searchable_at_a_constant_cost(world, client):
     assert "No repository name contains" in body
 
 
-def test_the_polled_fragment_keeps_the_page_and_search(world, client):
+def test_updated_just_now_not_0_minutes_ago(world, client):
     client.force_login(world.users["member"])
-    make_repos(world, 0, 60)
-    body = client.get(reverse("docker_repos:project-repos", args=["acp"]) + "?page=2&q=repo"
-                      ).content.decode()
-    assert poll_url(body).endswith("fragment/?q=repo&amp;page=2")
+    make_repos(world, 0, 2)
+    DockerRepo.objects.filter(name="repo-01").update(
+        updated_at=timezone.now() - timedelta(minutes=5))
+    body = client.get(reverse("docker_repos:project-repos", args=["acp"])).content.decode()
+    assert "0 minutes ago" not in body
+    assert re.search(r'<time datetime="[^"]+">just now</time>', body)
+    assert re.search(r'<time datetime="[^"]+">5\xa0minutes ago</time>', body)
+
+
+def test_the_request_notice_waits_for_its_row(world, client, django_capture_on_commit_callbacks):
+    """"it becomes Active in a few seconds" names the row it is about; hub.js removes it
+    once that row has settled (the e2e test watches it go)."""
+    client.force_login(world.users["member"])
+    with django_capture_on_commit_callbacks(execute=False):
+        client.post(reverse("docker_repos:request", args=["acp"]),
+                    {"service": world.service.pk, "name": "web", "tag_mutability": "MUTABLE"})
+    repo = DockerRepo.objects.get(name="web")
+    body = client.get(reverse("docker_repos:project-repos", args=["acp"])).content.decode()
+    assert (f'data-until-settled="#repo-row-{repo.pk}">Repository acp/web requested: it '
+            "becomes Active in a few seconds.") in body
+    assert f'id="repo-row-{repo.pk}" hx-get=' in body
+
+
+@pytest.mark.parametrize(("mode", "role", "says_why"), [
+    ("admins", "member", True), ("admins", "project_admin", False),
+    ("members", "member", False)])
+def test_a_member_who_may_not_request_is_told_why(world, client, mode, role, says_why):
+    world.project.repo_management = mode
+    world.project.save()
+    client.force_login(world.users[role])
+    body = client.get(reverse("docker_repos:project-repos", args=["acp"])).content.decode()
+    assert ('id="why-no-request"' in body) is says_why
+    assert ("Request new Docker repo" in body) is not says_why
+    if says_why:
+        assert "only project admins request repositories" in body
+
+
+def test_a_poll_after_the_session_ended_reloads_the_page_instead_of_swapping_sign_in(
+        world, client):
+    """The sign-in page must never be swapped into a table row: htmx gets HX-Refresh (the
+    page reloads, and that goes to sign in); a plain request still gets the redirect."""
+    repo = DockerRepo.objects.create(project=world.project, service=world.service, name="web")
+    url = reverse("docker_repos:project-repos-fragment", args=["acp"]) + f"?repo={repo.pk}&v=1"
+    polled = client.get(url, headers={"HX-Request": "true"})
+    assert polled.status_code == 204 and polled["HX-Refresh"] == "true"
+    plain = client.get(url)
+    assert plain.status_code == 302 and "/accounts/login/" in plain["Location"]
 
 
 def test_the_request_form_names_each_service_once(world, client):
@@ -226,6 +284,6 @@ def test_on_a_phone_each_repository_cell_says_what_it_is(
     body = client.get(reverse("docker_repos:project-repos", args=["acp"])).content.decode()
     header = re.search(r"<thead>(.*?)</thead>", body, re.S).group(1)
     columns = re.findall(r"<th scope=\"col\">([^<]*)</th>", header)
-    row = re.search(r'<tr data-repo="acp/web">(.*?)</tr>', body, re.S).group(1)
+    row = re.search(r'<tr data-repo="acp/web"[^>]*>(.*?)</tr>', body, re.S).group(1)
     labels = re.findall(r'<td[^>]* data-label="([^"]+)"', row)
     assert labels == columns == ["Status", "Repository", "Service", "Requested", "Updated"]

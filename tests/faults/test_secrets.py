@@ -224,12 +224,13 @@ def run_the_flow(world, client, api, capture_on_commit):
     reveals = [token_page]  # shows the new token, once
 
     client.force_login(padmin)
+    # A reveal redirects to the page that shows the secret once (post/redirect/get).
     reveals.append(client.post(reverse("docker_repos:robot-reveal",
-                                       args=[*args, robots["ci"].pk])))
+                                       args=[*args, robots["ci"].pk]), follow=True))
     reveals.append(api[member].get(f"/api/v1/docker-repos/{repo.pk}/robots/"
                                    f"{robots['drone'].pk}/credentials/"))
     client.force_login(member)
-    reveals.append(client.post(reverse("identities:ecr-reveal")))
+    reveals.append(client.post(reverse("identities:ecr-reveal"), follow=True))
     reveals.append(api[padmin].get("/api/v1/me/identities/ecr/credentials/"))
     reveals.append(api[hubadmin].get("/api/v1/me/identities/ecr/credentials/"))
     with converging(capture_on_commit):

@@ -3,13 +3,15 @@
 import pytest
 from django.core.cache import cache
 from django.urls import reverse
+from django.utils import timezone
 
+from hub import live
 from hub.choices import Status
 from hub.models import AuditEvent
 from identities.models import EcrIdentity
 from identities.selectors import ACCOUNT_CACHE_KEY
 from tests.access_helpers import fake_identity
-from tests.helpers import assert_shows, page, shown_page
+from tests.helpers import assert_shows, live_polls, page, shown_page
 
 PAGE = "/identities/"
 REGISTRY = "123456789012.dkr.ecr.eu-west-2.amazonaws.com"
@@ -41,9 +43,17 @@ def test_create_my_credentials(world, client, django_capture_on_commit_callbacks
     identity = EcrIdentity.objects.get(user=world.users["member"])
     assert identity.status == Status.PENDING and len(callbacks) == 1
     body = page(client.get(PAGE))
-    # Pending: the identity part refreshes itself.
-    assert f'data-poll-url="{reverse("identities:ecr-status")}"' in body
+    # Pending: the identity part refreshes itself, 204 (nothing swapped) while unchanged.
+    poll = live_polls(body)["ecr-identity"]
+    assert poll == f'{reverse("identities:ecr-status")}?v={live.version_of(identity)}'
+    assert client.get(poll).status_code == 204
     assert "hub-user-member" in body
+    # The notice waits for it: it goes once the identity has settled (hub.js).
+    assert 'data-until-settled="#ecr-identity"' in body
+    EcrIdentity.objects.filter(pk=identity.pk).update(status=Status.FAILED,
+                                                      updated_at=timezone.now())
+    settled = client.get(poll)
+    assert settled.status_code == 200 and live_polls(page(settled)) == {}
 
 
 def test_an_active_identity_shows_its_key_id_and_hides_the_secret(world, client, aws):
@@ -53,20 +63,35 @@ def test_an_active_identity_shows_its_key_id_and_hides_the_secret(world, client,
     assert identity.iam_username in body and identity.access_key_id in body
     assert SECRET not in body
     assert reverse("identities:ecr-reveal") in body and reverse("identities:ecr-rotate") in body
-    assert "data-poll-url" not in body
+    assert live_polls(body) == {}
 
 
 def test_reveal_shows_the_secret_once_uncached_and_audited(world, client, aws):
     fake_identity(world.users["member"], secret=SECRET)
     client.force_login(world.users["member"])
     response = client.post(reverse("identities:ecr-reveal"))
+    secret_url = reverse("identities:ecr-secret")
+    assert response.status_code == 302 and response["Location"] == secret_url
+    stashed = str(client.session.items())
+    assert "hub_oneshot" in stashed and SECRET not in stashed, "kept encrypted"
+    response = client.get(secret_url)
     assert response.status_code == 200
-    assert response["Cache-Control"] == "no-store"
+    assert response["Cache-Control"] == "no-store, private"
     assert SECRET in page(response)
     assert f"AWS Secret Access Key [None]: {SECRET}" in page(response)
-    assert AuditEvent.objects.filter(action="ecr_identity.credentials_revealed").count() == 1
-    again = shown_page(client.get(PAGE))
-    assert "hub-user-member" in again and SECRET not in again
+    reveals = AuditEvent.objects.filter(action="ecr_identity.credentials_revealed")
+    assert reveals.count() == 1
+    # Reloaded: shown once already, Reveal again offered; no second reveal recorded.
+    again = client.get(secret_url)
+    assert again.status_code == 200 and SECRET not in page(again)
+    assert_shows(again, "This secret was shown once")
+    assert reverse("identities:ecr-reveal") in page(again)
+    assert reveals.count() == 1
+    hidden = shown_page(client.get(PAGE))
+    assert "hub-user-member" in hidden and SECRET not in hidden
+    # The reveal's own address opened as a page: the hub's page, not a blank 405.
+    opened = client.get(reverse("identities:ecr-reveal"))
+    assert opened.status_code == 405 and f'href="{PAGE}"' in page(opened)
 
 
 @pytest.mark.parametrize("viewer", ["project_admin", "hub_admin", "non_member"])

@@ -145,13 +145,20 @@ def test_shortname_cannot_change(world):
     assert Project.objects.filter(shortname="acp").exists()
 
 
+def assert_refused_to_the_overview(response) -> None:
+    """A refused overview form (settings, add a person): redirected to the overview, which
+    shows the form again with its errors (post/redirect/get: a reload posts nothing)."""
+    assert response.redirect_chain == [(reverse("projects:detail", args=["acp"]), 302)]
+    assert response.status_code == 200
+
+
 def test_project_settings_refuse_an_unknown_repo_management(client, world, unchanged):
     signed_in(client, world.users["project_admin"])
     with unchanged():
         response = client.post(reverse("projects:settings", args=["acp"]), {
             "name": "ACP", "repo_management": "everyone",
-        })
-    assert response.status_code == 400
+        }, follow=True)
+    assert_refused_to_the_overview(response)
     assert_shows(response, "Select a valid choice. everyone is not one of the available choices.")
 
 
@@ -252,8 +259,8 @@ def test_adding_an_unknown_user_is_refused(client, world, unchanged):
     signed_in(client, world.users["project_admin"])
     with unchanged():
         response = client.post(reverse("projects:member-add", args=["acp"]),
-                               {"user": "ghost", "role": "member"})
-    assert response.status_code == 400
+                               {"user": "ghost", "role": "member"}, follow=True)
+    assert_refused_to_the_overview(response)
     assert_shows(response, "No active user 'ghost' exists in the hub.")
 
 
@@ -263,8 +270,8 @@ def test_adding_an_inactive_user_is_refused(client, world, unchanged):
     signed_in(client, world.users["project_admin"])
     with unchanged():
         response = client.post(reverse("projects:member-add", args=["acp"]),
-                               {"user": "outsider", "role": "member"})
-    assert response.status_code == 400
+                               {"user": "outsider", "role": "member"}, follow=True)
+    assert_refused_to_the_overview(response)
     assert_shows(response, "No active user 'outsider' exists in the hub.")
 
 
@@ -272,8 +279,8 @@ def test_adding_an_existing_member_is_a_conflict(client, world, unchanged):
     signed_in(client, world.users["project_admin"])
     with unchanged():
         response = client.post(reverse("projects:member-add", args=["acp"]),
-                               {"user": "member", "role": "admin"})
-    assert response.status_code == 400
+                               {"user": "member", "role": "admin"}, follow=True)
+    assert_refused_to_the_overview(response)
     assert_shows(response, "member is already a member of acp.")
     with unchanged(), pytest.raises(Conflict):
         services.membership_add(actor=world.users["project_admin"], project=world.project,
@@ -284,8 +291,8 @@ def test_adding_with_an_unknown_role_is_refused(client, world, unchanged):
     signed_in(client, world.users["project_admin"])
     with unchanged():
         response = client.post(reverse("projects:member-add", args=["acp"]),
-                               {"user": "outsider", "role": "owner"})
-    assert response.status_code == 400
+                               {"user": "outsider", "role": "owner"}, follow=True)
+    assert_refused_to_the_overview(response)
     assert_shows(response, "Select a valid choice. owner is not one of the available choices.")
     with unchanged(), pytest.raises(InvalidInput, match="Role must be one of"):
         services.membership_add(actor=world.users["project_admin"], project=world.project,
@@ -416,3 +423,101 @@ def test_a_hidden_project_looks_exactly_like_a_missing_one(client, world):
 
     assert body("acp") == body("zzz")
     assert "ACP" not in body("acp")
+
+
+def test_a_refused_settings_form_lives_at_the_overview_not_the_post_address(client, world,
+                                                                           unchanged):
+    """Post/redirect/get: the errors are shown by the overview (the form as typed, each
+    error at its field), once; the POST-only address opened as a page is the hub's own
+    page pointing at the overview, not a blank 405."""
+    signed_in(client, world.users["project_admin"])
+    overview = reverse("projects:detail", args=["acp"])
+    with unchanged():
+        response = client.post(reverse("projects:settings", args=["acp"]),
+                               {"name": "", "description": "Kept as typed",
+                                "repo_management": "admins"})
+    assert response.status_code == 302 and response["Location"] == overview
+    body = page(client.get(overview))
+    assert "Kept as typed" in body
+    assert re.search(r'<input type="text" name="name"[^>]*aria-invalid="true"', body)
+    assert body.count("This field is required.") == 1
+    # Shown once: the overview afterwards has the saved settings again.
+    again = page(client.get(overview))
+    assert "Kept as typed" not in again and "This field is required." not in again
+
+    opened = client.get(reverse("projects:settings", args=["acp"]))
+    assert opened.status_code == 405
+    assert f'href="{overview}"' in page(opened)
+    assert "This address is a form's, not a page" in page(opened)
+
+
+def test_a_refused_person_keeps_the_services_reason_after_the_redirect(client, world):
+    signed_in(client, world.users["project_admin"])
+    response = client.post(reverse("projects:member-add", args=["acp"]),
+                           {"user": "ghost", "role": "admin"}, follow=True)
+    assert_refused_to_the_overview(response)
+    body = page(response)
+    assert re.search(r'<input type="text" name="user" value="ghost"[^>]*aria-invalid="true"',
+                     body), "the field as typed, marked"
+    assert 'value="admin" selected' in body
+
+
+def test_a_role_changes_only_with_its_save_button(client, world):
+    """No select applies on change (an arrow key on a focused role made a member project
+    admin): each role has its own Save, and the page's script submits nothing by itself."""
+    signed_in(client, world.users["project_admin"])
+    body = page(client.get(reverse("projects:detail", args=["acp"])))
+    forms = re.findall(r'<form method="post" action="/projects/acp/members/[^/]+/role/".*?</form>',
+                       body, re.S)
+    assert len(forms) == Membership.objects.filter(project=world.project).count()
+    for form in forms:
+        assert re.search(r'<button type="submit"[^>]*>Save role<span class="visually-hidden">',
+                         form), form
+        assert "data-autosubmit" not in form and "<noscript>" not in form
+    from django.contrib.staticfiles import finders
+    script = open(finders.find("hub/hub.js")).read()
+    assert "requestSubmit" not in script and ".submit(" not in script
+
+
+def test_too_long_descriptions_and_names_get_a_clear_error_at_the_field(client, world,
+                                                                       unchanged):
+    from hub.limits import DESCRIPTION_MAX
+
+    signed_in(client, world.users["project_admin"])
+    too_long = "x" * (DESCRIPTION_MAX + 1)
+    with unchanged():
+        response = client.post(reverse("projects:services", args=["acp"]),
+                               {"name": "s" * 64, "description": too_long})
+        settings_page = client.post(reverse("projects:settings", args=["acp"]),
+                                    {"name": "ACP", "description": too_long,
+                                     "repo_management": "members"}, follow=True)
+    assert response.status_code == 400
+    body = page(response)
+    assert re.search(rf'<textarea name="description"[^>]*maxlength="{DESCRIPTION_MAX}"'
+                     r'[^>]*aria-invalid="true"', body)
+    assert f"Ensure this value has at most {DESCRIPTION_MAX} characters (it has " \
+           f"{DESCRIPTION_MAX + 1})." in body
+    assert "Ensure this value has at most 63 characters (it has 64)." in body
+    assert_refused_to_the_overview(settings_page)
+    assert re.search(rf'<textarea name="description"[^>]*maxlength="{DESCRIPTION_MAX}"'
+                     r'[^>]*aria-invalid="true"', page(settings_page))
+
+
+def test_delete_service_is_disabled_with_the_reason_while_it_has_repositories(client, world):
+    from docker_repos.models import DockerRepo
+
+    signed_in(client, world.users["project_admin"])
+    empty = Service.objects.create(project=world.project, name="empty")
+    DockerRepo.objects.create(project=world.project, service=world.service, name="web")
+    DockerRepo.objects.create(project=world.project, service=world.service, name="api")
+    body = page(client.get(reverse("projects:services", args=["acp"])))
+    busy_delete = reverse("projects:service-delete", args=["acp", world.service.pk])
+    assert f'href="{busy_delete}"' not in body, "no way to the delete that is refused"
+    assert re.search(rf'<button type="button" class="button small danger" disabled '
+                     rf'aria-describedby="service-delete-why-{world.service.pk}">', body)
+    assert "Has 2 Docker repositories: delete them first" in body
+    assert f'href="{reverse("projects:service-delete", args=["acp", empty.pk])}"' in body
+    # The delete page itself (typed in) says so too, its button disabled.
+    page_body = page(client.get(busy_delete))
+    assert "still has 2 Docker repositories: delete them first." in page_body
+    assert 'class="button danger" disabled aria-describedby="service-delete-why"' in page_body
