@@ -188,61 +188,18 @@ def access_set(*, actor, repo: DockerRepo, robots: list[dict], users: list[dict]
                    Membership.objects.filter(project=repo.project).select_related("user")}
 
         # Validate everything before changing anything.
-        strangers = [u for u in wanted_users if u not in members]
-        if strangers:
-            message = (f"Not a member of {repo.project.shortname}: {', '.join(strangers)}. "
-                       "Only project members can be given access.")
-            raise InvalidInput(message, fields={"users": [message]})
-        grants = {name: (members[name], writable) for name, writable in wanted_users.items()}
-        changed_users = {name for name, (user, writable) in grants.items()
-                         if name not in current_access
-                         or current_access[name].writable != writable
-                         or current_access[name].status == Status.REMOVING
-                         or current_access[name].removal_requested}
-        inactive = sorted(n for n in changed_users if not grants[n][0].is_active)
-        if inactive:
-            message = f"Deactivated accounts cannot be given access: {', '.join(inactive)}."
-            raise InvalidInput(message, fields={"users": [message]})
-        new_robots = []
-        for name in wanted_robots:
-            existing = current_robots.get(name)
-            if existing is None:
-                new_robots.append(_new_robot(repo, name, actor))
-            elif existing.status == Status.REMOVING or existing.removal_requested:
-                raise Conflict(f"Robot account {name} is being removed: add it again once it "
-                               "is gone (or retry its removal if it failed).",
-                               fields={"robots": [f"{name} is being removed."]})
+        grants = _grants_to_members(repo, wanted_users, members)
+        changed_users = _changed_grants(grants, current_access)
+        _refuse_deactivated(changed_users, grants)
+        new_robots = _new_robots(repo, wanted_robots, current_robots, actor)
         identities = {i.user_id: i for i in EcrIdentity.objects.filter(
             user__in=[user for user, _ in grants.values()])}
         kept_robots = [r for n, r in current_robots.items() if n in wanted_robots]
         _check_policy_size(repo, [*kept_robots, *new_robots], grants, identities)
 
-        # Robots.
-        for robot in new_robots:
-            robot.save()
-            enqueue_on_commit("docker_repos.tasks.provision_robot", robot.pk)
-        removed_robots = []
-        for name, robot in current_robots.items():
-            if name not in wanted_robots and not robot.removal_requested:
-                move(robot, Status.REMOVING, rotation_requested=False, removal_requested=True)
-                removed_robots.append(name)
-
-        # People.
-        granted, removed_users = {}, []
-        for name in sorted(changed_users):
-            user, writable = grants[name]
-            access = current_access.get(name)
-            if access is None:
-                RepoAccess.objects.create(repo=repo, user=user, writable=writable)
-            else:
-                move(access, Status.PENDING, writable=writable, removal_requested=False)
-            granted[name] = "pull+push" if writable else "pull"
-            _ensure_identity(user, identities.get(user.pk), actor=actor)
-        for name, access in current_access.items():
-            if name not in grants and not access.removal_requested:
-                move(access, Status.REMOVING, removal_requested=True)
-                removed_users.append(name)
-
+        removed_robots = _apply_robots(new_robots, current_robots, wanted_robots)
+        granted, removed_users = _apply_grants(repo, changed_users, grants, current_access,
+                                               identities, actor=actor)
         if not (new_robots or removed_robots or granted or removed_users):
             return
         audit(actor=actor, action="docker_repo.access_changed", target=repo,
@@ -252,6 +209,88 @@ def access_set(*, actor, repo: DockerRepo, robots: list[dict], users: list[dict]
                   "users_granted": granted, "users_removed": removed_users,
               })
         enqueue_on_commit("docker_repos.tasks.sync_repo_access", repo.pk)
+
+
+def _grants_to_members(repo: DockerRepo, wanted_users: dict[str, bool],
+                       members: dict) -> dict[str, tuple]:
+    """{username: (user, writable)} of the people to grant access; only the project's
+    members can be (InvalidInput naming the others)."""
+    strangers = [u for u in wanted_users if u not in members]
+    if strangers:
+        message = (f"Not a member of {repo.project.shortname}: {', '.join(strangers)}. "
+                   "Only project members can be given access.")
+        raise InvalidInput(message, fields={"users": [message]})
+    return {name: (members[name], writable) for name, writable in wanted_users.items()}
+
+
+def _changed_grants(grants: dict[str, tuple], current_access: dict[str, RepoAccess]) -> set[str]:
+    """The people whose access is new, changes, or is being removed and wanted again."""
+    return {name for name, (user, writable) in grants.items()
+            if name not in current_access
+            or current_access[name].writable != writable
+            or current_access[name].status == Status.REMOVING
+            or current_access[name].removal_requested}
+
+
+def _refuse_deactivated(changed_users: set[str], grants: dict[str, tuple]) -> None:
+    inactive = sorted(n for n in changed_users if not grants[n][0].is_active)
+    if inactive:
+        message = f"Deactivated accounts cannot be given access: {', '.join(inactive)}."
+        raise InvalidInput(message, fields={"users": [message]})
+
+
+def _new_robots(repo: DockerRepo, wanted_robots: list[str],
+                current_robots: dict[str, RobotAccount], actor) -> list[RobotAccount]:
+    """The robots to create (validated, not saved). A wanted robot still being removed is
+    a Conflict: its name is free again only once it is gone."""
+    new_robots = []
+    for name in wanted_robots:
+        existing = current_robots.get(name)
+        if existing is None:
+            new_robots.append(_new_robot(repo, name, actor))
+        elif existing.status == Status.REMOVING or existing.removal_requested:
+            raise Conflict(f"Robot account {name} is being removed: add it again once it "
+                           "is gone (or retry its removal if it failed).",
+                           fields={"robots": [f"{name} is being removed."]})
+    return new_robots
+
+
+def _apply_robots(new_robots: list[RobotAccount], current_robots: dict[str, RobotAccount],
+                  wanted_robots: list[str]) -> list[str]:
+    """Save the new robots (provisioned after commit) and move the unwanted ones to
+    removing; returns the names of those."""
+    for robot in new_robots:
+        robot.save()
+        enqueue_on_commit("docker_repos.tasks.provision_robot", robot.pk)
+    removed_robots = []
+    for name, robot in current_robots.items():
+        if name not in wanted_robots and not robot.removal_requested:
+            move(robot, Status.REMOVING, rotation_requested=False, removal_requested=True)
+            removed_robots.append(name)
+    return removed_robots
+
+
+def _apply_grants(repo: DockerRepo, changed_users: set[str], grants: dict[str, tuple],
+                  current_access: dict[str, RepoAccess], identities: dict, *,
+                  actor) -> tuple[dict[str, str], list[str]]:
+    """Grant the changed people access (pending, with an ECR identity) and move the
+    unwanted entries to removing; returns ({username: "pull" or "pull+push"} granted,
+    usernames removed)."""
+    granted, removed_users = {}, []
+    for name in sorted(changed_users):
+        user, writable = grants[name]
+        access = current_access.get(name)
+        if access is None:
+            RepoAccess.objects.create(repo=repo, user=user, writable=writable)
+        else:
+            move(access, Status.PENDING, writable=writable, removal_requested=False)
+        granted[name] = "pull+push" if writable else "pull"
+        _ensure_identity(user, identities.get(user.pk), actor=actor)
+    for name, access in current_access.items():
+        if name not in grants and not access.removal_requested:
+            move(access, Status.REMOVING, removal_requested=True)
+            removed_users.append(name)
+    return granted, removed_users
 
 
 def _ensure_identity(user, identity: EcrIdentity | None, *, actor) -> None:
