@@ -205,6 +205,20 @@ def _requeue_stuck_access(report: ReconcileReport, repo_ids) -> None:
 
 def _repair_drift(report: ReconcileReport, repo_ids, page_size: int,
                   iam_users: set[str] | None) -> None:
+    in_ecr = _ecr_repositories(report)
+    if in_ecr is None:
+        return
+    _retry_given_up(report, repo_ids)  # ECR answered: worth trying those again
+    active = (DockerRepo.objects.filter(status=Status.ACTIVE)
+              .select_related("project", "service").order_by("pk"))
+    if repo_ids is not None:
+        active = active.filter(pk__in=repo_ids)
+    for chunk in _chunks(active.iterator(chunk_size=page_size), page_size):
+        _repair_chunk(report, chunk, in_ecr, iam_users)
+
+
+def _ecr_repositories(report: ReconcileReport) -> dict[str, ecr.EcrRepository] | None:
+    """Every ECR repository by name, or None (reported) if ECR did not answer."""
     in_ecr: dict[str, ecr.EcrRepository] = {}
     try:
         for page in ecr.iter_repository_pages():
@@ -214,34 +228,44 @@ def _repair_drift(report: ReconcileReport, repo_ids, page_size: int,
         # Nothing was half-written; without the listing no repository can be compared.
         _error(report, "listing the ECR repositories",
                f"{exc.reason}; repositories not checked this pass")
-        return
-    _retry_given_up(report, repo_ids)  # ECR answered: worth trying those again
-    active = (DockerRepo.objects.filter(status=Status.ACTIVE)
-              .select_related("project", "service").order_by("pk"))
-    if repo_ids is not None:
-        active = active.filter(pk__in=repo_ids)
-    for chunk in _chunks(active.iterator(chunk_size=page_size), page_size):
-        report.checked += len(chunk)
-        present = []
-        for repo in chunk:
-            found = in_ecr.get(repo.full_name)
-            if found is None:
-                report.recreated.append(repo.full_name)
-                if not report.dry_run:
-                    _recreate(repo)
-            else:
-                present.append((repo, found))
-        plans = selectors.repo_policy_plans([repo for repo, _ in present], iam_users=iam_users)
-        # Reading two policies per repository is most of a pass: read them in parallel
-        # (boto3 clients are thread-safe); compare and write here, one at a time.
-        with ThreadPoolExecutor(settings.HUB_RECONCILE_THREADS) as pool:
-            observed = pool.map(_read_policies, [repo.full_name for repo, _ in present])
-            for (repo, found), policies in zip(present, observed, strict=True):
-                if isinstance(policies, AwsError):
-                    _error(report, repo.full_name, policies.reason, target=repo,
-                           project=repo.project)
-                    continue
-                _repair_repo(report, repo, found, *policies, plans[repo.pk])
+        return None
+    return in_ecr
+
+
+def _repair_chunk(report: ReconcileReport, chunk: list[DockerRepo],
+                  in_ecr: dict[str, ecr.EcrRepository], iam_users: set[str] | None) -> None:
+    """One page of active repositories: recreated if gone from ECR, else compared with
+    ECR and repaired."""
+    report.checked += len(chunk)
+    present = _recreate_missing(report, chunk, in_ecr)
+    plans = selectors.repo_policy_plans([repo for repo, _ in present], iam_users=iam_users)
+    # Reading two policies per repository is most of a pass: read them in parallel
+    # (boto3 clients are thread-safe); compare and write here, one at a time.
+    with ThreadPoolExecutor(settings.HUB_RECONCILE_THREADS) as pool:
+        observed = pool.map(_read_policies, [repo.full_name for repo, _ in present])
+        for (repo, found), policies in zip(present, observed, strict=True):
+            if isinstance(policies, AwsError):
+                _error(report, repo.full_name, policies.reason, target=repo,
+                       project=repo.project)
+                continue
+            _repair_repo(report, repo, found, *policies, plans[repo.pk])
+
+
+def _recreate_missing(report: ReconcileReport, chunk: list[DockerRepo],
+                      in_ecr: dict[str, ecr.EcrRepository]
+                      ) -> list[tuple[DockerRepo, ecr.EcrRepository]]:
+    """Recreate the repositories deleted in ECR outside the hub; the others, each with
+    what ECR holds, are returned for comparing."""
+    present = []
+    for repo in chunk:
+        found = in_ecr.get(repo.full_name)
+        if found is None:
+            report.recreated.append(repo.full_name)
+            if not report.dry_run:
+                _recreate(repo)
+        else:
+            present.append((repo, found))
+    return present
 
 
 def _retry_given_up(report: ReconcileReport, repo_ids) -> None:
@@ -374,40 +398,58 @@ def _recreate(repo: DockerRepo) -> None:
 
 def _repair_repo(report: ReconcileReport, repo: DockerRepo, found: ecr.EcrRepository,
                  lifecycle: dict | None, policy: dict | None, plan) -> None:
-    name = repo.full_name
-    repaired = []
-
-    def write(part: str, call) -> None:
-        # Each part on its own: a refused policy does not keep the settings unrepaired.
-        if not report.dry_run:
-            try:
-                call()
-            except AwsError as exc:
-                _error(report, name, f"{part}: {exc.reason}", target=repo,
-                       project=repo.project)
-                return
-        repaired.append(part)
-
-    if (found.tag_mutability, found.scan_on_push) != (repo.tag_mutability, repo.scan_on_push):
-        write("settings", lambda: ecr.put_settings(name, tag_mutability=repo.tag_mutability,
-                                                   scan_on_push=repo.scan_on_push))
-    wanted_lifecycle = render_lifecycle_policy(keep_last_images=repo.keep_last_images)
-    if not same_policy(lifecycle, wanted_lifecycle):
-        write("lifecycle policy", lambda: ecr.put_lifecycle_policy(name, wanted_lifecycle))
-    try:
-        wanted_policy = plan.document()
-    except PolicyTooLarge as exc:
-        _error(report, name, str(exc), target=repo, project=repo.project)
-    else:
-        if not same_policy(policy, wanted_policy) and not _left_out_user_is_back(
-                report, repo, plan):
-            write("repository policy", lambda: ecr.set_repository_policy(name, wanted_policy))
+    # Each part on its own: a refused policy does not keep the settings unrepaired.
+    repaired: list[str] = []
+    _repair_settings(report, repo, found, repaired)
+    _repair_lifecycle_policy(report, repo, lifecycle, repaired)
+    _repair_repository_policy(report, repo, policy, plan, repaired)
     if repaired:
-        report.repaired.append(f"{name}: {', '.join(repaired)}")
+        report.repaired.append(f"{repo.full_name}: {', '.join(repaired)}")
         if not report.dry_run:
             audit(actor=None, action="docker_repo.drift_repaired", target=repo,
                   project=repo.project,
                   detail={"repaired": repaired, "reason": "edited in ECR outside the hub"})
+
+
+def _repair_settings(report: ReconcileReport, repo: DockerRepo, found: ecr.EcrRepository,
+                     repaired: list[str]) -> None:
+    if (found.tag_mutability, found.scan_on_push) != (repo.tag_mutability, repo.scan_on_push):
+        _write_part(report, repo, repaired, "settings", lambda: ecr.put_settings(
+            repo.full_name, tag_mutability=repo.tag_mutability, scan_on_push=repo.scan_on_push))
+
+
+def _repair_lifecycle_policy(report: ReconcileReport, repo: DockerRepo, lifecycle: dict | None,
+                             repaired: list[str]) -> None:
+    wanted = render_lifecycle_policy(keep_last_images=repo.keep_last_images)
+    if not same_policy(lifecycle, wanted):
+        _write_part(report, repo, repaired, "lifecycle policy",
+                    lambda: ecr.put_lifecycle_policy(repo.full_name, wanted))
+
+
+def _repair_repository_policy(report: ReconcileReport, repo: DockerRepo, policy: dict | None,
+                              plan, repaired: list[str]) -> None:
+    try:
+        wanted = plan.document()
+    except PolicyTooLarge as exc:
+        _error(report, repo.full_name, str(exc), target=repo, project=repo.project)
+        return
+    if not same_policy(policy, wanted) and not _left_out_user_is_back(report, repo, plan):
+        _write_part(report, repo, repaired, "repository policy",
+                    lambda: ecr.set_repository_policy(repo.full_name, wanted))
+
+
+def _write_part(report: ReconcileReport, repo: DockerRepo, repaired: list[str], part: str,
+                call) -> None:
+    """Write one part of the repository back (not in a dry run) and note it repaired; an
+    AWS error on it is this repository's, reported, and leaves the other parts alone."""
+    if not report.dry_run:
+        try:
+            call()
+        except AwsError as exc:
+            _error(report, repo.full_name, f"{part}: {exc.reason}", target=repo,
+                   project=repo.project)
+            return
+    repaired.append(part)
 
 
 def _left_out_user_is_back(report: ReconcileReport, repo: DockerRepo, plan) -> bool:

@@ -173,26 +173,41 @@ def repo_provision(repo_id: int) -> None:
     repo = _load(repo_id, Status.PENDING)
     if repo is None:
         return
+    found, created = _create_or_adopt(repo)
+    _sync_settings_and_policies(repo, found, created=created)
+    _record_active(repo, found)
+
+
+def _create_or_adopt(repo: DockerRepo) -> tuple[ecr.EcrRepository, bool]:
+    """The repository's ECR repository and whether it was created just now: one found
+    already must carry the hub's tags for this row (AwsPermanentError if not)."""
     name = repo.full_name
     found = ecr.describe_repository(name)
-    created = False
-    if found is None:
-        try:
-            found = ecr.create_repository(
-                name, tags=selectors.hub_tags(repo), tag_mutability=repo.tag_mutability,
-                scan_on_push=repo.scan_on_push,
-            )
-            created = True
-        except ecr.RepositoryNameTaken:
-            found = ecr.describe_repository(name)
-            if found is None:
-                raise AwsTransientError(f"ECR reported {name} both taken and missing") from None
-            if not _is_ours(repo, found):
-                raise _name_taken(name) from None
-    elif not _is_ours(repo, found):
-        raise _name_taken(name)
+    if found is not None:
+        if not _is_ours(repo, found):
+            raise _name_taken(name)
+        return found, False
+    try:
+        created = ecr.create_repository(
+            name, tags=selectors.hub_tags(repo), tag_mutability=repo.tag_mutability,
+            scan_on_push=repo.scan_on_push,
+        )
+    except ecr.RepositoryNameTaken:
+        # Created by a run that crashed before recording it (or by someone else).
+        found = ecr.describe_repository(name)
+        if found is None:
+            raise AwsTransientError(f"ECR reported {name} both taken and missing") from None
+        if not _is_ours(repo, found):
+            raise _name_taken(name) from None
+        return found, False
+    return created, True
+
+
+def _sync_settings_and_policies(repo: DockerRepo, found: ecr.EcrRepository, *,
+                                created: bool) -> None:
     # A repository created just now has its settings and no policies yet: only what is
     # wanted is written. One found already (adopted, or a re-run) is synced in full.
+    name = repo.full_name
     if (found.tag_mutability, found.scan_on_push) != (repo.tag_mutability, repo.scan_on_push):
         ecr.put_settings(name, tag_mutability=repo.tag_mutability,
                          scan_on_push=repo.scan_on_push)
@@ -202,6 +217,9 @@ def repo_provision(repo_id: int) -> None:
     policy = repository_policy(repo)
     if policy is not None or not created:
         ecr.set_repository_policy(name, policy)
+
+
+def _record_active(repo: DockerRepo, found: ecr.EcrRepository) -> None:
     with transaction.atomic():
         moved = move_where(DockerRepo.objects.filter(pk=repo.pk, status=Status.PENDING),
                            Status.ACTIVE, uri=found.uri, arn=found.arn)
