@@ -26,8 +26,9 @@ SCHEMAS = {
 
 @pytest.fixture(scope="module")
 def snippets():
-    return {s.key: s for s in robot_snippets(repo_uri=URI, region="eu-west-2",
-                                             robot_name="drone-ci")}
+    registry, path = URI.split("/", 1)
+    return {s.key: s for s in robot_snippets(registry=registry, path=path,
+                                             region="eu-west-2", robot_name="drone-ci")}
 
 
 def parsed(text: str):
