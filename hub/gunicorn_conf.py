@@ -48,11 +48,13 @@ logconfig_dict["loggers"].update({
 })
 
 _own_metrics_dir = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
-if _own_metrics_dir:
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="hub-metrics-web-")
 
 
 def on_starting(server):
+    # In the master, before any worker is forked (or imports prometheus_client); not at
+    # import, so reading this module (as the tests do) changes nothing in the reader.
+    if _own_metrics_dir:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="hub-metrics-web-")
     # Files of an earlier run in a directory the operator named would be added in.
     path = os.environ["PROMETHEUS_MULTIPROC_DIR"]
     os.makedirs(path, exist_ok=True)
