@@ -99,7 +99,7 @@ def test_no_page_shows_a_secret_unless_revealed(world, client, flow, created_sec
             expected[url] = (403, None)
     for url in (reverse("identities:connected"), reverse("identities:ecr-status")):
         expected[url] = (200, 'id="ecr-identity"')
-    expected[reverse("identities:ecr-secret")] = (200, 'id="secret-shown-once"')
+    expected[reverse("identities:ecr-secret")] = (200, 'id="ecr-identity"')
     for url, (status, shown) in expected.items():
         response = client.get(url)
         assert response.status_code == status, (url, role)
