@@ -4,10 +4,10 @@ import sys
 
 from django.core.management import execute_from_command_line
 
+from hub import devenv
+
 
 def main() -> None:
-    from hub import devenv
-
     # Beside `make run`: the same database, broker and local AWS (development only).
     if loaded := devenv.load():
         print(f"(settings of `make run` from {devenv.path()}: {', '.join(loaded)})",

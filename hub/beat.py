@@ -12,6 +12,8 @@ from celery.beat import PersistentScheduler
 from django.conf import settings
 from django.db import close_old_connections
 
+from hub import heartbeat, worker_metrics
+
 logger = logging.getLogger(__name__)
 
 
@@ -26,8 +28,6 @@ class HeartbeatScheduler(PersistentScheduler):
         return min(interval, every)
 
     def _heartbeat(self) -> None:
-        from hub import heartbeat
-
         try:
             close_old_connections()  # a connection the database dropped is not reused
             heartbeat.record(heartbeat.BEAT)
@@ -36,6 +36,4 @@ class HeartbeatScheduler(PersistentScheduler):
             logger.warning("beat: could not record the heartbeat (%s)", exc.__class__.__name__)
             return
         self._last_heartbeat = time.monotonic()
-        from hub import worker_metrics
-
         worker_metrics.beat_heartbeat_recorded()

@@ -5,8 +5,9 @@ import sys
 from pathlib import Path
 
 from celery import Celery, signals
+from django.conf import settings
 
-from hub import devenv
+from hub import devenv, worker_metrics
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hub.settings")
 
@@ -33,8 +34,6 @@ app.autodiscover_tasks()
 
 @signals.setup_logging.connect
 def use_hub_logging(loglevel=None, **kwargs):
-    from django.conf import settings
-
     logging.config.dictConfig(settings.LOGGING)
     if loglevel and not os.environ.get("HUB_LOG_LEVEL"):
         logging.getLogger().setLevel(loglevel)  # `celery … -l info` when nothing else says
@@ -49,36 +48,26 @@ def use_hub_logging(loglevel=None, **kwargs):
 
 @signals.celeryd_init.connect
 def prepare_worker_metrics(**kwargs):
-    from hub import worker_metrics
-
     worker_metrics.prepare_process_group("worker")
 
 
 @signals.worker_init.connect
 def serve_worker_metrics(sender=None, **kwargs):
-    from hub import worker_metrics
-
     worker_metrics.serve("worker", processes=getattr(sender, "concurrency", None))
 
 
 @signals.beat_init.connect
 def serve_beat_metrics(**kwargs):
-    from hub import worker_metrics
-
     worker_metrics.serve("beat")
 
 
 @signals.task_prerun.connect
 def _task_prerun(task_id=None, **kwargs):
-    from hub import worker_metrics
-
     worker_metrics.task_started(task_id)
 
 
 @signals.task_postrun.connect
 def _task_postrun(task_id=None, task=None, **kwargs):
-    from hub import worker_metrics
-
     worker_metrics.task_finished(task_id, task.name)
 
 
@@ -103,7 +92,5 @@ def _task_revoked(sender=None, request=None, **kwargs):
 
 
 def _outcome(task, outcome: str) -> None:
-    from hub import worker_metrics
-
     name = getattr(task, "name", None) or "unknown"
     worker_metrics.task_outcome(name, outcome)

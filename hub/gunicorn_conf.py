@@ -64,7 +64,9 @@ def on_starting(server):
 
 
 def child_exit(server, worker):
-    from prometheus_client import multiprocess
+    # Not at the top: prometheus_client picks its mode on import, and the workers fork
+    # from this process, so PROMETHEUS_MULTIPROC_DIR must be set (above) first.
+    from prometheus_client import multiprocess  # noqa: PLC0415
 
     multiprocess.mark_process_dead(worker.pid)
 

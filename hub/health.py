@@ -22,7 +22,9 @@ from django.http import HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
+from . import heartbeat
 from .celery import app as celery_app
+from .metrics import exposition
 
 logger = logging.getLogger(__name__)
 
@@ -55,8 +57,6 @@ def beat_report(*, database_ok: bool) -> dict:
               "fails_readiness": settings.HUB_READY_REQUIRES_BEAT}
     if not database_ok:
         return report  # unknown: the heartbeat lives in the database
-    from . import heartbeat
-
     try:
         state = heartbeat.beat_state()
     except Exception as exc:
@@ -107,8 +107,6 @@ def metrics(request):
                                     content_type="text/plain")
             response["WWW-Authenticate"] = 'Bearer realm="metrics"'
             return response
-    from prometheus_client import CONTENT_TYPE_LATEST
-
-    from .metrics import exposition
+    from prometheus_client import CONTENT_TYPE_LATEST  # noqa: PLC0415 - picks its mode on import
 
     return HttpResponse(exposition(), content_type=CONTENT_TYPE_LATEST)

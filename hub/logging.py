@@ -13,6 +13,7 @@ formatter renders again from `exc_info`, or an `extra=` field, is cleaned too.""
 import logging
 import re
 
+from celery import current_task
 from pythonjsonlogger.json import JsonFormatter
 
 # Values that must never reach a log line, whatever logged them: the hub's API tokens,
@@ -66,8 +67,6 @@ def _access_fields(atoms: dict) -> dict:
 
 def _current_task() -> tuple[str, str] | None:
     """(name, id) of the Celery task this thread is running, if any."""
-    from celery import current_task
-
     task = current_task
     if not task or task.request.id is None:
         return None

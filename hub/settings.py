@@ -17,6 +17,7 @@ from django.core.management.utils import get_random_secret_key
 
 # Booleans and numbers: django-environ, strict (a typo or a bad number is an error).
 from hub.env import env
+from hub.logging import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("HUB_VAR_DIR", BASE_DIR / "var"))
@@ -494,13 +495,7 @@ if HUB_LOG_FORMAT not in ("json", "text"):
 HUB_LOG_LEVEL = os.environ.get("HUB_LOG_LEVEL", "INFO").upper()
 
 
-def _logging():
-    from hub.logging import logging_config
-
-    return logging_config(log_format=HUB_LOG_FORMAT, level=HUB_LOG_LEVEL)
-
-
-LOGGING = _logging()
+LOGGING = logging_config(log_format=HUB_LOG_FORMAT, level=HUB_LOG_LEVEL)
 
 # Development serves static files straight from the apps and packages (also with debug
 # off, as `make run` has it); production from STATIC_ROOT after collectstatic.

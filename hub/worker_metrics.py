@@ -15,6 +15,7 @@ down).
 Nothing here imports prometheus_client at module level: the choice of mode is made when it
 is first imported, which must come after `prepare_process_group`."""
 
+import atexit
 import logging
 import os
 import shutil
@@ -40,7 +41,8 @@ def metrics() -> SimpleNamespace:
     global _metrics
     with _lock:
         if _metrics is None:
-            from prometheus_client import Counter, Histogram
+            # Not at the top: prometheus_client picks its mode on import (see the docstring).
+            from prometheus_client import Counter, Histogram  # noqa: PLC0415
 
             _metrics = SimpleNamespace(
                 task_outcomes=Counter("hub_task_outcomes_total",
@@ -118,8 +120,6 @@ def prepare_process_group(role: str) -> str | None:
                 os.unlink(os.path.join(path, name))
     else:
         path = tempfile.mkdtemp(prefix=f"hub-metrics-{role}-")
-        import atexit
-
         atexit.register(shutil.rmtree, path, True)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
     return path
@@ -132,7 +132,8 @@ class _Up:
         self.role, self.processes = role, processes
 
     def collect(self):
-        from prometheus_client.core import GaugeMetricFamily
+        # Not at the top: prometheus_client picks its mode on import (see the docstring).
+        from prometheus_client.core import GaugeMetricFamily  # noqa: PLC0415
 
         yield GaugeMetricFamily(f"hub_{self.role}_up", f"1 while the {self.role} runs.",
                                 value=1)
@@ -147,8 +148,9 @@ def serve(role: str, *, processes: int | None = None):
     main process, or beat). Returns the server, or None when metrics are off."""
     if not enabled():
         return None
-    from prometheus_client import REGISTRY, CollectorRegistry, start_http_server
-    from prometheus_client.multiprocess import MultiProcessCollector
+    # Not at the top: prometheus_client picks its mode on import (see the docstring).
+    from prometheus_client import REGISTRY, CollectorRegistry, start_http_server  # noqa: PLC0415
+    from prometheus_client.multiprocess import MultiProcessCollector  # noqa: PLC0415
 
     metrics()  # every metric exists (at zero) from the first scrape
     registry = CollectorRegistry(auto_describe=False)

@@ -214,7 +214,9 @@ def _seconds(duration: str) -> int:
 
 
 def test_compose_waits_longer_than_gunicorns_graceful_timeout(compose):
-    from hub import gunicorn_conf
+    # Not at the top: importing it sets PROMETHEUS_MULTIPROC_DIR in this process, which at
+    # collection would hide the in-memory metrics of the /metrics tests collected after it.
+    from hub import gunicorn_conf  # noqa: PLC0415
 
     for name in APP_SERVICES:
         grace = compose["services"][name].get("stop_grace_period")

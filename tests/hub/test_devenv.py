@@ -9,7 +9,8 @@ import sys
 import pytest
 
 from hub import devenv, devserver
-from tests.procs import ROOT, free_port, start_aws, stop
+from tests.hub.test_worker_processes import production_env
+from tests.procs import ROOT, bin_path, free_port, start_aws, stop
 
 PRINT_SETTINGS = ("from django.conf import settings; "
                   "print('DB', settings.DATABASES['default']['NAME']); "
@@ -127,8 +128,6 @@ def test_processes_of_a_test_run_ignore_it(tmp_path):
 
 
 def test_production_ignores_it(tmp_path):
-    from tests.hub.test_worker_processes import production_env
-
     poisoned_dev_env(tmp_path)
     env = {k: v for k, v in production_env(tmp_path).items() if not k.startswith("PYTEST_")}
     env.pop("DATABASE_URL")
@@ -139,8 +138,6 @@ def test_production_ignores_it(tmp_path):
 
 def test_celery_in_a_second_terminal_uses_them_too(tmp_path):
     devenv.write({"CELERY_BROKER_URL": "redis://127.0.0.1:1/9"}, var_dir=tmp_path / "var")
-    from tests.procs import bin_path
-
     result = subprocess.run([bin_path("celery"), "-A", "hub", "report"], cwd=ROOT,
                             env=second_terminal(tmp_path), capture_output=True, text=True,
                             timeout=120)

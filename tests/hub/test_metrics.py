@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from prometheus_client.parser import text_string_to_metric_families
 
 from docker_repos.models import DockerRepo, RepoAccess, RobotAccount
+from docker_repos.reconcile import reconcile
 from hub import heartbeat, metrics, worker_metrics
 from hub.choices import Status
 from hub.crypto import encrypt
@@ -119,8 +120,6 @@ def test_heartbeats_and_last_reconciler_pass(client, db):
 
 
 def test_reconciler_pass_is_recorded(db, aws):
-    from docker_repos.reconcile import reconcile
-
     before = worker_metrics.metrics().reconcile_passes.labels("completed")._value.get()
     report = reconcile()
     row = heartbeat.read_all()[heartbeat.RECONCILE]

@@ -22,6 +22,7 @@ from django.db import connection
 from django.utils import timezone
 
 from hub import heartbeat
+from hub.celery import app
 from identities import tokens
 from tests.docker_repos.test_integration import _reset_broker_connections, worker_database_url
 from tests.procs import bin_path, free_port, start, stop, wait_until
@@ -73,8 +74,6 @@ def json_records(log: str) -> list[dict]:
 
 @pytest.fixture
 def queue():
-    from hub.celery import app
-
     name = f"hub-logs-{os.getpid()}-{secrets.token_hex(4)}"
     saved = {key: app.conf[key] for key in ("broker_url", "broker_transport_options")}
     app.conf.update(broker_url=REDIS_URL, broker_transport_options={})
@@ -106,8 +105,6 @@ def worker(queue, tmp_path):
 
 @needs_redis
 def test_a_real_worker_logs_json_without_secrets(worker, queue):
-    from hub.celery import app
-
     secret, token = aws_secret(), tokens.generate()[0]
     app.send_task("tests.worker_tasks.log_secrets", args=[secret, token], queue=queue)
     app.send_task("tests.worker_tasks.fail_with_secret", args=[secret], queue=queue)
