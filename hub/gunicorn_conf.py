@@ -65,7 +65,7 @@ def on_starting(server):
 
 def child_exit(server, worker):
     # Not at the top: prometheus_client picks its mode on import, and the workers fork
-    # from this process, so PROMETHEUS_MULTIPROC_DIR must be set (above) first.
+    # from this process, so PROMETHEUS_MULTIPROC_DIR must be set (on_starting) first.
     from prometheus_client import multiprocess  # noqa: PLC0415
 
     multiprocess.mark_process_dead(worker.pid)

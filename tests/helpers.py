@@ -1,5 +1,7 @@
 """Small helpers shared by the tests."""
 
+import html
+import re
 import threading
 
 from django.apps import apps
@@ -74,8 +76,6 @@ def race(work, count: int) -> list:
 
 def live_polls(body: str) -> dict[str, str]:
     """{element id: the URL it polls (hx-get)} of every live fragment in the page."""
-    import html
-    import re
 
     found = {}
     for tag in re.findall(r"<[a-z]+\s[^>]*\bhx-get=\"[^\"]*\"[^>]*>", body):

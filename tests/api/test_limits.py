@@ -2,9 +2,12 @@
 400 naming the field, with the same message as the browser's form, and nothing changes."""
 
 import pytest
+from django.core.exceptions import ValidationError
 
+from docker_repos.api.serializers import RepoCreateSerializer
 from docker_repos.models import DockerRepo
 from hub.limits import DESCRIPTION_MAX
+from projects.api import serializers as project_serializers
 from projects.models import Project, Service
 from tests.helpers import db_state
 
@@ -63,7 +66,6 @@ def test_at_the_limit_is_accepted(api, world):
 
 def test_the_models_refuse_it_whoever_calls(world):
     """The limit is the model's (full_clean in every service), not only the API's."""
-    from django.core.exceptions import ValidationError
 
     for instance in (Project(shortname="acme", name="Acme", description=TOO_LONG),
                      Service(project=world.project, name="svc", description=TOO_LONG),
@@ -84,8 +86,6 @@ def test_the_schema_documents_the_limits(client):
 def test_the_serializers_refuse_it_before_the_service_with_the_same_message():
     """The API checks the lengths first (the value never reaches a service or a query),
     with the model's validator, so the message is the browser form's."""
-    from docker_repos.api.serializers import RepoCreateSerializer
-    from projects.api import serializers as project_serializers
 
     for serializer_class, body in [
         (project_serializers.ProjectCreateSerializer, {"shortname": "acme", "name": "Acme"}),

@@ -4,11 +4,13 @@ import re
 from contextlib import contextmanager
 
 import pytest
+from django.contrib.staticfiles import finders
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
 from docker_repos.models import DockerRepo
 from hub.exceptions import Conflict, InvalidInput, NotAllowed
+from hub.limits import DESCRIPTION_MAX
 from projects import services
 from projects.choices import Role
 from projects.models import Membership, Project, Service
@@ -474,14 +476,12 @@ def test_a_role_changes_only_with_its_save_button(client, world):
         assert re.search(r'<button type="submit"[^>]*>Save role<span class="visually-hidden">',
                          form), form
         assert "data-autosubmit" not in form and "<noscript>" not in form
-    from django.contrib.staticfiles import finders
     script = open(finders.find("hub/hub.js")).read()
     assert "requestSubmit" not in script and ".submit(" not in script
 
 
 def test_too_long_descriptions_and_names_get_a_clear_error_at_the_field(client, world,
                                                                        unchanged):
-    from hub.limits import DESCRIPTION_MAX
 
     signed_in(client, world.users["project_admin"])
     too_long = "x" * (DESCRIPTION_MAX + 1)
@@ -504,7 +504,6 @@ def test_too_long_descriptions_and_names_get_a_clear_error_at_the_field(client, 
 
 
 def test_delete_service_is_disabled_with_the_reason_while_it_has_repositories(client, world):
-    from docker_repos.models import DockerRepo
 
     signed_in(client, world.users["project_admin"])
     empty = Service.objects.create(project=world.project, name="empty")
