@@ -66,7 +66,7 @@ def request_by_keyboard(page: Page, *, service: str, name: str) -> None:
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name="Request new Docker repo")).to_be_visible()
     page.get_by_label("Service").focus()
-    page.get_by_label("Service").select_option(label=f"acp/{service}")
+    page.get_by_label("Service").select_option(label=service)
     page.keyboard.press("Tab")
     expect(page.get_by_label("Name", exact=True)).to_be_focused()
     page.keyboard.type(name)
