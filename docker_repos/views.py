@@ -22,6 +22,7 @@ from projects.views import ProjectViewMixin
 
 from . import selectors, services
 from .access import AccessChangedSinceReview, access_preview, access_retry, access_set
+from .filters import RepoFilter
 from .forms import RepoDeleteForm, RepoRequestForm, parse_new_robot_names
 from .models import DockerRepo, RepoAccess, RobotAccount
 from .permissions import visible_key_id
@@ -37,17 +38,27 @@ class ProjectReposView(ProjectViewMixin, TemplateView):
 
     paginate_by = 50
 
+    def get(self, request, *args, **kwargs):
+        context = self.get_context_data(**kwargs)
+        return self.render_to_response(context, status=400 if context["filter_errors"] else 200)
+
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        search = self.request.GET.get("q", "").strip()
-        repos = selectors.project_repos(self.project)
-        if search:
-            repos = repos.filter(name__icontains=search)
+        # The API's list filters with the same FilterSet: the same ?q= (or ?status=...)
+        # finds the same rows. An invalid value is said and left out; the others apply.
+        filters = RepoFilter(self.request.GET, queryset=selectors.project_repos(self.project))
+        repos = filters.qs
+        applied = {k: v for k, v in filters.form.cleaned_data.items() if v}
         # A page at a time, so the page costs the same with 10 or 10,000 repositories.
         page = Paginator(repos, self.paginate_by).get_page(self.request.GET.get("page"))
-        query = {k: v for k, v in (("q", search), ("page", page.number)) if v and v != 1}
-        context.update(repos=page.object_list, page=page, search=search,
+        query = {**applied, "page": page.number} if page.number != 1 else applied
+        context.update(repos=page.object_list, page=page, search=applied.get("q", ""),
+                       filtered=bool(applied), only_search=list(applied) == ["q"],
+                       filter_query=urlencode(applied),
                        query=urlencode(query),
+                       filter_errors=[f"{filters.form[name].label}: {message}"
+                                      for name, messages in filters.errors.items()
+                                      for message in messages],
                        has_services=self.project.services.exists())
         return context
 

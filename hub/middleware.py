@@ -5,21 +5,17 @@ from django.shortcuts import render
 from django.urls import Resolver404, resolve, reverse
 
 
-class SecurityHeadersMiddleware:
-    """Content-Security-Policy and Permissions-Policy on every response. Everything the
-    hub serves comes from its own origin, so the policy allows nothing else."""
+class PermissionsPolicyMiddleware:
+    """Permissions-Policy on every response (the browser features the hub never uses).
+    Content-Security-Policy is django-csp's (settings.CONTENT_SECURITY_POLICY), the
+    Cross-Origin-Opener-Policy Django's (SecurityMiddleware)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
-        self.csp = "; ".join(f"{k} {v}".strip() for k, v in settings.HUB_CSP.items())
 
     def __call__(self, request):
         response = self.get_response(request)
-        response.headers.setdefault("Content-Security-Policy", self.csp)
-        response.headers.setdefault(
-            "Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()"
-        )
-        response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        response.headers.setdefault("Permissions-Policy", settings.HUB_PERMISSIONS_POLICY)
         return response
 
 

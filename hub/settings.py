@@ -9,9 +9,11 @@ secure cookie, HSTS and SSL settings, so `manage.py check --deploy` is clean.
 import os
 import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from cryptography.fernet import Fernet
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.utils import get_random_secret_key
 
@@ -106,9 +108,11 @@ INSTALLED_APPS = [
     "allauth.socialaccount",
     "allauth.socialaccount.providers.openid_connect",
     "rest_framework",
+    "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
+    "csp",
     "hub",
     "projects",
     "identities",
@@ -121,7 +125,8 @@ MIDDLEWARE = [
     "hub.probes.ProbeMiddleware",
     "hub.metrics.RequestLatencyMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "hub.middleware.SecurityHeadersMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "hub.middleware.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -439,28 +444,33 @@ HUB_AWS_MAX_ATTEMPTS = env.int("HUB_AWS_MAX_ATTEMPTS", default=3)
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # the browser's API calls read it for X-CSRFToken
 X_FRAME_OPTIONS = "DENY"
-# Every script and stylesheet is served by the hub itself (no CDN). Inline style
-# attributes are allowed for the Django admin; inline scripts are not.
-HUB_CSP = {
-    "default-src": "'self'",
-    "script-src": "'self'",
-    "style-src": "'self' 'unsafe-inline'",
-    "img-src": "'self' data:",
-    "font-src": "'self' data:",
-    "connect-src": "'self'",
-    "object-src": "'none'",
-    "base-uri": "'self'",
-    "form-action": "'self'",
-    "frame-ancestors": "'none'",
-}
+# Content-Security-Policy (django-csp's middleware): every script, stylesheet, image and
+# font is served by the hub itself (no CDN). Inline style attributes are allowed for the
+# Django admin and the 500 page; inline scripts are not. A view that needs more says so
+# with django-csp's decorators (the API docs page: Swagger UI's data: images, hub/urls.py).
+_csp_form_action = [SELF]
 if os.environ.get("HUB_OIDC_SERVER_URL"):
     # Signing in and out are forms whose answer redirects to the OpenID provider, and
     # form-action also governs where a form's redirect may go.
-    from urllib.parse import urlsplit as _urlsplit
-
-    _oidc = _urlsplit(os.environ["HUB_OIDC_SERVER_URL"])
+    _oidc = urlsplit(os.environ["HUB_OIDC_SERVER_URL"])
     _oidc_host = _oidc.netloc.rpartition("@")[2].lower()
-    HUB_CSP["form-action"] += f" {_oidc.scheme.lower()}://{_oidc_host}"
+    _csp_form_action.append(f"{_oidc.scheme.lower()}://{_oidc_host}")
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": _csp_form_action,
+        "frame-ancestors": [NONE],
+    },
+}
+# Not CSP (django-csp does not set it): hub.middleware.PermissionsPolicyMiddleware.
+HUB_PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=()"
 # Sign-in lockout (allauth): after this many failed attempts for one account, sign-in
 # for it is refused for the timeout; per IP address, 10 failures a minute.
 HUB_LOGIN_ATTEMPTS_LIMIT = env.int("HUB_LOGIN_ATTEMPTS_LIMIT", default=5)

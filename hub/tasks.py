@@ -3,8 +3,9 @@ backoff and jitter; permanent ones, and the last retry, mark the object failed w
 reason. Nothing is left pending silently."""
 
 import logging
-import random
 
+from celery import Task
+from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
 from django.db import OperationalError, transaction
 
@@ -21,23 +22,49 @@ logger = logging.getLogger(__name__)
 GAVE_UP = " — gave up after"
 
 
-def backoff_seconds(retries: int) -> float:
-    delay = min(settings.HUB_TASK_RETRY_CAP, settings.HUB_TASK_RETRY_BASE * 2**retries)
-    return delay * random.uniform(0.5, 1.5)  # noqa: S311 - jitter, not security
+class RetryingTask(Task):
+    """The base of every task that talks to AWS: Celery's own retry options, read from the
+    settings when used (tests change them per test). Tasks with `autoretry_for` get them
+    from Celery directly; converge() reads the same attributes."""
+
+    @property
+    def max_retries(self) -> int:
+        return settings.HUB_TASK_MAX_RETRIES
+
+    @property
+    def retry_backoff(self) -> float:
+        return settings.HUB_TASK_RETRY_BASE
+
+    @property
+    def retry_backoff_max(self) -> float:
+        return settings.HUB_TASK_RETRY_CAP
+
+    retry_jitter = True
+
+
+def backoff_seconds(task: Task) -> float:
+    """Celery's exponential backoff (capped, full jitter when the task asks for it) for the
+    task's next retry, in seconds. Counted in milliseconds: Celery's jitter draws whole
+    numbers, and the bases are fractions of a second in tests (and may be in settings)."""
+    millis = get_exponential_backoff_interval(
+        factor=round(task.retry_backoff * 1000), retries=task.request.retries,
+        maximum=round(task.retry_backoff_max * 1000), full_jitter=task.retry_jitter)
+    return millis / 1000
 
 
 def converge(task, *, work, on_retry, on_failed, object_id) -> None:
-    """Run `work(object_id)` inside Celery task `task` (bound). `on_retry(object_id,
+    """Run `work(object_id)` inside Celery task `task` (bound, based on RetryingTask: its
+    `max_retries` is the limit, its backoff options the wait). `on_retry(object_id,
     detail)` notes a retry on the row; `on_failed(object_id, reason, kind)` records the
     failure, `kind` a FailureKind."""
     try:
         work(object_id)
     except AwsError as exc:
         attempt = task.request.retries + 1
-        total = settings.HUB_TASK_MAX_RETRIES + 1
+        total = task.max_retries + 1
         if exc.transient and attempt < total:
             on_retry(object_id, f"{exc.reason} — retrying (attempt {attempt} of {total})")
-            raise task.retry(countdown=backoff_seconds(task.request.retries), exc=exc) from None
+            raise task.retry(countdown=backoff_seconds(task), exc=exc) from None
         if not exc.transient:
             on_failed(object_id, exc.reason, FailureKind.AWS_ERROR)
             return
@@ -47,10 +74,10 @@ def converge(task, *, work, on_retry, on_failed, object_id) -> None:
         # The database, not AWS: a deadlock or a dropped connection deserves another try.
         # The row is left as it is (writing to it may fail the same way); the reconciler
         # re-sends it if the retries run out while the database is still away.
-        if task.request.retries < settings.HUB_TASK_MAX_RETRIES:
+        if task.request.retries < task.max_retries:
             logger.warning("%s for id %s hit a database error (%s); retrying", task.name,
                            object_id, exc.__class__.__name__)
-            raise task.retry(countdown=backoff_seconds(task.request.retries), exc=exc) from None
+            raise task.retry(countdown=backoff_seconds(task), exc=exc) from None
         logger.exception("%s failed for id %s", task.name, object_id)
         on_failed(object_id, "The hub's database failed while working on this; press Retry "
                              "to try again.", FailureKind.DATABASE)

@@ -1,3 +1,4 @@
+from csp.decorators import csp_update
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
@@ -13,6 +14,11 @@ admin.site.login = views.admin_login  # type: ignore[method-assign]
 
 # The REST API (shared/API.md): every app's endpoints under /api/v1/, in one namespace
 # ("api:repo-detail"); any other address there is a 404 in the API's error shape.
+# Swagger UI (drf-spectacular-sidecar's copy, served by the hub; its script from a URL of
+# its own, so no inline script) draws its icons as data: images: only its page allows them.
+api_docs = csp_update({"img-src": "data:"})(
+    SpectacularSwaggerSplitView.as_view(url_name="api-schema"))
+
 api_v1: list[URLPattern | URLResolver] = [
     path("", include("projects.api.urls")),
     path("", include("docker_repos.api.urls")),
@@ -39,7 +45,7 @@ urlpatterns = [
     path("identities/", include("identities.urls")),
     path("api/v1/", include((api_v1, "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/docs/", api_docs, name="api-docs"),
 ]
 
 handler403 = "hub.views.error_403"

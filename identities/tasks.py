@@ -7,15 +7,15 @@ import logging
 
 from celery import shared_task
 
-from hub.aws import AwsError
-from hub.tasks import backoff_seconds, converge
+from hub.aws import AwsPermanentError, AwsTransientError
+from hub.tasks import RetryingTask, converge
 
 from . import services
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(bind=True, max_retries=None, acks_late=True,
+@shared_task(bind=True, base=RetryingTask, acks_late=True,
              name="identities.tasks.provision_identity")
 def provision_identity(self, identity_id: int) -> None:
     converge(self, work=services.ecr_identity_provision,
@@ -23,7 +23,7 @@ def provision_identity(self, identity_id: int) -> None:
              on_failed=services.ecr_identity_mark_failed, object_id=identity_id)
 
 
-@shared_task(bind=True, max_retries=None, acks_late=True,
+@shared_task(bind=True, base=RetryingTask, acks_late=True,
              name="identities.tasks.disable_identity_keys")
 def disable_identity_keys(self, identity_id: int) -> None:
     converge(self, work=services.ecr_identity_disable_keys,
@@ -31,13 +31,14 @@ def disable_identity_keys(self, identity_id: int) -> None:
              on_failed=services.ecr_identity_mark_failed, object_id=identity_id)
 
 
-@shared_task(bind=True, max_retries=6, acks_late=True, name="identities.tasks.delete_iam_user")
-def delete_iam_user(self, name: str) -> None:
+# Celery retries a transient failure itself (autoretry_for, with RetryingTask's limit and
+# backoff); past the last retry the task fails with that error in the worker log.
+@shared_task(base=RetryingTask, autoretry_for=(AwsTransientError,), acks_late=True,
+             name="identities.tasks.delete_iam_user")
+def delete_iam_user(name: str) -> None:
     """Delete a hub IAM user whose row is already gone (a deleted person or robot): there
     is no row to mark failed, so a permanent failure is logged for the operators."""
     try:
         services.iam_user_delete(name)
-    except AwsError as exc:
-        if exc.transient and self.request.retries < self.max_retries:
-            raise self.retry(countdown=backoff_seconds(self.request.retries), exc=exc) from None
+    except AwsPermanentError as exc:
         logger.error("Could not delete IAM user %s: %s", name, exc.reason)

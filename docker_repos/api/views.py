@@ -2,6 +2,7 @@
 (docker_repos/services.py); who may do what is projects/permissions.py's rule."""
 
 from django.urls import reverse
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -19,6 +20,7 @@ from projects.permissions import REPO_MANAGERS_ONLY, ProjectAccess, project_acce
 
 from .. import selectors, services
 from ..access import access_set
+from ..filters import RepoFilter
 from ..models import DockerRepo, RobotAccount
 from ..permissions import visible_key_id
 from ..robots import robot_reveal_credentials, robot_rotate
@@ -30,12 +32,19 @@ TAGS = ["docker-repos"]
 
 class ProjectReposView(ProjectScopedView):
     serializer_class = s.RepoSerializer
+    # The page's search filters with the same FilterSet (docker_repos/views.py).
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = RepoFilter
+    queryset = DockerRepo.objects.none()  # the model, for the schema's filter parameters
 
     @extend_schema(tags=TAGS, summary="A project's repositories (members)",
-                   responses=responses({200: s.RepoSerializer(many=True)}, 404))
+                   responses=responses({200: s.RepoSerializer(many=True)}, 400, 404,
+                                       e400="A filter's value is invalid (named in "
+                                            "`fields`)."))
     def get(self, request, shortname):
         self.load()
-        rows = selectors.project_repos(self.project).values(*s.REPO_LIST_COLUMNS)
+        repos = self.filter_queryset(selectors.project_repos(self.project))
+        rows = repos.values(*s.REPO_LIST_COLUMNS)
         page = self.paginate_queryset(rows)
         return self.get_paginated_response([s.repo_list_row(row) for row in page])
 

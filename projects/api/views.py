@@ -1,6 +1,7 @@
 """Projects, members and services. Each endpoint calls the service the browser's view
 calls (projects/services.py) and asks projects/permissions.py who may do what."""
 
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound
@@ -13,6 +14,7 @@ from hub.api.views import no_body, require
 from hub.exceptions import HubError, NotAllowed
 
 from .. import selectors, services
+from ..filters import ProjectFilter
 from ..models import Project
 from ..permissions import ProjectAccess, is_hub_admin
 from . import serializers as s
@@ -60,11 +62,17 @@ class MeView(APIView):
 
 class ProjectListView(GenericAPIView):
     serializer_class = s.ProjectSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = ProjectFilter
+    queryset = Project.objects.none()  # the model, for the schema's filter parameters
 
     @extend_schema(tags=["projects"], summary="Projects you belong to (all, for hub admins)",
-                   responses=responses({200: s.ProjectSerializer(many=True)}, 404))
+                   responses=responses({200: s.ProjectSerializer(many=True)}, 400, 404,
+                                       e400="A filter's value is invalid (named in "
+                                            "`fields`)."))
     def get(self, request):
-        projects = selectors.projects_for_user(request.user).order_by("shortname")
+        projects = self.filter_queryset(
+            selectors.projects_for_user(request.user).order_by("shortname"))
         page = self.paginate_queryset(projects)
         return self.get_paginated_response(s.ProjectSerializer(page, many=True).data)
 

@@ -48,6 +48,12 @@ CASES = {
     "services": ("member", f"{API}projects/acp/services/", lambda w, mu, n: add_services(w, n)),
     "docker-repos": ("member", f"{API}projects/acp/docker-repos/",
                      lambda w, mu, n: add_repos(w, n)),
+    # Filtering (django-filter) costs no query of its own.
+    "docker-repos (filtered)": ("member",
+                                f"{API}projects/acp/docker-repos/?status=active&q=repo&name=r",
+                                lambda w, mu, n: add_repos(w, n)),
+    "projects (filtered)": ("member", f"{API}projects/?q=p&name=p",
+                            lambda w, mu, n: add_projects(w, n)),
 }
 
 

@@ -209,7 +209,51 @@ def test_the_list_is_paged_and_searchable_at_a_constant_cost(world, client):
     assert sorted(re.findall(r'<tr data-repo="acp/(repo-\d+)"', body)) == [
         f"repo-{n}" for n in range(50, 60)]
     _, body = queries(client, url + "?q=nothing-like-this")
-    assert "No repository name contains" in body
+    assert "No repository name or description contains \u201cnothing-like-this\u201d" in body
+
+
+def page_rows(body: str) -> list[str]:
+    return re.findall(r'<tr data-repo="acp/([^"]+)"', body)
+
+
+@pytest.mark.parametrize("query", [
+    "q=repo-1", "q=REPOSITORY%2012", "status=failed", "status=pending&q=repo-0",
+    "service=service-7", "name=O-2", "q=%20repo-2%20"])
+def test_the_search_finds_what_the_api_finds(world, client, query):
+    """The page's search is the API's FilterSet (docker_repos/filters.py): the same query
+    gives the same rows, the descriptions searched by `q` included."""
+    make_repos(world, 0, 30)
+    client.force_login(world.users["member"])
+    response = client.get(reverse("docker_repos:project-repos", args=["acp"]) + "?" + query)
+    assert response.status_code == 200
+    api = client.get(f"/api/v1/projects/acp/docker-repos/?page_size=200&{query}").json()
+    expected = [row["name"] for row in api["results"]]
+    assert expected, "the query finds something"
+    assert page_rows(response.content.decode()) == expected
+
+
+def test_the_search_keeps_its_filters_across_pages(world, client):
+    make_repos(world, 0, 60)
+    client.force_login(world.users["member"])
+    url = reverse("docker_repos:project-repos", args=["acp"])
+    body = client.get(url + "?q=Repository&status=active").content.decode()
+    assert len(page_rows(body)) == 15  # every fourth of the 60 is active
+    body = client.get(url + "?q=repo").content.decode()
+    assert 'href="?page=2&amp;q=repo"' in body
+    assert len(page_rows(client.get(url + "?page=2&q=repo").content.decode())) == 10
+
+
+def test_a_bad_filter_value_is_said_and_the_other_filters_apply(world, client):
+    make_repos(world, 0, 8)
+    client.force_login(world.users["member"])
+    url = reverse("docker_repos:project-repos", args=["acp"])
+    response = client.get(url + "?status=removing&q=repo-0")
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert ('<div class="alert alert-error" role="alert" id="filter-errors">Not applied: '
+            "Status: Select a valid choice. removing is not one of the available choices."
+            "</div>") in body
+    assert page_rows(body) == [f"repo-0{n}" for n in range(8)]
 
 
 def test_updated_just_now_not_0_minutes_ago(world, client):

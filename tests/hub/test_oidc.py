@@ -23,9 +23,12 @@ CALLBACK = "/accounts/oidc/keycloak/login/callback/"
 
 
 def csp_of_a_hub_started_with(**env) -> str:
-    code = ("import django; django.setup(); from django.http import HttpResponse; "
-            "from hub.middleware import SecurityHeadersMiddleware; "
-            "print(SecurityHeadersMiddleware(lambda r: HttpResponse()).csp)")
+    """The Content-Security-Policy header of a response of a hub process started with
+    `env` (the policy is settled when the settings load): a page asked for without a
+    session, answered with a redirect to sign in (no database needed)."""
+    code = ("import django; django.setup(); from django.test import Client; "
+            "response = Client().get('/projects/'); assert response.status_code == 302; "
+            "print(response['Content-Security-Policy'])")
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_OIDC_")}
     full_env.update(env, DJANGO_SETTINGS_MODULE="hub.settings")
     return subprocess.run([sys.executable, "-c", code], env=full_env, capture_output=True,

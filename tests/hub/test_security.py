@@ -6,15 +6,51 @@ from django.urls import reverse
 
 from hub.logging import REDACTED, RedactSecretsFilter, redact
 
+# The hub's whole policy (settings.CONTENT_SECURITY_POLICY, sent by django-csp).
+POLICY = {
+    "default-src": "'self'",
+    "script-src": "'self'",  # no 'unsafe-inline' for scripts
+    "style-src": "'self' 'unsafe-inline'",
+    "img-src": "'self'",
+    "font-src": "'self'",
+    "connect-src": "'self'",
+    "object-src": "'none'",
+    "base-uri": "'self'",
+    "form-action": "'self'",
+    "frame-ancestors": "'none'",
+}
+
+
+def directives(header: str) -> dict[str, str]:
+    return dict(part.strip().split(" ", 1) for part in header.split(";"))
+
 
 def test_every_page_carries_a_strict_content_security_policy(client, db):
     response = client.get(reverse("account_login"))
-    csp = response["Content-Security-Policy"]
-    assert "default-src 'self'" in csp
-    assert "script-src 'self';" in csp  # no 'unsafe-inline' for scripts
-    assert "frame-ancestors 'none'" in csp
+    assert response.status_code == 200
+    assert directives(response["Content-Security-Policy"]) == POLICY
     assert response["X-Frame-Options"] == "DENY"
     assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Cross-Origin-Opener-Policy"] == "same-origin"
+    assert response["Permissions-Policy"] == ("camera=(), microphone=(), geolocation=(), "
+                                              "payment=()")
+
+
+def test_a_signed_in_page_and_an_error_page_carry_the_same_policy(client, world):
+    client.force_login(world.users["member"])
+    for url, status in [(reverse("projects:detail", args=["acp"]), 200),
+                        ("/projects/no-such-project/", 404)]:
+        response = client.get(url)
+        assert response.status_code == status, url
+        assert directives(response["Content-Security-Policy"]) == POLICY, url
+
+
+def test_only_the_api_docs_page_allows_data_images_for_swagger_ui(client, db):
+    response = client.get(reverse("api-docs"))
+    assert response.status_code == 200
+    assert b'<div id="swagger-ui">' in response.content
+    assert directives(response["Content-Security-Policy"]) == {**POLICY,
+                                                               "img-src": "'self' data:"}
     assert "camera=()" in response["Permissions-Policy"]
 
 
