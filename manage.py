@@ -10,8 +10,9 @@ from hub import devenv
 def main() -> None:
     # Beside `make run`: the same database, broker and local AWS (development only).
     if loaded := devenv.load():
-        print(f"(settings of `make run` from {devenv.path()}: {', '.join(loaded)})",
-              file=sys.stderr)
+        print(
+            f"(settings of `make run` from {devenv.path()}: {', '.join(loaded)})", file=sys.stderr
+        )
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hub.settings")
 
     execute_from_command_line(sys.argv)

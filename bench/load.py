@@ -57,13 +57,23 @@ def main() -> None:
     latencies.sort()
 
     def pct(p):
-        return round(latencies[max(0, math.ceil(p / 100 * len(latencies)) - 1)] * 1000, 2) \
-            if latencies else None
+        return (
+            round(latencies[max(0, math.ceil(p / 100 * len(latencies)) - 1)] * 1000, 2)
+            if latencies
+            else None
+        )
 
     with open(args.out, "w") as out:
-        json.dump({"requests": len(latencies), "errors": errors[0],
-                   "rps": round(len(latencies) / elapsed, 1), "p50_ms": pct(50),
-                   "p99_ms": pct(99)}, out)
+        json.dump(
+            {
+                "requests": len(latencies),
+                "errors": errors[0],
+                "rps": round(len(latencies) / elapsed, 1),
+                "p50_ms": pct(50),
+                "p99_ms": pct(99),
+            },
+            out,
+        )
 
 
 if __name__ == "__main__":

@@ -125,8 +125,9 @@ def seed_admin():
 
     from identities.services import api_token_create
 
-    user = get_user_model().objects.create_user("bench-admin", "bench@example.com",
-                                                "bench-password", is_staff=True)
+    user = get_user_model().objects.create_user(
+        "bench-admin", "bench@example.com", "bench-password", is_staff=True
+    )
     _, token = api_token_create(user=user, name="bench")
     return user, token
 
@@ -142,25 +143,57 @@ def bench_provisioning(env: Environment, admin, token: str, count: int) -> dict:
     project = project_create(actor=admin, shortname="prov", name="Provisioning")
     service = service_create(actor=admin, project=project, name="svc")
     web_port = procs.free_port()
-    web = env.start("web", [procs.bin_path("gunicorn"), "hub.wsgi:application", "-w", "2",
-                            "-b", f"127.0.0.1:{web_port}", "--log-level", "warning"])
-    worker = env.start("worker", [procs.bin_path("celery"), "-A", "hub", "worker", "-c", "2",
-                                  "-l", "warning", "--without-gossip", "--without-mingle",
-                                  "--without-heartbeat"])
+    web = env.start(
+        "web",
+        [
+            procs.bin_path("gunicorn"),
+            "hub.wsgi:application",
+            "-w",
+            "2",
+            "-b",
+            f"127.0.0.1:{web_port}",
+            "--log-level",
+            "warning",
+        ],
+    )
+    worker = env.start(
+        "worker",
+        [
+            procs.bin_path("celery"),
+            "-A",
+            "hub",
+            "worker",
+            "-c",
+            "2",
+            "-l",
+            "warning",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ],
+    )
     procs.wait_for_port(web_port, proc=web)
     url = f"http://127.0.0.1:{web_port}/api/v1/projects/prov/docker-repos/"
 
     def request(name: str) -> int:
         body = json.dumps({"service": service.pk, "name": name}).encode()
-        req = urllib.request.Request(url, data=body, method="POST", headers={
-            "Authorization": f"Token {token}", "Content-Type": "application/json"})
+        req = urllib.request.Request(
+            url,
+            data=body,
+            method="POST",
+            headers={"Authorization": f"Token {token}", "Content-Type": "application/json"},
+        )
         with urllib.request.urlopen(req, timeout=30) as response:  # noqa: S310 - loopback
             return json.loads(response.read())["id"]
 
     def until_active(repo_id: int) -> None:
         procs.wait_until(
             lambda: DockerRepo.objects.filter(pk=repo_id, status="active").exists(),
-            timeout=60, interval=0.003, proc=worker, what=f"repository {repo_id} active")
+            timeout=60,
+            interval=0.003,
+            proc=worker,
+            what=f"repository {repo_id} active",
+        )
 
     for i in range(6):  # warm up every web and worker process and their AWS clients
         until_active(request(f"warm-{i}"))
@@ -173,8 +206,10 @@ def bench_provisioning(env: Environment, admin, token: str, count: int) -> dict:
         hub_times.append(time.perf_counter() - started)
         ids.append(repo_id)
     # Where the time goes: the API request, then enqueue → worker → AWS → row updated.
-    worker_times = [(r.status_changed_at - r.created_at).total_seconds()
-                    for r in DockerRepo.objects.filter(pk__in=ids)]
+    worker_times = [
+        (r.status_changed_at - r.created_at).total_seconds()
+        for r in DockerRepo.objects.filter(pk__in=ids)
+    ]
 
     # The same AWS calls the hub makes for a new repository, straight from boto3.
     ecr = client("ecr")
@@ -187,19 +222,25 @@ def bench_provisioning(env: Environment, admin, token: str, count: int) -> dict:
         except ecr.exceptions.RepositoryNotFoundException:
             pass
         ecr.create_repository(
-            repositoryName=name, imageTagMutability="MUTABLE",
+            repositoryName=name,
+            imageTagMutability="MUTABLE",
             imageScanningConfiguration={"scanOnPush": True},
-            tags=[{"Key": "managed-by", "Value": "platform-hub"},
-                  {"Key": "hub-project", "Value": "direct"},
-                  {"Key": "hub-service", "Value": "svc"},
-                  {"Key": "hub-repo-id", "Value": str(i)}])
+            tags=[
+                {"Key": "managed-by", "Value": "platform-hub"},
+                {"Key": "hub-project", "Value": "direct"},
+                {"Key": "hub-service", "Value": "svc"},
+                {"Key": "hub-repo-id", "Value": str(i)},
+            ],
+        )
         if i >= 3:
             direct_times.append(time.perf_counter() - started)
     hub_p50, direct_p50 = statistics.median(hub_times), statistics.median(direct_times)
     result = {
         "repositories": count,
-        "hub_p50_ms": ms(hub_p50), "hub_p95_ms": ms(percentile(hub_times, 95)),
-        "direct_p50_ms": ms(direct_p50), "direct_p95_ms": ms(percentile(direct_times, 95)),
+        "hub_p50_ms": ms(hub_p50),
+        "hub_p95_ms": ms(percentile(hub_times, 95)),
+        "direct_p50_ms": ms(direct_p50),
+        "direct_p95_ms": ms(percentile(direct_times, 95)),
         "ratio_p50": round(hub_p50 / direct_p50, 2),
         "api_request_p50_ms": ms(statistics.median(api_times)),
         "row_created_to_active_p50_ms": ms(statistics.median(worker_times)),
@@ -232,34 +273,68 @@ def seed_project(admin, shortname: str, repos: int) -> dict:
     project = Project.objects.create(shortname=shortname, name=shortname)
     Membership.objects.create(project=project, user=admin, role=Role.ADMIN)
     service = Service.objects.create(project=project, name="svc")
-    people = User.objects.bulk_create([
-        User(username=f"{shortname}-u{i}", email=f"{shortname}-u{i}@example.com")
-        for i in range(PEOPLE_PER_REPO)])
+    people = User.objects.bulk_create(
+        [
+            User(username=f"{shortname}-u{i}", email=f"{shortname}-u{i}@example.com")
+            for i in range(PEOPLE_PER_REPO)
+        ]
+    )
     Membership.objects.bulk_create([Membership(project=project, user=u) for u in people])
     secret = encrypt("x" * 40)
-    EcrIdentity.objects.bulk_create([
-        EcrIdentity(user=u, status="active", iam_username=f"hub-user-{u.username}",
-                    iam_arn=f"arn:aws:iam::123456789012:user/platform-hub/hub-user-{u.username}",
-                    access_key_id=f"AKIA{i:016d}", secret_access_key_encrypted=secret)
-        for i, u in enumerate(people)])
+    EcrIdentity.objects.bulk_create(
+        [
+            EcrIdentity(
+                user=u,
+                status="active",
+                iam_username=f"hub-user-{u.username}",
+                iam_arn=f"arn:aws:iam::123456789012:user/platform-hub/hub-user-{u.username}",
+                access_key_id=f"AKIA{i:016d}",
+                secret_access_key_encrypted=secret,
+            )
+            for i, u in enumerate(people)
+        ]
+    )
     account = "123456789012"
-    made = DockerRepo.objects.bulk_create([
-        DockerRepo(project=project, service=service, name=f"repo-{i:05d}", status="active",
-                   uri=f"{account}.dkr.ecr.eu-west-2.amazonaws.com/{shortname}/repo-{i:05d}",
-                   arn=f"arn:aws:ecr:eu-west-2:{account}:repository/{shortname}/repo-{i:05d}",
-                   requested_by=admin)
-        for i in range(repos)])
+    made = DockerRepo.objects.bulk_create(
+        [
+            DockerRepo(
+                project=project,
+                service=service,
+                name=f"repo-{i:05d}",
+                status="active",
+                uri=f"{account}.dkr.ecr.eu-west-2.amazonaws.com/{shortname}/repo-{i:05d}",
+                arn=f"arn:aws:ecr:eu-west-2:{account}:repository/{shortname}/repo-{i:05d}",
+                requested_by=admin,
+            )
+            for i in range(repos)
+        ]
+    )
     if made[0].pk is None:  # SQLite before 3.35 does not return ids
         made = list(DockerRepo.objects.filter(project=project).order_by("pk"))
-    RepoAccess.objects.bulk_create([
-        RepoAccess(repo=repo, user=u, writable=(j == 0), status="active")
-        for repo in made for j, u in enumerate(people)], batch_size=2000)
-    RobotAccount.objects.bulk_create([
-        RobotAccount(repo=repo, name=f"robot-{k}", status="active",
-                     iam_username=f"hub-robot-{shortname}-{repo.name}-robot-{k}",
-                     iam_arn=f"arn:aws:iam::{account}:user/platform-hub/hub-robot-{repo.pk}-{k}",
-                     access_key_id=f"AKIAROBOT{repo.pk:06d}{k}", secret_access_key_encrypted=secret)
-        for repo in made for k in range(ROBOTS_PER_REPO)], batch_size=2000)
+    RepoAccess.objects.bulk_create(
+        [
+            RepoAccess(repo=repo, user=u, writable=(j == 0), status="active")
+            for repo in made
+            for j, u in enumerate(people)
+        ],
+        batch_size=2000,
+    )
+    RobotAccount.objects.bulk_create(
+        [
+            RobotAccount(
+                repo=repo,
+                name=f"robot-{k}",
+                status="active",
+                iam_username=f"hub-robot-{shortname}-{repo.name}-robot-{k}",
+                iam_arn=f"arn:aws:iam::{account}:user/platform-hub/hub-robot-{repo.pk}-{k}",
+                access_key_id=f"AKIAROBOT{repo.pk:06d}{k}",
+                secret_access_key_encrypted=secret,
+            )
+            for repo in made
+            for k in range(ROBOTS_PER_REPO)
+        ],
+        batch_size=2000,
+    )
     # The repository whose page is measured exists in ECR, so its image list is real.
     sample = made[len(made) // 2]
     client("ecr").create_repository(repositoryName=sample.full_name)
@@ -296,12 +371,18 @@ def bench_scale(admin, token: str, sizes: list[int], repeats: int) -> dict:
         seeded = seed_project(admin, f"scale{size}", size)
         project, sample = seeded["project"], seeded["sample"]
         pages = {
-            "project repos page": (browser, reverse("docker_repos:project-repos",
-                                                    args=[project.shortname])),
-            "repository page": (browser, reverse("docker_repos:detail",
-                                                 args=[project.shortname, sample.pk])),
-            "access page": (browser, reverse("docker_repos:access",
-                                             args=[project.shortname, sample.pk])),
+            "project repos page": (
+                browser,
+                reverse("docker_repos:project-repos", args=[project.shortname]),
+            ),
+            "repository page": (
+                browser,
+                reverse("docker_repos:detail", args=[project.shortname, sample.pk]),
+            ),
+            "access page": (
+                browser,
+                reverse("docker_repos:access", args=[project.shortname, sample.pk]),
+            ),
             "API list": (api, f"/api/v1/projects/{project.shortname}/docker-repos/"),
         }
         for page, (http, path) in pages.items():
@@ -322,30 +403,55 @@ def bench_scale(admin, token: str, sizes: list[int], repeats: int) -> dict:
             "growth_p50": round(largest["p50_ms"] / smallest["p50_ms"], 2),
             "met": len(counts) == 1 and max(counts) <= 15 and largest["p50_ms"] < 50,
         }
-    return {"rows": rows, "summary": summary,
-            "target": "queries identical at every size and <= 15; p50 < 50 ms at the largest"}
+    return {
+        "rows": rows,
+        "summary": summary,
+        "target": "queries identical at every size and <= 15; p50 < 50 ms at the largest",
+    }
 
 
 # --- 3. Throughput ----------------------------------------------------------------------
 
 
-def bench_throughput(env: Environment, token: str, project: str, seconds: float,
-                     concurrency: int) -> dict:
+def bench_throughput(
+    env: Environment, token: str, project: str, seconds: float, concurrency: int
+) -> dict:
     results = {}
-    for label, path in (("ceiling (minimal DRF endpoint)", "/bench/ceiling/"),
-                        ("API list", f"/api/v1/projects/{project}/docker-repos/")):
+    for label, path in (
+        ("ceiling (minimal DRF endpoint)", "/bench/ceiling/"),
+        ("API list", f"/api/v1/projects/{project}/docker-repos/"),
+    ):
         out = RUN_DIR / f"load-{len(results)}.json"
-        loader = env.start(f"load-{len(results)}", [
-            sys.executable, "-m", "bench.load", f"http://127.0.0.1:{env.web_port}{path}",
-            "--token", token, "--seconds", str(seconds), "--concurrency", str(concurrency),
-            "--out", str(out)])
+        loader = env.start(
+            f"load-{len(results)}",
+            [
+                sys.executable,
+                "-m",
+                "bench.load",
+                f"http://127.0.0.1:{env.web_port}{path}",
+                "--token",
+                token,
+                "--seconds",
+                str(seconds),
+                "--concurrency",
+                str(concurrency),
+                "--out",
+                str(out),
+            ],
+        )
         loader.popen.wait(timeout=seconds + 60)
         results[label] = json.loads(out.read_text())
     ceiling = results["ceiling (minimal DRF endpoint)"]["rps"]
     api = results["API list"]["rps"]
     share = round(api / ceiling, 3) if ceiling else 0.0
-    return {"runs": results, "share_of_ceiling": share, "target": ">= 0.60 of the ceiling",
-            "met": share >= 0.6, "concurrency": concurrency, "seconds": seconds}
+    return {
+        "runs": results,
+        "share_of_ceiling": share,
+        "target": ">= 0.60 of the ceiling",
+        "met": share >= 0.6,
+        "concurrency": concurrency,
+        "seconds": seconds,
+    }
 
 
 # --- 4. Reconciler cost -----------------------------------------------------------------
@@ -361,19 +467,27 @@ def seed_reconcile(admin, shortname: str, count: int) -> None:
     project = Project.objects.create(shortname=shortname, name=shortname)
     Membership.objects.create(project=project, user=admin, role=Role.ADMIN)
     service = Service.objects.create(project=project, name="svc")
-    made = DockerRepo.objects.bulk_create([
-        DockerRepo(project=project, service=service, name=f"r{i:05d}", status="active")
-        for i in range(count)], batch_size=2000)
+    made = DockerRepo.objects.bulk_create(
+        [
+            DockerRepo(project=project, service=service, name=f"r{i:05d}", status="active")
+            for i in range(count)
+        ],
+        batch_size=2000,
+    )
     if made[0].pk is None:
         made = list(DockerRepo.objects.filter(project=project).order_by("pk"))
     ecr = client("ecr")
 
     def create(repo):
         found = ecr.create_repository(
-            repositoryName=repo.full_name, imageTagMutability="MUTABLE",
+            repositoryName=repo.full_name,
+            imageTagMutability="MUTABLE",
             imageScanningConfiguration={"scanOnPush": True},
-            tags=[{"Key": "managed-by", "Value": "platform-hub"},
-                  {"Key": "hub-repo-id", "Value": str(repo.pk)}])["repository"]
+            tags=[
+                {"Key": "managed-by", "Value": "platform-hub"},
+                {"Key": "hub-repo-id", "Value": str(repo.pk)},
+            ],
+        )["repository"]
         return repo.pk, found["repositoryUri"], found["repositoryArn"]
 
     with ThreadPoolExecutor(8) as pool:
@@ -408,8 +522,10 @@ def bench_reconcile(admin, sizes: list[int]) -> dict:
     for size in sizes:
         seed_reconcile(admin, f"rec{size}", size - seeded)
         seeded = size
-        assert DockerRepo.objects.filter(status="active", project__shortname__startswith="rec") \
-            .count() >= size
+        assert (
+            DockerRepo.objects.filter(status="active", project__shortname__startswith="rec").count()
+            >= size
+        )
         counting = count_aws_calls()
         started = time.perf_counter()
         report = reconcile()
@@ -417,20 +533,29 @@ def bench_reconcile(admin, sizes: list[int]) -> dict:
         calls = dict(counting)  # this pass only
         checked = report.checked
         total_calls = sum(calls.values())
-        writes = sum(n for op, n in calls.items()
-                     if op.split(":")[1].startswith(("Put", "Set", "Create", "Delete", "Tag",
-                                                     "Untag", "Update", "Attach", "Detach")))
+        writes = sum(
+            n
+            for op, n in calls.items()
+            if op.split(":")[1].startswith(
+                ("Put", "Set", "Create", "Delete", "Tag", "Untag", "Update", "Attach", "Detach")
+            )
+        )
         tracemalloc.start()
         reconcile()
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
-        rows.append({
-            "active_repositories": checked, "aws_calls": total_calls,
-            "calls_per_repository": round(total_calls / max(checked, 1), 3),
-            "aws_writes": writes, "changes": report.changes, "wall_s": round(wall, 2),
-            "peak_python_memory_mb": round(peak / 2**20, 1),
-            "calls_by_operation": dict(sorted(calls.items())),
-        })
+        rows.append(
+            {
+                "active_repositories": checked,
+                "aws_calls": total_calls,
+                "calls_per_repository": round(total_calls / max(checked, 1), 3),
+                "aws_writes": writes,
+                "changes": report.changes,
+                "wall_s": round(wall, 2),
+                "peak_python_memory_mb": round(peak / 2**20, 1),
+                "calls_by_operation": dict(sorted(calls.items())),
+            }
+        )
     small, large = rows[0], rows[-1]
     factor = large["active_repositories"] / small["active_repositories"]
     return {
@@ -439,13 +564,18 @@ def bench_reconcile(admin, sizes: list[int]) -> dict:
             "size_factor": round(factor, 2),
             "calls_factor": round(large["aws_calls"] / small["aws_calls"], 2),
             "wall_factor": round(large["wall_s"] / max(small["wall_s"], 1e-6), 2),
-            "memory_factor": round(large["peak_python_memory_mb"]
-                                   / max(small["peak_python_memory_mb"], 1e-6), 2),
+            "memory_factor": round(
+                large["peak_python_memory_mb"] / max(small["peak_python_memory_mb"], 1e-6), 2
+            ),
         },
         "target": "zero writes; at most 3 AWS calls per repository at every size; "
-                  "peak memory < 200 MB",
-        "met": all(r["aws_writes"] == 0 and r["peak_python_memory_mb"] < 200
-                   and r["calls_per_repository"] <= 3 for r in rows),
+        "peak memory < 200 MB",
+        "met": all(
+            r["aws_writes"] == 0
+            and r["peak_python_memory_mb"] < 200
+            and r["calls_per_repository"] <= 3
+            for r in rows
+        ),
     }
 
 
@@ -464,63 +594,109 @@ def machine() -> dict:
 def markdown(report: dict) -> str:
     out = ["# Platform Hub benchmark", ""]
     m = report["machine"]
-    out.append(f"Machine: {m['cpu_count']} cores, {m['machine']}, Python {m['python']}; "
-               f"database {report['database']}, broker {report['broker']}, AWS = moto server. "
-               f"Run took {report['duration_s']} s.")
+    out.append(
+        f"Machine: {m['cpu_count']} cores, {m['machine']}, Python {m['python']}; "
+        f"database {report['database']}, broker {report['broker']}, AWS = moto server. "
+        f"Run took {report['duration_s']} s."
+    )
     out.append("")
     if "provisioning" in report:
         p = report["provisioning"]
-        out += ["## 1. Provisioning overhead", "",
-                "| | p50 ms | p95 ms |", "|---|---|---|",
-                f"| hub: API request → `active` | {p['hub_p50_ms']} | {p['hub_p95_ms']} |",
-                f"| same AWS calls, boto3 directly | {p['direct_p50_ms']} | "
-                f"{p['direct_p95_ms']} |", "",
-                f"Ratio at p50: **{p['ratio_p50']}** ({p['repositories']} repositories, one "
-                f"at a time). Target {p['target']}: {'met' if p['met'] else 'missed'}.", ""]
+        out += [
+            "## 1. Provisioning overhead",
+            "",
+            "| | p50 ms | p95 ms |",
+            "|---|---|---|",
+            f"| hub: API request → `active` | {p['hub_p50_ms']} | {p['hub_p95_ms']} |",
+            f"| same AWS calls, boto3 directly | {p['direct_p50_ms']} | {p['direct_p95_ms']} |",
+            "",
+            f"Ratio at p50: **{p['ratio_p50']}** ({p['repositories']} repositories, one "
+            f"at a time). Target {p['target']}: {'met' if p['met'] else 'missed'}.",
+            "",
+        ]
     if "scale" in report:
         s = report["scale"]
-        out += ["## 2. Page and API scale", "",
-                "| repositories | page | p50 ms | SQL queries |", "|---|---|---|---|"]
-        out += [f"| {r['size']} | {r['page']} | {r['p50_ms']} | {r['queries']} |"
-                for r in s["rows"]]
-        out += ["", "| page | queries constant | p50 growth (largest ÷ smallest) | target |",
-                "|---|---|---|---|"]
-        out += [f"| {page} | {v['queries_constant']} ({v['queries']}) | {v['growth_p50']} | "
-                f"{'met' if v['met'] else 'missed'} |" for page, v in s["summary"].items()]
+        out += [
+            "## 2. Page and API scale",
+            "",
+            "| repositories | page | p50 ms | SQL queries |",
+            "|---|---|---|---|",
+        ]
+        out += [
+            f"| {r['size']} | {r['page']} | {r['p50_ms']} | {r['queries']} |" for r in s["rows"]
+        ]
+        out += [
+            "",
+            "| page | queries constant | p50 growth (largest ÷ smallest) | target |",
+            "|---|---|---|---|",
+        ]
+        out += [
+            f"| {page} | {v['queries_constant']} ({v['queries']}) | {v['growth_p50']} | "
+            f"{'met' if v['met'] else 'missed'} |"
+            for page, v in s["summary"].items()
+        ]
         out.append("")
     if "throughput" in report:
         t = report["throughput"]
-        out += ["## 3. Throughput", "",
-                f"gunicorn, 2 sync workers; load from a second process, {t['concurrency']} "
-                f"connections for {t['seconds']} s each.", "",
-                "| endpoint | requests/s | p50 ms | p99 ms | errors |", "|---|---|---|---|---|"]
-        out += [f"| {label} | {r['rps']} | {r['p50_ms']} | {r['p99_ms']} | {r['errors']} |"
-                for label, r in t["runs"].items()]
-        out += ["", f"API list ÷ ceiling: **{t['share_of_ceiling']}**. Target {t['target']}: "
-                f"{'met' if t['met'] else 'missed'}.", ""]
+        out += [
+            "## 3. Throughput",
+            "",
+            f"gunicorn, 2 sync workers; load from a second process, {t['concurrency']} "
+            f"connections for {t['seconds']} s each.",
+            "",
+            "| endpoint | requests/s | p50 ms | p99 ms | errors |",
+            "|---|---|---|---|---|",
+        ]
+        out += [
+            f"| {label} | {r['rps']} | {r['p50_ms']} | {r['p99_ms']} | {r['errors']} |"
+            for label, r in t["runs"].items()
+        ]
+        out += [
+            "",
+            f"API list ÷ ceiling: **{t['share_of_ceiling']}**. Target {t['target']}: "
+            f"{'met' if t['met'] else 'missed'}.",
+            "",
+        ]
     if "reconcile" in report:
         r = report["reconcile"]
-        out += ["## 4. Reconciler cost (no drift)", "",
-                "| active repositories | AWS calls | calls/repo | writes | wall s | "
-                "peak Python MB |", "|---|---|---|---|---|---|"]
-        out += [f"| {x['active_repositories']} | {x['aws_calls']} | "
-                f"{x['calls_per_repository']} | {x['aws_writes']} | {x['wall_s']} | "
-                f"{x['peak_python_memory_mb']} |" for x in r["rows"]]
+        out += [
+            "## 4. Reconciler cost (no drift)",
+            "",
+            "| active repositories | AWS calls | calls/repo | writes | wall s | peak Python MB |",
+            "|---|---|---|---|---|---|",
+        ]
+        out += [
+            f"| {x['active_repositories']} | {x['aws_calls']} | "
+            f"{x['calls_per_repository']} | {x['aws_writes']} | {x['wall_s']} | "
+            f"{x['peak_python_memory_mb']} |"
+            for x in r["rows"]
+        ]
         g = r["growth"]
-        out += ["", "## 5. Cost growth", "",
-                f"Reconciler, size ×{g['size_factor']}: calls ×{g['calls_factor']}, wall time "
-                f"×{g['wall_factor']}, peak memory ×{g['memory_factor']}. Pages: see the "
-                "growth column of section 2.", "",
-                f"Target {r['target']}: {'met' if r['met'] else 'missed'}.", ""]
+        out += [
+            "",
+            "## 5. Cost growth",
+            "",
+            f"Reconciler, size ×{g['size_factor']}: calls ×{g['calls_factor']}, wall time "
+            f"×{g['wall_factor']}, peak memory ×{g['memory_factor']}. Pages: see the "
+            "growth column of section 2.",
+            "",
+            f"Target {r['target']}: {'met' if r['met'] else 'missed'}.",
+            "",
+        ]
     return "\n".join(out)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true",
-                        help="small sizes, for checking the benchmark itself")
-    parser.add_argument("--only", nargs="*", default=[],
-                        choices=["provisioning", "scale", "throughput", "reconcile"])
+    parser.add_argument(
+        "--quick", action="store_true", help="small sizes, for checking the benchmark itself"
+    )
+    parser.add_argument(
+        "--only",
+        nargs="*",
+        default=[],
+        choices=["provisioning", "scale", "throughput", "reconcile"],
+    )
     args = parser.parse_args()
     quick = args.quick
     wanted = set(args.only) or {"provisioning", "scale", "throughput", "reconcile"}
@@ -545,8 +721,7 @@ def main() -> int:
             report["scale"] = bench_scale(admin, token, sizes, 5 if quick else 20)
             print("scale:", json.dumps(report["scale"]["summary"]), flush=True)
         if "throughput" in wanted:
-            report["throughput"] = bench_throughput(env, token, "scale100", 3 if quick else 20,
-                                                    8)
+            report["throughput"] = bench_throughput(env, token, "scale100", 3 if quick else 20, 8)
             print("throughput:", report["throughput"]["share_of_ceiling"], flush=True)
     finally:
         env.close()

@@ -43,8 +43,9 @@ MAX_ACCESS_ENTRIES = ECR_POLICY_MAX_CHARS // 50
 
 
 def lock_repo(repo: DockerRepo) -> DockerRepo:
-    return (DockerRepo.objects.select_for_update(of=("self",)).select_related("project")
-            .get(pk=repo.pk))
+    return (
+        DockerRepo.objects.select_for_update(of=("self",)).select_related("project").get(pk=repo.pk)
+    )
 
 
 def lock_repo_id(repo_id: int) -> None:
@@ -63,8 +64,10 @@ def lock_active_repo(repo: DockerRepo) -> DockerRepo:
 
 def _require_active(locked: DockerRepo) -> None:
     if locked.status != Status.ACTIVE:
-        raise Conflict(f"Access to {locked.full_name} can be changed once it is active; it is "
-                       f"{locked.get_status_display().lower()}.")
+        raise Conflict(
+            f"Access to {locked.full_name} can be changed once it is active; it is "
+            f"{locked.get_status_display().lower()}."
+        )
 
 
 # --- The desired state, from people ------------------------------------------------------
@@ -75,16 +78,19 @@ def check_access_list_length(robots, users) -> None:
     lengths alone (constant time, nothing read)."""
     count = sum(len(entries) for entries in (robots, users) if isinstance(entries, list | tuple))
     if count > MAX_ACCESS_ENTRIES:
-        message = (f"An access list can name at most {MAX_ACCESS_ENTRIES} robots and people "
-                   f"together (a repository policy holds {ECR_POLICY_MAX_CHARS} characters); "
-                   f"this one names {count}. Remove some people or robots.")
+        message = (
+            f"An access list can name at most {MAX_ACCESS_ENTRIES} robots and people "
+            f"together (a repository policy holds {ECR_POLICY_MAX_CHARS} characters); "
+            f"this one names {count}. Remove some people or robots."
+        )
         raise InvalidInput(message, fields={"robots": [message], "users": [message]})
 
 
 def _parse_robots(robots) -> list[str]:
     if not isinstance(robots, list | tuple):
-        raise InvalidInput("robots must be a list of {name}.",
-                           fields={"robots": ["Must be a list."]})
+        raise InvalidInput(
+            "robots must be a list of {name}.", fields={"robots": ["Must be a list."]}
+        )
     names, errors = [], []
     for entry in robots:
         name = entry.get("name") if isinstance(entry, dict) else None
@@ -104,8 +110,9 @@ def _parse_robots(robots) -> list[str]:
 def _parse_users(users) -> dict[str, bool]:
     """{username: writable} of the people to grant access."""
     if not isinstance(users, list | tuple):
-        raise InvalidInput("users must be a list of {username, writable}.",
-                           fields={"users": ["Must be a list."]})
+        raise InvalidInput(
+            "users must be a list of {username, writable}.", fields={"users": ["Must be a list."]}
+        )
     wanted, errors = {}, []
     for entry in users:
         username = entry.get("username") if isinstance(entry, dict) else None
@@ -117,8 +124,10 @@ def _parse_users(users) -> dict[str, bool]:
             errors.append(f"{username}: writable and read must be true or false.")
             continue
         if writable and not read:
-            errors.append(f"{username}: push (write) access without pull (read) is not "
-                          "possible; pushing needs pulling.")
+            errors.append(
+                f"{username}: push (write) access without pull (read) is not "
+                "possible; pushing needs pulling."
+            )
             continue
         if not read:
             continue  # no access at all: the same as leaving the person out
@@ -132,24 +141,35 @@ def _parse_users(users) -> dict[str, bool]:
 
 
 def _new_robot(repo: DockerRepo, name: str, actor) -> RobotAccount:
-    robot = RobotAccount(repo=repo, name=name, created_by=actor if actor.is_authenticated
-                         else None,
-                         iam_username=robot_iam_username(repo.project.shortname, repo.name, name))
+    robot = RobotAccount(
+        repo=repo,
+        name=name,
+        created_by=actor if actor.is_authenticated else None,
+        iam_username=robot_iam_username(repo.project.shortname, repo.name, name),
+    )
     try:
         # The length first, alone: one limit (the room IAM leaves), not the column's too.
         check_robot_name_length(repo, name)
-        robot.full_clean(exclude=["iam_username"], validate_unique=False,
-                         validate_constraints=False)
+        robot.full_clean(
+            exclude=["iam_username"], validate_unique=False, validate_constraints=False
+        )
     except ValidationError as exc:
         messages = exc.message_dict.get("name") or exc.messages
         label = name if len(name) <= 80 else f"{name[:80]}…"
-        raise InvalidInput(f"Robot account {label}: {messages[0]}",
-                           fields={"robots": [f"{label}: {m}" for m in messages]}) from None
-    clash = (RobotAccount.objects.filter(iam_username__iexact=robot.iam_username)
-             .select_related("repo__project").first())
+        raise InvalidInput(
+            f"Robot account {label}: {messages[0]}",
+            fields={"robots": [f"{label}: {m}" for m in messages]},
+        ) from None
+    clash = (
+        RobotAccount.objects.filter(iam_username__iexact=robot.iam_username)
+        .select_related("repo__project")
+        .first()
+    )
     if clash is not None:
-        message = (f"Robot account {name!r} would have the IAM user name {robot.iam_username}, "
-                   f"already used by {clash}: choose another name.")
+        message = (
+            f"Robot account {name!r} would have the IAM user name {robot.iam_username}, "
+            f"already used by {clash}: choose another name."
+        )
         raise InvalidInput(message, fields={"robots": [message]})
     return robot
 
@@ -160,8 +180,7 @@ def _check_policy_size(repo, robots: list[RobotAccount], grants: dict, identitie
     plan = selectors.PolicyPlan(
         readers={n: _arn_for(u, identities) for n, (u, w) in enumerate(grants.values()) if not w},
         writers={n: _arn_for(u, identities) for n, (u, w) in enumerate(grants.values()) if w},
-        robots={n: r.iam_arn or placeholder_user_arn(r.iam_username)
-                for n, r in enumerate(robots)},
+        robots={n: r.iam_arn or placeholder_user_arn(r.iam_username) for n, r in enumerate(robots)},
         cluster=tuple(settings.HUB_ECR_PULL_PRINCIPALS),
     )
     try:
@@ -174,8 +193,7 @@ def _arn_for(user, identities: dict) -> str:
     identity = identities.get(user.pk)
     if identity is not None and identity.iam_arn:
         return identity.iam_arn
-    name = identity.iam_username if identity is not None else identity_iam_username(
-        user.username)
+    name = identity.iam_username if identity is not None else identity_iam_username(user.username)
     return placeholder_user_arn(name)
 
 
@@ -198,8 +216,9 @@ class AccessChanges:
     robots_removed: tuple[str, ...] = ()
 
     def __bool__(self) -> bool:
-        return any((self.granted, self.changed, self.removed, self.robots_added,
-                    self.robots_removed))
+        return any(
+            (self.granted, self.changed, self.removed, self.robots_added, self.robots_removed)
+        )
 
     @property
     def downgraded(self) -> tuple[tuple[str, str, str], ...]:
@@ -216,20 +235,22 @@ class AccessChanges:
         return hashlib.sha256(repr(self).encode()).hexdigest()[:20]
 
     def sentences(self) -> list[str]:
-        return ([f"{name} gets {mode}" for name, mode in self.granted]
-                + [f"{name} changes from {before} to {after}"
-                   for name, before, after in self.changed]
-                + [f"{name} loses {mode}" for name, mode in self.removed]
-                + [f"robot account {name} is added" for name in self.robots_added]
-                + [f"robot account {name} is removed" for name in self.robots_removed])
+        return (
+            [f"{name} gets {mode}" for name, mode in self.granted]
+            + [f"{name} changes from {before} to {after}" for name, before, after in self.changed]
+            + [f"{name} loses {mode}" for name, mode in self.removed]
+            + [f"robot account {name} is added" for name in self.robots_added]
+            + [f"robot account {name} is removed" for name in self.robots_removed]
+        )
 
 
 class AccessChangedSinceReview(Conflict):
     """The access list moved on between the summary a person confirmed and the save."""
 
     def __init__(self, changes: AccessChanges):
-        super().__init__("The access list changed since you reviewed it: check the changes "
-                         "again before saving.")
+        super().__init__(
+            "The access list changed since you reviewed it: check the changes again before saving."
+        )
         self.changes = changes
 
 
@@ -252,34 +273,45 @@ def _parse_access_list(robots, users) -> tuple[list[str], dict[str, bool]]:
     return _parse_robots(robots), _parse_users(users)
 
 
-def _plan_access(*, actor, repo: DockerRepo, wanted_robots: list[str],
-                 wanted_users: dict[str, bool]) -> _AccessPlan:
+def _plan_access(
+    *, actor, repo: DockerRepo, wanted_robots: list[str], wanted_users: dict[str, bool]
+) -> _AccessPlan:
     """Lock the repository and validate the desired list against it: every refusal is
     raised here, before anything is written. Call inside a transaction."""
     repo = lock_repo(repo)  # one change of a repository's access at a time
     require_repo_manager(actor, repo.project)
     _require_active(repo)
-    current_robots = {r.name: r for r in
-                      RobotAccount.objects.select_for_update().filter(repo=repo)}
-    current_access = {a.user.username: a for a in RepoAccess.objects.select_for_update(
-        of=("self",)).filter(repo=repo).select_related("user")}
-    members = {m.user.username: m.user for m in
-               Membership.objects.filter(project=repo.project).select_related("user")}
+    current_robots = {r.name: r for r in RobotAccount.objects.select_for_update().filter(repo=repo)}
+    current_access = {
+        a.user.username: a
+        for a in RepoAccess.objects.select_for_update(of=("self",))
+        .filter(repo=repo)
+        .select_related("user")
+    }
+    members = {
+        m.user.username: m.user
+        for m in Membership.objects.filter(project=repo.project).select_related("user")
+    }
 
     strangers = [u for u in wanted_users if u not in members]
     if strangers:
-        message = (f"Not a member of {repo.project.shortname}: {', '.join(strangers)}. "
-                   "Only project members can be given access.")
+        message = (
+            f"Not a member of {repo.project.shortname}: {', '.join(strangers)}. "
+            "Only project members can be given access."
+        )
         raise InvalidInput(message, fields={"users": [message]})
     grants = {name: (members[name], writable) for name, writable in wanted_users.items()}
 
     def leaving(access: RepoAccess) -> bool:
         return access.status == Status.REMOVING or access.removal_requested
 
-    changed_users = {name for name, (user, writable) in grants.items()
-                     if name not in current_access
-                     or current_access[name].writable != writable
-                     or leaving(current_access[name])}
+    changed_users = {
+        name
+        for name, (user, writable) in grants.items()
+        if name not in current_access
+        or current_access[name].writable != writable
+        or leaving(current_access[name])
+    }
     inactive = sorted(n for n in changed_users if not grants[n][0].is_active)
     if inactive:
         message = f"Deactivated accounts cannot be given access: {', '.join(inactive)}."
@@ -290,18 +322,28 @@ def _plan_access(*, actor, repo: DockerRepo, wanted_robots: list[str],
         if existing is None:
             new_robots.append(_new_robot(repo, name, actor))
         elif existing.status == Status.REMOVING or existing.removal_requested:
-            raise Conflict(f"Robot account {name} is being removed: add it again once it "
-                           "is gone (or retry its removal if it failed).",
-                           fields={"robots": [f"{name} is being removed."]})
-    identities = {i.user_id: i for i in EcrIdentity.objects.filter(
-        user__in=[user for user, _ in grants.values()])}
+            raise Conflict(
+                f"Robot account {name} is being removed: add it again once it "
+                "is gone (or retry its removal if it failed).",
+                fields={"robots": [f"{name} is being removed."]},
+            )
+    identities = {
+        i.user_id: i
+        for i in EcrIdentity.objects.filter(user__in=[user for user, _ in grants.values()])
+    }
     kept_robots = [r for n, r in current_robots.items() if n in wanted_robots]
     _check_policy_size(repo, [*kept_robots, *new_robots], grants, identities)
 
-    removed_robots = [robot for name, robot in sorted(current_robots.items())
-                      if name not in wanted_robots and not robot.removal_requested]
-    removed_access = [access for name, access in sorted(current_access.items())
-                      if name not in grants and not access.removal_requested]
+    removed_robots = [
+        robot
+        for name, robot in sorted(current_robots.items())
+        if name not in wanted_robots and not robot.removal_requested
+    ]
+    removed_access = [
+        access
+        for name, access in sorted(current_access.items())
+        if name not in grants and not access.removal_requested
+    ]
     granted, changed = [], []
     for name in sorted(changed_users):
         access, writable = current_access.get(name), grants[name][1]
@@ -310,29 +352,39 @@ def _plan_access(*, actor, repo: DockerRepo, wanted_robots: list[str],
         else:
             changed.append((name, _mode(access.writable), _mode(writable)))
     changes = AccessChanges(
-        granted=tuple(granted), changed=tuple(changed),
+        granted=tuple(granted),
+        changed=tuple(changed),
         removed=tuple((a.user.username, _mode(a.writable)) for a in removed_access),
         robots_added=tuple(r.name for r in new_robots),
-        robots_removed=tuple(r.name for r in removed_robots))
-    return _AccessPlan(repo=repo, changes=changes, new_robots=new_robots,
-                       removed_robots=removed_robots,
-                       grants={n: grants[n] for n in sorted(changed_users)},
-                       removed_access=removed_access, current_access=current_access,
-                       identities=identities)
+        robots_removed=tuple(r.name for r in removed_robots),
+    )
+    return _AccessPlan(
+        repo=repo,
+        changes=changes,
+        new_robots=new_robots,
+        removed_robots=removed_robots,
+        grants={n: grants[n] for n in sorted(changed_users)},
+        removed_access=removed_access,
+        current_access=current_access,
+        identities=identities,
+    )
 
 
-def access_preview(*, actor, repo: DockerRepo, robots: list[dict],
-                   users: list[dict]) -> AccessChanges:
+def access_preview(
+    *, actor, repo: DockerRepo, robots: list[dict], users: list[dict]
+) -> AccessChanges:
     """What `access_set` with these lists would change, validated the same way (the same
     refusals), with nothing written."""
     wanted_robots, wanted_users = _parse_access_list(robots, users)
     with transaction.atomic():
-        return _plan_access(actor=actor, repo=repo, wanted_robots=wanted_robots,
-                            wanted_users=wanted_users).changes
+        return _plan_access(
+            actor=actor, repo=repo, wanted_robots=wanted_robots, wanted_users=wanted_users
+        ).changes
 
 
-def access_set(*, actor, repo: DockerRepo, robots: list[dict], users: list[dict],
-               reviewed: str | None = None) -> AccessChanges:
+def access_set(
+    *, actor, repo: DockerRepo, robots: list[dict], users: list[dict], reviewed: str | None = None
+) -> AccessChanges:
     """Make the repository's access list exactly `robots` ([{"name"}]) and `users`
     ([{"username", "writable"}]): new entries become pending, missing ones removing,
     changed ones pending again. One policy sync is enqueued, plus the creation of the IAM
@@ -343,8 +395,9 @@ def access_set(*, actor, repo: DockerRepo, robots: list[dict], users: list[dict]
     saved."""
     wanted_robots, wanted_users = _parse_access_list(robots, users)
     with transaction.atomic():
-        plan = _plan_access(actor=actor, repo=repo, wanted_robots=wanted_robots,
-                            wanted_users=wanted_users)
+        plan = _plan_access(
+            actor=actor, repo=repo, wanted_robots=wanted_robots, wanted_users=wanted_users
+        )
         repo, changes = plan.repo, plan.changes
         if reviewed is not None and reviewed != changes.fingerprint:
             raise AccessChangedSinceReview(changes)
@@ -371,13 +424,18 @@ def access_set(*, actor, repo: DockerRepo, robots: list[dict], users: list[dict]
 
         if not changes:
             return changes
-        audit(actor=actor, action="docker_repo.access_changed", target=repo,
-              project=repo.project, detail={
-                  "robots_added": list(changes.robots_added),
-                  "robots_removed": list(changes.robots_removed),
-                  "users_granted": granted,
-                  "users_removed": [name for name, _ in changes.removed],
-              })
+        audit(
+            actor=actor,
+            action="docker_repo.access_changed",
+            target=repo,
+            project=repo.project,
+            detail={
+                "robots_added": list(changes.robots_added),
+                "robots_removed": list(changes.robots_removed),
+                "users_granted": granted,
+                "users_removed": [name for name, _ in changes.removed],
+            },
+        )
         enqueue_on_commit("docker_repos.tasks.sync_repo_access", repo.pk)
     return changes
 
@@ -395,18 +453,28 @@ def access_retry(*, actor, access: RepoAccess) -> RepoAccess:
     require_repo_manager(actor, access.repo.project)
     with transaction.atomic():
         lock_active_repo(access.repo)
-        locked = (RepoAccess.objects.select_for_update(of=("self",))
-                  .select_related("repo__project", "user").get(pk=access.pk))
+        locked = (
+            RepoAccess.objects.select_for_update(of=("self",))
+            .select_related("repo__project", "user")
+            .get(pk=access.pk)
+        )
         if locked.status != Status.FAILED:
-            raise Conflict(f"Only failed access can be retried; {locked.user.username}'s is "
-                           f"{locked.get_status_display().lower()}.")
+            raise Conflict(
+                f"Only failed access can be retried; {locked.user.username}'s is "
+                f"{locked.get_status_display().lower()}."
+            )
         move(locked, Status.REMOVING if locked.removal_requested else Status.PENDING)
         if not locked.removal_requested:
-            _ensure_identity(locked.user, EcrIdentity.objects.filter(user=locked.user).first(),
-                             actor=actor)
-        audit(actor=actor, action="repo_access.retried", target=locked,
-              project=locked.repo.project, detail={"user": locked.user.username,
-                                                   "status": locked.status})
+            _ensure_identity(
+                locked.user, EcrIdentity.objects.filter(user=locked.user).first(), actor=actor
+            )
+        audit(
+            actor=actor,
+            action="repo_access.retried",
+            target=locked,
+            project=locked.repo.project,
+            detail={"user": locked.user.username, "status": locked.status},
+        )
         enqueue_on_commit("docker_repos.tasks.sync_repo_access", locked.repo_id)
     return locked
 

@@ -16,11 +16,17 @@ class DockerReposConfig(AppConfig):
         from . import audit_text, handlers  # noqa: F401 - audit_text: how events read
 
         member_removed.connect(handlers.member_removed, dispatch_uid="docker_repos.member_removed")
-        ecr_identity_ready.connect(handlers.ecr_identity_ready,
-                                   dispatch_uid="docker_repos.ecr_identity_ready")
-        ecr_identity_failed.connect(handlers.ecr_identity_failed,
-                                    dispatch_uid="docker_repos.ecr_identity_failed")
-        pre_delete.connect(handlers.user_deleting, sender=get_user_model(),
-                           dispatch_uid="docker_repos.user_deleting")
-        post_save.connect(handlers.user_saved, sender=get_user_model(),
-                          dispatch_uid="docker_repos.user_saved")
+        ecr_identity_ready.connect(
+            handlers.ecr_identity_ready, dispatch_uid="docker_repos.ecr_identity_ready"
+        )
+        ecr_identity_failed.connect(
+            handlers.ecr_identity_failed, dispatch_uid="docker_repos.ecr_identity_failed"
+        )
+        pre_delete.connect(
+            handlers.user_deleting,
+            sender=get_user_model(),
+            dispatch_uid="docker_repos.user_deleting",
+        )
+        post_save.connect(
+            handlers.user_saved, sender=get_user_model(), dispatch_uid="docker_repos.user_saved"
+        )

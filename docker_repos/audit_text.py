@@ -48,8 +48,10 @@ def _delete_requested(said: Said) -> str:
 
 @renders("docker_repo.deleted", kind="removed")
 def _deleted(said: Said) -> str:
-    return f"The repository {said.detail.get('name') or said.target} and its images were " \
-           "deleted from ECR"
+    return (
+        f"The repository {said.detail.get('name') or said.target} and its images were "
+        "deleted from ECR"
+    )
 
 
 @renders("docker_repo.retried", kind="retried")
@@ -70,18 +72,20 @@ def _access_changed(said: Said) -> str:
     parts = []
     granted = d.get("users_granted") or {}
     if granted:
-        parts.append("gave " + listing(f"{name} {access_words(mode)}"
-                                       for name, mode in sorted(granted.items())))
+        parts.append(
+            "gave "
+            + listing(f"{name} {access_words(mode)}" for name, mode in sorted(granted.items()))
+        )
     if d.get("users_removed"):
         parts.append("took away the access of " + listing(sorted(d["users_removed"])))
     if d.get("robots_added"):
         robots = sorted(d["robots_added"])
-        parts.append(f"added the robot account{'s' if len(robots) > 1 else ''} "
-                     + listing(robots))
+        parts.append(f"added the robot account{'s' if len(robots) > 1 else ''} " + listing(robots))
     if d.get("robots_removed"):
         robots = sorted(d["robots_removed"])
-        parts.append(f"removed the robot account{'s' if len(robots) > 1 else ''} "
-                     + listing(robots))
+        parts.append(
+            f"removed the robot account{'s' if len(robots) > 1 else ''} " + listing(robots)
+        )
     return f"{said.actor} " + ("; ".join(parts) or "saved the access unchanged")
 
 
@@ -94,15 +98,13 @@ def _access_failed(said: Said) -> str:
 
 @renders("docker_repo.drift_recreated", kind="repaired")
 def _drift_recreated(said: Said) -> str:
-    return f"The repository {said.target} was deleted in ECR outside the hub: it is " \
-           "created again"
+    return f"The repository {said.target} was deleted in ECR outside the hub: it is created again"
 
 
 @renders("docker_repo.drift_repaired", kind="repaired")
 def _drift_repaired(said: Said) -> str:
     what = listing(said.detail.get("repaired") or []) or "its settings"
-    return f"The repository {said.target} was edited in ECR outside the hub: {what} " \
-           "written back"
+    return f"The repository {said.target} was edited in ECR outside the hub: {what} written back"
 
 
 @renders("robot.credentials_revealed", kind="secrets")
@@ -120,8 +122,11 @@ def _robot_rotation_requested(said: Said) -> str:
 @renders("robot.rotated", kind="secrets")
 def _robot_rotated(said: Said) -> str:
     key = said.detail.get("access_key_id")
-    return f"The robot account {_robot(said)} has a new access key" \
-           + (f" {key}" if key else "") + reason(said)
+    return (
+        f"The robot account {_robot(said)} has a new access key"
+        + (f" {key}" if key else "")
+        + reason(said)
+    )
 
 
 @renders("robot.rotation_failed", kind="failed")
@@ -152,8 +157,10 @@ def _robot_removed(said: Said) -> str:
 
 @renders("robot.drift_recreated", kind="repaired")
 def _robot_recreated(said: Said) -> str:
-    return f"The IAM user of the robot account {_robot(said)} was missing: it is created " \
-           "again, with a new key"
+    return (
+        f"The IAM user of the robot account {_robot(said)} was missing: it is created "
+        "again, with a new key"
+    )
 
 
 @renders("robot.boundary_repaired", kind="repaired")

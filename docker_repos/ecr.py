@@ -48,11 +48,11 @@ def describe_repository(name: str) -> EcrRepository | None:
     return _repository(response["repositories"][0])
 
 
-def create_repository(name: str, *, tags: dict[str, str], tag_mutability: str,
-                      scan_on_push: bool) -> EcrRepository:
+def create_repository(
+    name: str, *, tags: dict[str, str], tag_mutability: str, scan_on_push: bool
+) -> EcrRepository:
     try:
-        with aws_call(f"create repository {name}",
-                      ok_codes=("RepositoryAlreadyExistsException",)):
+        with aws_call(f"create repository {name}", ok_codes=("RepositoryAlreadyExistsException",)):
             response = _ecr().create_repository(
                 repositoryName=name,
                 tags=[{"Key": k, "Value": v} for k, v in sorted(tags.items())],
@@ -81,8 +81,9 @@ def put_settings(name: str, *, tag_mutability: str, scan_on_push: bool) -> None:
 
 def get_lifecycle_policy(name: str) -> dict | None:
     try:
-        with aws_call(f"read the lifecycle policy of {name}",
-                      ok_codes=("LifecyclePolicyNotFoundException",)):
+        with aws_call(
+            f"read the lifecycle policy of {name}", ok_codes=("LifecyclePolicyNotFoundException",)
+        ):
             response = _ecr().get_lifecycle_policy(repositoryName=name)
     except ClientError:
         return None
@@ -94,8 +95,10 @@ def put_lifecycle_policy(name: str, policy: dict | None) -> None:
     ecr = _ecr()
     if policy is None:
         try:
-            with aws_call(f"remove the lifecycle policy of {name}",
-                          ok_codes=("LifecyclePolicyNotFoundException",)):
+            with aws_call(
+                f"remove the lifecycle policy of {name}",
+                ok_codes=("LifecyclePolicyNotFoundException",),
+            ):
                 ecr.delete_lifecycle_policy(repositoryName=name)
         except ClientError:
             pass
@@ -106,8 +109,9 @@ def put_lifecycle_policy(name: str, policy: dict | None) -> None:
 
 def get_repository_policy(name: str) -> dict | None:
     try:
-        with aws_call(f"read the repository policy of {name}",
-                      ok_codes=("RepositoryPolicyNotFoundException",)):
+        with aws_call(
+            f"read the repository policy of {name}", ok_codes=("RepositoryPolicyNotFoundException",)
+        ):
             response = _ecr().get_repository_policy(repositoryName=name)
     except ClientError:
         return None
@@ -119,8 +123,10 @@ def set_repository_policy(name: str, policy: dict | None) -> None:
     ecr = _ecr()
     if policy is None:
         try:
-            with aws_call(f"remove the repository policy of {name}",
-                          ok_codes=("RepositoryPolicyNotFoundException",)):
+            with aws_call(
+                f"remove the repository policy of {name}",
+                ok_codes=("RepositoryPolicyNotFoundException",),
+            ):
                 ecr.delete_repository_policy(repositoryName=name)
         except ClientError:
             pass
@@ -148,7 +154,9 @@ def classify_policy_rejection(exc: ClientError, doing: str) -> AwsError:
         return AwsTransientError(
             f"ECR does not accept the repository policy yet, most likely because a new IAM "
             f"user is not visible to it yet (this takes a few seconds) while trying to "
-            f"{doing}", code="PolicyPrincipalNotReady")
+            f"{doing}",
+            code="PolicyPrincipalNotReady",
+        )
     return classify(exc, doing)
 
 
@@ -175,8 +183,9 @@ class Image:
     size_bytes: int
 
 
-def list_images(name: str, *, page_token: str | None = None,
-                page_size: int = 20) -> tuple[list[Image], str | None]:
+def list_images(
+    name: str, *, page_token: str | None = None, page_size: int = 20
+) -> tuple[list[Image], str | None]:
     """One page of the repository's images, newest first within the page."""
     kwargs = {"repositoryName": name, "maxResults": page_size}
     if page_token:
@@ -184,8 +193,12 @@ def list_images(name: str, *, page_token: str | None = None,
     with aws_call(f"list the images of {name}"):
         response = _ecr().describe_images(**kwargs)
     images = [
-        Image(digest=d["imageDigest"], tags=sorted(d.get("imageTags", [])),
-              pushed_at=d.get("imagePushedAt"), size_bytes=d.get("imageSizeInBytes", 0))
+        Image(
+            digest=d["imageDigest"],
+            tags=sorted(d.get("imageTags", [])),
+            pushed_at=d.get("imagePushedAt"),
+            size_bytes=d.get("imageSizeInBytes", 0),
+        )
         for d in response.get("imageDetails", [])
     ]
     return newest_first(images), response.get("nextToken")

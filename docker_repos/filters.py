@@ -12,23 +12,31 @@ from projects.models import Service
 from .models import ECR_NAME_MAX, DockerRepo
 
 # The states a repository can be in (REMOVING is for access entries and robots).
-REPO_STATUSES = [(s.value, s.label) for s in (Status.PENDING, Status.ACTIVE, Status.DELETING,
-                                               Status.FAILED)]
+REPO_STATUSES = [
+    (s.value, s.label) for s in (Status.PENDING, Status.ACTIVE, Status.DELETING, Status.FAILED)
+]
 
 
 class RepoFilter(django_filters.FilterSet):
-    status = django_filters.ChoiceFilter(choices=REPO_STATUSES,
-                                         help_text="Only repositories in this state.")
+    status = django_filters.ChoiceFilter(
+        choices=REPO_STATUSES, help_text="Only repositories in this state."
+    )
     service = django_filters.CharFilter(
         field_name="service__name",
         max_length=Service._meta.get_field("name").max_length,
-        help_text="Only the repositories of the service of this name.")
-    name = django_filters.CharFilter(lookup_expr="icontains", max_length=ECR_NAME_MAX,
-                                     help_text="Repositories whose name contains this "
-                                               "(any case).")
-    q = django_filters.CharFilter(method="search", max_length=DESCRIPTION_MAX, label="Search",
-                                  help_text="Repositories whose name or description "
-                                            "contains this (any case).")
+        help_text="Only the repositories of the service of this name.",
+    )
+    name = django_filters.CharFilter(
+        lookup_expr="icontains",
+        max_length=ECR_NAME_MAX,
+        help_text="Repositories whose name contains this (any case).",
+    )
+    q = django_filters.CharFilter(
+        method="search",
+        max_length=DESCRIPTION_MAX,
+        label="Search",
+        help_text="Repositories whose name or description contains this (any case).",
+    )
 
     class Meta:
         model = DockerRepo

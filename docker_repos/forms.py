@@ -10,21 +10,33 @@ from .models import DockerRepo
 
 
 class RepoRequestForm(forms.Form):
-    service = forms.ModelChoiceField(queryset=Service.objects.none(), empty_label=None,
-                                     help_text="The service this repository belongs to.")
+    service = forms.ModelChoiceField(
+        queryset=Service.objects.none(),
+        empty_label=None,
+        help_text="The service this repository belongs to.",
+    )
     name = forms.CharField(
         max_length=256,
         help_text="Lowercase letters and digits, separated by '.', '_', '-' or '/'. "
-                  "For example hello-world-app.",
+        "For example hello-world-app.",
     )
-    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False,
-                                  max_length=DESCRIPTION_MAX)
-    tag_mutability = forms.ChoiceField(label="Tags", choices=TagMutability.choices,
-                                       initial=TagMutability.MUTABLE, widget=forms.RadioSelect)
-    scan_on_push = forms.BooleanField(label="Scan images for vulnerabilities on push",
-                                      required=False, initial=True)
+    description = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=DESCRIPTION_MAX
+    )
+    tag_mutability = forms.ChoiceField(
+        label="Tags",
+        choices=TagMutability.choices,
+        initial=TagMutability.MUTABLE,
+        widget=forms.RadioSelect,
+    )
+    scan_on_push = forms.BooleanField(
+        label="Scan images for vulnerabilities on push", required=False, initial=True
+    )
     keep_last_images = forms.IntegerField(
-        label="Keep only the last N images", required=False, min_value=1, max_value=10000,
+        label="Keep only the last N images",
+        required=False,
+        min_value=1,
+        max_value=10000,
         help_text="Optional. Older images are expired by an ECR lifecycle rule.",
     )
 

@@ -17,21 +17,32 @@ def member_removed(sender, project, user, actor=None, **kwargs) -> None:
     """projects.signals.member_removed: a person left the project, and their access to
     each of its repositories goes (and the robot keys they saw there are rotated)."""
     with transaction.atomic():
-        accesses = (RepoAccess.objects.select_for_update(of=("self",))
-                    .filter(repo__project=project, user=user)
-                    .exclude(status=Status.REMOVING).select_related("repo"))
+        accesses = (
+            RepoAccess.objects.select_for_update(of=("self",))
+            .filter(repo__project=project, user=user)
+            .exclude(status=Status.REMOVING)
+            .select_related("repo")
+        )
         repo_ids = set()
         for access in accesses:
             move(access, Status.REMOVING, removal_requested=True)
-            audit(actor=actor, action="repo_access.removal_requested", target=access,
-                  project=project, detail={"user": user.username,
-                                           "repo": access.repo.full_name,
-                                           "reason": "removed from the project"})
+            audit(
+                actor=actor,
+                action="repo_access.removal_requested",
+                target=access,
+                project=project,
+                detail={
+                    "user": user.username,
+                    "repo": access.repo.full_name,
+                    "reason": "removed from the project",
+                },
+            )
             repo_ids.add(access.repo_id)
         for repo_id in sorted(repo_ids):
             enqueue_on_commit("docker_repos.tasks.sync_repo_access", repo_id)
-        rotate_keys_seen_by(user, LEFT_PROJECT, robots=RobotAccount.objects.filter(
-            repo__project=project))
+        rotate_keys_seen_by(
+            user, LEFT_PROJECT, robots=RobotAccount.objects.filter(repo__project=project)
+        )
 
 
 def ecr_identity_ready(sender, identity, iam_user_created=False, **kwargs) -> None:
@@ -40,8 +51,11 @@ def ecr_identity_ready(sender, identity, iam_user_created=False, **kwargs) -> No
     hub) has a new unique id, which no policy written before grants: then every
     repository granting the person is written again."""
     statuses = selectors.GRANTED if iam_user_created else [Status.PENDING]
-    repo_ids = (RepoAccess.objects.filter(user_id=identity.user_id, status__in=statuses)
-                .values_list("repo_id", flat=True).distinct())
+    repo_ids = (
+        RepoAccess.objects.filter(user_id=identity.user_id, status__in=statuses)
+        .values_list("repo_id", flat=True)
+        .distinct()
+    )
     for repo_id in sorted(repo_ids):
         enqueue_on_commit("docker_repos.tasks.sync_repo_access", repo_id)
 
@@ -53,14 +67,24 @@ def ecr_identity_failed(sender, identity, reason, **kwargs) -> None:
     if identity.iam_arn:
         return  # the IAM user exists: the policy can name it, nothing waits
     with transaction.atomic():
-        waiting = (RepoAccess.objects.select_for_update(of=("self",))
-                   .filter(user_id=identity.user_id, status=Status.PENDING)
-                   .select_related("repo__project", "user"))
+        waiting = (
+            RepoAccess.objects.select_for_update(of=("self",))
+            .filter(user_id=identity.user_id, status=Status.PENDING)
+            .select_related("repo__project", "user")
+        )
         for access in waiting:
-            move(access, Status.FAILED, f"{access.user.username}'s ECR credentials could not "
-                                         f"be created: {reason}")
-            audit(actor=None, action="repo_access.failed", target=access,
-                  project=access.repo.project, detail={"reason": reason})
+            move(
+                access,
+                Status.FAILED,
+                f"{access.user.username}'s ECR credentials could not be created: {reason}",
+            )
+            audit(
+                actor=None,
+                action="repo_access.failed",
+                target=access,
+                project=access.repo.project,
+                detail={"reason": reason},
+            )
 
 
 def user_deleting(sender, instance, **kwargs) -> None:

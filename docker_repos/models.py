@@ -35,28 +35,35 @@ class DockerRepo(models.Model):
     # repository is ever orphaned.
     service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="docker_repos")
     name = models.CharField(max_length=ECR_NAME_MAX, validators=[validate_repo_name])
-    description = models.TextField(blank=True, max_length=DESCRIPTION_MAX,
-                                   validators=description_validators())
-    tag_mutability = models.CharField(max_length=9, choices=TagMutability.choices,
-                                      default=TagMutability.MUTABLE)
+    description = models.TextField(
+        blank=True, max_length=DESCRIPTION_MAX, validators=description_validators()
+    )
+    tag_mutability = models.CharField(
+        max_length=9, choices=TagMutability.choices, default=TagMutability.MUTABLE
+    )
     scan_on_push = models.BooleanField(default=True)
     keep_last_images = models.PositiveIntegerField(
-        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(10000)],
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(10000)],
         help_text="Optional lifecycle rule: keep only the newest N images.",
     )
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING,
-                              db_index=True)
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
     status_detail = models.TextField(blank=True)
     # Why it failed, for code (the reconciler re-sends `gave_up` ones); the status detail
     # says it to people.
-    failure_kind = models.CharField(max_length=16, choices=FailureKind.choices, blank=True,
-                                    default=FailureKind.NONE)
+    failure_kind = models.CharField(
+        max_length=16, choices=FailureKind.choices, blank=True, default=FailureKind.NONE
+    )
     # Set once a deletion is requested: retry then resumes the deletion, not the creation.
     delete_requested = models.BooleanField(default=False)
     uri = models.CharField(max_length=512, blank=True)
     arn = models.CharField(max_length=512, blank=True)
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                     on_delete=models.SET_NULL, related_name="+")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     status_changed_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -67,9 +74,10 @@ class DockerRepo(models.Model):
         verbose_name_plural = "Docker repositories"
         constraints = [
             models.UniqueConstraint(
-                fields=["project", "name"], name="unique_repo_name_in_project",
+                fields=["project", "name"],
+                name="unique_repo_name_in_project",
                 violation_error_message="A repository with this name already exists in the "
-                                        "project.",
+                "project.",
             ),
         ]
 
@@ -98,8 +106,10 @@ class DockerRepo(models.Model):
         if self.service_id and self.project_id and self.service.project_id != self.project_id:
             errors["service"] = "This service belongs to another project."
         if self.name and self.project_id and len(self.full_name) > ECR_NAME_MAX:
-            errors["name"] = (f"The full name '{self.project.shortname}/<name>' must fit ECR's "
-                              f"{ECR_NAME_MAX}-character limit.")
+            errors["name"] = (
+                f"The full name '{self.project.shortname}/<name>' must fit ECR's "
+                f"{ECR_NAME_MAX}-character limit."
+            )
         if errors:
             raise ValidationError(errors)
 
@@ -130,16 +140,20 @@ class RobotAccount(IamCredentials):
     name = models.CharField(max_length=IAM_USERNAME_MAX, validators=[validate_robot_name])
     # Set when the robot is to go: a failed removal is retried as a removal.
     removal_requested = models.BooleanField(default=False)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                   on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["repo", "name"]
         verbose_name = "robot account"
         constraints = [
-            models.UniqueConstraint(fields=["repo", "name"], name="unique_robot_name_in_repo",
-                                    violation_error_message="This repository already has a "
-                                                            "robot account with this name."),
+            models.UniqueConstraint(
+                fields=["repo", "name"],
+                name="unique_robot_name_in_repo",
+                violation_error_message="This repository already has a "
+                "robot account with this name.",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -161,11 +175,14 @@ def check_robot_name_length(repo: DockerRepo, name: str) -> None:
     room = robot_name_room(repo)
     if len(name) <= room:
         return
-    message = (f"Use at most {room} characters for a robot account of this repository "
-               f"(this name has {len(name)}): its IAM user name, hub-robot-<project>-"
-               f"<repository>-<robot>, must fit IAM's {IAM_USERNAME_MAX}." if room > 0 else
-               "This repository's name is too long for robot accounts: IAM user names "
-               f"have at most {IAM_USERNAME_MAX} characters.")
+    message = (
+        f"Use at most {room} characters for a robot account of this repository "
+        f"(this name has {len(name)}): its IAM user name, hub-robot-<project>-"
+        f"<repository>-<robot>, must fit IAM's {IAM_USERNAME_MAX}."
+        if room > 0
+        else "This repository's name is too long for robot accounts: IAM user names "
+        f"have at most {IAM_USERNAME_MAX} characters."
+    )
     raise ValidationError({"name": ValidationError(message, code="robot_name_too_long")})
 
 
@@ -174,11 +191,13 @@ class RepoAccess(models.Model):
     through the repository policy naming their ECR identity."""
 
     repo = models.ForeignKey(DockerRepo, on_delete=models.CASCADE, related_name="accesses")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                             related_name="repo_accesses")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="repo_accesses"
+    )
     writable = models.BooleanField(default=False, help_text="May push as well as pull.")
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING,
-                              db_index=True)
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
     status_detail = models.TextField(blank=True)
     removal_requested = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)

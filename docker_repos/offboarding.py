@@ -33,15 +33,21 @@ def rotate_keys_seen_by(user, why: str, *, robots=None) -> None:
     revealed; `why` they may no longer hold it."""
     seen: dict[int, set[str]] = {}
     for target_id, detail in AuditEvent.objects.filter(
-            action=REVEALED, target_type=RobotAccount._meta.model_name, actor=user
+        action=REVEALED, target_type=RobotAccount._meta.model_name, actor=user
     ).values_list("target_id", "detail"):
         seen.setdefault(int(target_id), set()).add(detail.get("access_key_id"))
     if not seen:
         return
     current = (RobotAccount.objects if robots is None else robots).filter(
-        pk__in=seen, status=Status.ACTIVE, repo__delete_requested=False)
-    rotate_seen_keys({pk: (key, user.get_username(), why) for pk, key in
-                      current.values_list("pk", "access_key_id") if key in seen[pk]})
+        pk__in=seen, status=Status.ACTIVE, repo__delete_requested=False
+    )
+    rotate_seen_keys(
+        {
+            pk: (key, user.get_username(), why)
+            for pk, key in current.values_list("pk", "access_key_id")
+            if key in seen[pk]
+        }
+    )
 
 
 def rotate_seen_keys(seen: dict[int, tuple[str, str, str]]) -> list[RobotAccount]:
@@ -54,20 +60,41 @@ def rotate_seen_keys(seen: dict[int, tuple[str, str, str]]) -> list[RobotAccount
     if not seen:
         return []
     with transaction.atomic():
-        robots = [r for r in RobotAccount.objects.select_for_update(of=("self",))
-                  .filter(pk__in=seen, status=Status.ACTIVE).select_related("repo__project")
-                  .order_by("pk") if r.access_key_id == seen[r.pk][0]]
+        robots = [
+            r
+            for r in RobotAccount.objects.select_for_update(of=("self",))
+            .filter(pk__in=seen, status=Status.ACTIVE)
+            .select_related("repo__project")
+            .order_by("pk")
+            if r.access_key_id == seen[r.pk][0]
+        ]
         reasons = {r.pk: f"{seen[r.pk][1]}, who had seen it, {seen[r.pk][2]}" for r in robots}
         for reason in set(reasons.values()):
-            move_where(RobotAccount.objects.filter(
-                pk__in=[pk for pk, r in reasons.items() if r == reason]), Status.PENDING,
+            move_where(
+                RobotAccount.objects.filter(
+                    pk__in=[pk for pk, r in reasons.items() if r == reason]
+                ),
+                Status.PENDING,
                 f"Rotating the access key because {reason}; the current one works until the "
-                "new one is stored.", rotation_requested=True)
-        audit_many([{"actor": None, "action": "robot.rotation_requested", "target": robot,
-                     "project": robot.repo.project,
-                     "detail": {"access_key_id": robot.access_key_id,
-                                "seen_by": seen[robot.pk][1], "reason": reasons[robot.pk]}}
-                    for robot in robots])
+                "new one is stored.",
+                rotation_requested=True,
+            )
+        audit_many(
+            [
+                {
+                    "actor": None,
+                    "action": "robot.rotation_requested",
+                    "target": robot,
+                    "project": robot.repo.project,
+                    "detail": {
+                        "access_key_id": robot.access_key_id,
+                        "seen_by": seen[robot.pk][1],
+                        "reason": reasons[robot.pk],
+                    },
+                }
+                for robot in robots
+            ]
+        )
         for robot in robots:
             enqueue_on_commit("docker_repos.tasks.provision_robot", robot.pk)
     return robots
@@ -79,13 +106,19 @@ def robots_rotate_revealed_by_departed(report, repo_ids=None, *, page_size: int 
     not a hub admin), however that happened (a queryset update sends no signal; a rotation
     that failed left the seen key in place). Reads in pages of robots, a fixed number of
     queries each."""
-    robots = (RobotAccount.objects.filter(status=Status.ACTIVE, repo__delete_requested=False)
-              .exclude(access_key_id="").order_by("pk"))
+    robots = (
+        RobotAccount.objects.filter(status=Status.ACTIVE, repo__delete_requested=False)
+        .exclude(access_key_id="")
+        .order_by("pk")
+    )
     if repo_ids is not None:
         robots = robots.filter(repo_id__in=repo_ids)
     last = 0
-    while page := list(robots.filter(pk__gt=last).values_list(
-            "pk", "access_key_id", "iam_username", "repo__project_id")[:page_size]):
+    while page := list(
+        robots.filter(pk__gt=last).values_list(
+            "pk", "access_key_id", "iam_username", "repo__project_id"
+        )[:page_size]
+    ):
         last = page[-1][0]
         seen = _seen_by_departed(page)
         names = {pk: name for pk, _key, name, _project in page}
@@ -99,20 +132,31 @@ def _seen_by_departed(page) -> dict[int, tuple[str, str, str]]:
     """Of the robots in `page` ((id, key id, IAM user, project id) rows), those whose
     current key someone who left revealed: {robot id: (key id, by whom, why)}."""
     keys = {pk: (key, project_id) for pk, key, _name, project_id in page}
-    reveals = [(int(target_id), actor_id, username) for target_id, actor_id, username, detail
-               in AuditEvent.objects.filter(
-                   action=REVEALED, target_type=RobotAccount._meta.model_name,
-                   target_id__in=[str(pk) for pk in keys]
-               ).order_by("pk").values_list("target_id", "actor_id", "actor_username", "detail")
-               if detail.get("access_key_id") == keys[int(target_id)][0]]
+    reveals = [
+        (int(target_id), actor_id, username)
+        for target_id, actor_id, username, detail in AuditEvent.objects.filter(
+            action=REVEALED,
+            target_type=RobotAccount._meta.model_name,
+            target_id__in=[str(pk) for pk in keys],
+        )
+        .order_by("pk")
+        .values_list("target_id", "actor_id", "actor_username", "detail")
+        if detail.get("access_key_id") == keys[int(target_id)][0]
+    ]
     if not reveals:
         return {}
     actor_ids = {actor_id for _, actor_id, _ in reveals if actor_id is not None}
-    people = {pk: (active, staff) for pk, active, staff in get_user_model().objects.filter(
-        pk__in=actor_ids).values_list("pk", "is_active", "is_staff")}
-    members = set(Membership.objects.filter(
-        user_id__in=actor_ids, project_id__in={p for _, p in keys.values()}
-    ).values_list("user_id", "project_id"))
+    people = {
+        pk: (active, staff)
+        for pk, active, staff in get_user_model()
+        .objects.filter(pk__in=actor_ids)
+        .values_list("pk", "is_active", "is_staff")
+    }
+    members = set(
+        Membership.objects.filter(
+            user_id__in=actor_ids, project_id__in={p for _, p in keys.values()}
+        ).values_list("user_id", "project_id")
+    )
     seen: dict[int, tuple[str, str, str]] = {}
     for robot_id, actor_id, username in reveals:
         key, project_id = keys[robot_id]

@@ -29,19 +29,23 @@ def render_repository_policy(*, pull: list[str], push: list[str]) -> dict | None
     pullers = sorted(set(pull) - set(pushers))
     statements = []
     if pullers:
-        statements.append({
-            "Sid": "HubPull",
-            "Effect": "Allow",
-            "Principal": {"AWS": pullers},
-            "Action": list(PULL_ACTIONS),
-        })
+        statements.append(
+            {
+                "Sid": "HubPull",
+                "Effect": "Allow",
+                "Principal": {"AWS": pullers},
+                "Action": list(PULL_ACTIONS),
+            }
+        )
     if pushers:
-        statements.append({
-            "Sid": "HubPullPush",
-            "Effect": "Allow",
-            "Principal": {"AWS": pushers},
-            "Action": [*PULL_ACTIONS, *PUSH_ACTIONS],
-        })
+        statements.append(
+            {
+                "Sid": "HubPullPush",
+                "Effect": "Allow",
+                "Principal": {"AWS": pushers},
+                "Action": [*PULL_ACTIONS, *PUSH_ACTIONS],
+            }
+        )
     if not statements:
         return None
     policy = {"Version": "2012-10-17", "Statement": statements}
@@ -54,8 +58,9 @@ def render_repository_policy(*, pull: list[str], push: list[str]) -> dict | None
     return policy
 
 
-def render_access_policy(*, readers: list[str], writers: list[str], robots: list[str],
-                         cluster: list[str]) -> dict | None:
+def render_access_policy(
+    *, readers: list[str], writers: list[str], robots: list[str], cluster: list[str]
+) -> dict | None:
     """The repository policy of an access list: `readers` (people) and `cluster`
     (HUB_ECR_PULL_PRINCIPALS, e.g. cluster node roles) pull; `writers` (people) and
     `robots` pull and push. A principal in both lists gets the wider grant once."""
@@ -72,16 +77,18 @@ def render_lifecycle_policy(*, keep_last_images: int | None) -> dict | None:
     if not keep_last_images:
         return None
     return {
-        "rules": [{
-            "rulePriority": 1,
-            "description": f"Keep the last {keep_last_images} images",
-            "selection": {
-                "tagStatus": "any",
-                "countType": "imageCountMoreThan",
-                "countNumber": keep_last_images,
-            },
-            "action": {"type": "expire"},
-        }]
+        "rules": [
+            {
+                "rulePriority": 1,
+                "description": f"Keep the last {keep_last_images} images",
+                "selection": {
+                    "tagStatus": "any",
+                    "countType": "imageCountMoreThan",
+                    "countNumber": keep_last_images,
+                },
+                "action": {"type": "expire"},
+            }
+        ]
     }
 
 
@@ -97,8 +104,9 @@ def same_policy(a: dict | None, b: dict | None) -> bool:
 def _normalise(value):
     if isinstance(value, dict):
         # AWS gives a single principal back as a string, several as a list.
-        return {k: _normalise([v] if k == "AWS" and isinstance(v, str) else v)
-                for k, v in value.items()}
+        return {
+            k: _normalise([v] if k == "AWS" and isinstance(v, str) else v) for k, v in value.items()
+        }
     if isinstance(value, list):
         items = [_normalise(v) for v in value]
         return sorted(items, key=repr)

@@ -77,26 +77,33 @@ class ReconcileReport:
             return ["Another reconciler pass is running; skipped."]
         verb = "would " if self.dry_run else ""
         lines = [f"{verb}re-send the task of {name}" for name in self.requeued]
-        lines += [f"{verb}recreate {name} (deleted in ECR outside the hub)"
-                  for name in self.recreated]
+        lines += [
+            f"{verb}recreate {name} (deleted in ECR outside the hub)" for name in self.recreated
+        ]
         lines += [f"{verb}repair {item}" for item in self.repaired]
         lines += [f"error: {error}" for error in self.errors]
         errors = len(self.errors)
-        lines.append(f"{self.checked} active repositories checked, {self.changes} "
-                     f"change{'s' if self.changes != 1 else ''}"
-                     f"{' planned' if self.dry_run else ''}"
-                     f"{f', {errors} error' + ('s' if errors != 1 else '') if errors else ''}.")
+        lines.append(
+            f"{self.checked} active repositories checked, {self.changes} "
+            f"change{'s' if self.changes != 1 else ''}"
+            f"{' planned' if self.dry_run else ''}"
+            f"{f', {errors} error' + ('s' if errors != 1 else '') if errors else ''}."
+        )
         return lines
 
 
-def _error(report: ReconcileReport, name: str, reason: str, *, target=None,
-           project=None) -> None:
+def _error(report: ReconcileReport, name: str, reason: str, *, target=None, project=None) -> None:
     """One object could not be checked or repaired: reported and audited, and the pass
     goes on (the next pass tries again)."""
     report.errors.append(ReconcileError(name, reason))
     if not report.dry_run:
-        audit(actor=None, action="reconcile.error", target=target, project=project,
-              detail={"object": name, "reason": reason})
+        audit(
+            actor=None,
+            action="reconcile.error",
+            target=target,
+            project=project,
+            detail={"object": name, "reason": reason},
+        )
 
 
 @contextmanager
@@ -132,12 +139,19 @@ def _record_pass(report: ReconcileReport, duration: float, *, whole: bool) -> No
     """A pass that ran to its end (errors on single objects included): its figures for
     /metrics and the alerts. A pass over a few repositories only (repo_ids) is not the
     periodic pass and leaves the heartbeat alone."""
-    worker_metrics.reconcile_pass(outcome="completed", duration=duration,
-                                  changes=report.changes, errors=len(report.errors))
+    worker_metrics.reconcile_pass(
+        outcome="completed", duration=duration, changes=report.changes, errors=len(report.errors)
+    )
     if whole:
-        heartbeat.record(heartbeat.RECONCILE, detail={
-            "duration_seconds": round(duration, 3), "changes": report.changes,
-            "errors": len(report.errors), "checked": report.checked})
+        heartbeat.record(
+            heartbeat.RECONCILE,
+            detail={
+                "duration_seconds": round(duration, 3),
+                "changes": report.changes,
+                "errors": len(report.errors),
+                "checked": report.checked,
+            },
+        )
 
 
 def _reconcile(*, dry_run: bool, repo_ids, page_size: int) -> ReconcileReport:
@@ -156,8 +170,9 @@ def _reconcile(*, dry_run: bool, repo_ids, page_size: int) -> ReconcileReport:
             _repair_credentials(report, iam_users)
         _repair_drift(report, repo_ids, page_size, iam_users)
     for line in report.lines():
-        logger.log(logging.WARNING if line.startswith("error:") else logging.INFO,
-                   "reconcile: %s", line)
+        logger.log(
+            logging.WARNING if line.startswith("error:") else logging.INFO, "reconcile: %s", line
+        )
     return report
 
 
@@ -167,15 +182,19 @@ def _hub_iam_users(report: ReconcileReport) -> set[str] | None:
     try:
         return iam.hub_user_names()
     except AwsError as exc:
-        _error(report, "listing the hub's IAM users",
-               f"{exc.reason}; credentials not checked this pass")
+        _error(
+            report,
+            "listing the hub's IAM users",
+            f"{exc.reason}; credentials not checked this pass",
+        )
         return None
 
 
 def _requeue_stuck(report: ReconcileReport, repo_ids) -> None:
     cutoff = timezone.now() - timedelta(seconds=settings.HUB_RECONCILE_STUCK_AFTER)
-    stuck = DockerRepo.objects.filter(status__in=[Status.PENDING, Status.DELETING],
-                                      updated_at__lt=cutoff).select_related("project")
+    stuck = DockerRepo.objects.filter(
+        status__in=[Status.PENDING, Status.DELETING], updated_at__lt=cutoff
+    ).select_related("project")
     if repo_ids is not None:
         stuck = stuck.filter(pk__in=repo_ids)
     for repo in stuck.iterator(chunk_size=500):
@@ -195,22 +214,27 @@ def _requeue_stuck_access(report: ReconcileReport, repo_ids) -> None:
             access.access_requeue_stuck(repo=repo, cutoff=cutoff, now=now)
     if repo_ids is not None:
         return  # a pass limited to some repositories leaves people's identities alone
-    stuck = EcrIdentity.objects.filter(status__in=[Status.PENDING, Status.REMOVING],
-                                       updated_at__lt=cutoff)
+    stuck = EcrIdentity.objects.filter(
+        status__in=[Status.PENDING, Status.REMOVING], updated_at__lt=cutoff
+    )
     for identity in stuck.order_by("pk"):
         report.requeued.append(f"ECR identity {identity.iam_username}")
         if not report.dry_run:
             identity_services.ecr_identity_requeue_stuck(identity=identity, now=now)
 
 
-def _repair_drift(report: ReconcileReport, repo_ids, page_size: int,
-                  iam_users: set[str] | None) -> None:
+def _repair_drift(
+    report: ReconcileReport, repo_ids, page_size: int, iam_users: set[str] | None
+) -> None:
     in_ecr = _ecr_repositories(report)
     if in_ecr is None:
         return
     _retry_given_up(report, repo_ids)  # ECR answered: worth trying those again
-    active = (DockerRepo.objects.filter(status=Status.ACTIVE)
-              .select_related("project", "service").order_by("pk"))
+    active = (
+        DockerRepo.objects.filter(status=Status.ACTIVE)
+        .select_related("project", "service")
+        .order_by("pk")
+    )
     if repo_ids is not None:
         active = active.filter(pk__in=repo_ids)
     for chunk in _chunks(active.iterator(chunk_size=page_size), page_size):
@@ -226,14 +250,21 @@ def _ecr_repositories(report: ReconcileReport) -> dict[str, ecr.EcrRepository] |
                 in_ecr[found.name] = found
     except AwsError as exc:
         # Nothing was half-written; without the listing no repository can be compared.
-        _error(report, "listing the ECR repositories",
-               f"{exc.reason}; repositories not checked this pass")
+        _error(
+            report,
+            "listing the ECR repositories",
+            f"{exc.reason}; repositories not checked this pass",
+        )
         return None
     return in_ecr
 
 
-def _repair_chunk(report: ReconcileReport, chunk: list[DockerRepo],
-                  in_ecr: dict[str, ecr.EcrRepository], iam_users: set[str] | None) -> None:
+def _repair_chunk(
+    report: ReconcileReport,
+    chunk: list[DockerRepo],
+    in_ecr: dict[str, ecr.EcrRepository],
+    iam_users: set[str] | None,
+) -> None:
     """One page of active repositories: recreated if gone from ECR, else compared with
     ECR and repaired."""
     report.checked += len(chunk)
@@ -245,15 +276,14 @@ def _repair_chunk(report: ReconcileReport, chunk: list[DockerRepo],
         observed = pool.map(_read_policies, [repo.full_name for repo, _ in present])
         for (repo, found), policies in zip(present, observed, strict=True):
             if isinstance(policies, AwsError):
-                _error(report, repo.full_name, policies.reason, target=repo,
-                       project=repo.project)
+                _error(report, repo.full_name, policies.reason, target=repo, project=repo.project)
                 continue
             _repair_repo(report, repo, found, *policies, plans[repo.pk])
 
 
-def _recreate_missing(report: ReconcileReport, chunk: list[DockerRepo],
-                      in_ecr: dict[str, ecr.EcrRepository]
-                      ) -> list[tuple[DockerRepo, ecr.EcrRepository]]:
+def _recreate_missing(
+    report: ReconcileReport, chunk: list[DockerRepo], in_ecr: dict[str, ecr.EcrRepository]
+) -> list[tuple[DockerRepo, ecr.EcrRepository]]:
     """Recreate the repositories deleted in ECR outside the hub; the others, each with
     what ECR holds, are returned for comparing."""
     present = []
@@ -271,8 +301,9 @@ def _recreate_missing(report: ReconcileReport, chunk: list[DockerRepo],
 def _retry_given_up(report: ReconcileReport, repo_ids) -> None:
     """Repositories that failed only because AWS was unreachable or busy through every
     retry go again, now that AWS answers; other failures wait for a person's Retry."""
-    given_up = DockerRepo.objects.filter(status=Status.FAILED,
-                                         failure_kind=FailureKind.GAVE_UP).select_related("project")
+    given_up = DockerRepo.objects.filter(
+        status=Status.FAILED, failure_kind=FailureKind.GAVE_UP
+    ).select_related("project")
     if repo_ids is not None:
         given_up = given_up.filter(pk__in=repo_ids)
     for repo in given_up.iterator(chunk_size=500):
@@ -311,7 +342,8 @@ def _repair_credentials(report: ReconcileReport, iam_users: set[str]) -> None:
     (however deactivated: a queryset update sends no signal) must have no access key."""
     rows: list[EcrIdentity | RobotAccount] = [
         *EcrIdentity.objects.select_related("user").order_by("pk"),
-        *RobotAccount.objects.select_related("repo__project").order_by("pk")]
+        *RobotAccount.objects.select_related("repo__project").order_by("pk"),
+    ]
     with ThreadPoolExecutor(settings.HUB_RECONCILE_THREADS) as pool:
         observed = pool.map(lambda row: _observe_credentials(row, iam_users), rows)
         for row, seen in zip(rows, observed, strict=True):
@@ -321,14 +353,16 @@ def _repair_credentials(report: ReconcileReport, iam_users: set[str]) -> None:
                 _error(report, row.iam_username, seen.reason, target=row, project=project)
                 continue
             keys, boundary = seen
-            if row.iam_username in iam_users \
-                    and boundary != settings.HUB_IAM_PERMISSIONS_BOUNDARY:
+            if row.iam_username in iam_users and boundary != settings.HUB_IAM_PERMISSIONS_BOUNDARY:
                 _repair_boundary(report, row, boundary, project)
             if isinstance(row, EcrIdentity) and not row.user.is_active:
                 _offboard_inactive(report, row, keys)
                 continue
-            if row.status != Status.ACTIVE or (not robot and not row.access_key_id) \
-                    or row.access_key_id in keys:
+            if (
+                row.status != Status.ACTIVE
+                or (not robot and not row.access_key_id)
+                or row.access_key_id in keys
+            ):
                 continue
             missing = "IAM user" if row.iam_username not in iam_users else "access key"
             report.repaired.append(f"{row.iam_username}: {missing} missing in IAM, new key")
@@ -343,8 +377,11 @@ def _observe_credentials(row, iam_users: set[str]):
         return [], None
     inactive = isinstance(row, EcrIdentity) and not row.user.is_active
     try:
-        keys = (iam.list_access_keys(row.iam_username)
-                if row.status == Status.ACTIVE or inactive else [])
+        keys = (
+            iam.list_access_keys(row.iam_username)
+            if row.status == Status.ACTIVE or inactive
+            else []
+        )
         return keys, iam.user_boundary(row.iam_username)
     except AwsError as exc:
         return exc
@@ -361,9 +398,17 @@ def _repair_boundary(report: ReconcileReport, row, found: str | None, project) -
             _error(report, name, exc.reason, target=row, project=project)
             return
         kind = "ecr_identity" if isinstance(row, EcrIdentity) else "robot"
-        audit(actor=None, action=f"{kind}.boundary_repaired", target=row, project=project,
-              detail={"iam_username": name, "found": found,
-                      "boundary": settings.HUB_IAM_PERMISSIONS_BOUNDARY})
+        audit(
+            actor=None,
+            action=f"{kind}.boundary_repaired",
+            target=row,
+            project=project,
+            detail={
+                "iam_username": name,
+                "found": found,
+                "boundary": settings.HUB_IAM_PERMISSIONS_BOUNDARY,
+            },
+        )
     report.repaired.append(f"{name}: permissions boundary")
 
 
@@ -396,8 +441,14 @@ def _recreate(repo: DockerRepo) -> None:
     services.repo_recreate_deleted(repo=repo)
 
 
-def _repair_repo(report: ReconcileReport, repo: DockerRepo, found: ecr.EcrRepository,
-                 lifecycle: dict | None, policy: dict | None, plan) -> None:
+def _repair_repo(
+    report: ReconcileReport,
+    repo: DockerRepo,
+    found: ecr.EcrRepository,
+    lifecycle: dict | None,
+    policy: dict | None,
+    plan,
+) -> None:
     # Each part on its own: a refused policy does not keep the settings unrepaired.
     repaired: list[str] = []
     _repair_settings(report, repo, found, repaired)
@@ -406,48 +457,74 @@ def _repair_repo(report: ReconcileReport, repo: DockerRepo, found: ecr.EcrReposi
     if repaired:
         report.repaired.append(f"{repo.full_name}: {', '.join(repaired)}")
         if not report.dry_run:
-            audit(actor=None, action="docker_repo.drift_repaired", target=repo,
-                  project=repo.project,
-                  detail={"repaired": repaired, "reason": "edited in ECR outside the hub"})
+            audit(
+                actor=None,
+                action="docker_repo.drift_repaired",
+                target=repo,
+                project=repo.project,
+                detail={"repaired": repaired, "reason": "edited in ECR outside the hub"},
+            )
 
 
-def _repair_settings(report: ReconcileReport, repo: DockerRepo, found: ecr.EcrRepository,
-                     repaired: list[str]) -> None:
+def _repair_settings(
+    report: ReconcileReport, repo: DockerRepo, found: ecr.EcrRepository, repaired: list[str]
+) -> None:
     if (found.tag_mutability, found.scan_on_push) != (repo.tag_mutability, repo.scan_on_push):
-        _write_part(report, repo, repaired, "settings", lambda: ecr.put_settings(
-            repo.full_name, tag_mutability=repo.tag_mutability, scan_on_push=repo.scan_on_push))
+        _write_part(
+            report,
+            repo,
+            repaired,
+            "settings",
+            lambda: ecr.put_settings(
+                repo.full_name, tag_mutability=repo.tag_mutability, scan_on_push=repo.scan_on_push
+            ),
+        )
 
 
-def _repair_lifecycle_policy(report: ReconcileReport, repo: DockerRepo, lifecycle: dict | None,
-                             repaired: list[str]) -> None:
+def _repair_lifecycle_policy(
+    report: ReconcileReport, repo: DockerRepo, lifecycle: dict | None, repaired: list[str]
+) -> None:
     wanted = render_lifecycle_policy(keep_last_images=repo.keep_last_images)
     if not same_policy(lifecycle, wanted):
-        _write_part(report, repo, repaired, "lifecycle policy",
-                    lambda: ecr.put_lifecycle_policy(repo.full_name, wanted))
+        _write_part(
+            report,
+            repo,
+            repaired,
+            "lifecycle policy",
+            lambda: ecr.put_lifecycle_policy(repo.full_name, wanted),
+        )
 
 
-def _repair_repository_policy(report: ReconcileReport, repo: DockerRepo, policy: dict | None,
-                              plan, repaired: list[str]) -> None:
+def _repair_repository_policy(
+    report: ReconcileReport, repo: DockerRepo, policy: dict | None, plan, repaired: list[str]
+) -> None:
     try:
         wanted = plan.document()
     except PolicyTooLarge as exc:
         _error(report, repo.full_name, str(exc), target=repo, project=repo.project)
         return
     if not same_policy(policy, wanted) and not _left_out_user_is_back(report, repo, plan):
-        _write_part(report, repo, repaired, "repository policy",
-                    lambda: ecr.set_repository_policy(repo.full_name, wanted))
+        _write_part(
+            report,
+            repo,
+            repaired,
+            "repository policy",
+            lambda: ecr.set_repository_policy(repo.full_name, wanted),
+        )
 
 
-def _write_part(report: ReconcileReport, repo: DockerRepo, repaired: list[str], part: str,
-                call) -> None:
+def _write_part(
+    report: ReconcileReport, repo: DockerRepo, repaired: list[str], part: str, call
+) -> None:
     """Write one part of the repository back (not in a dry run) and note it repaired; an
     AWS error on it is this repository's, reported, and leaves the other parts alone."""
     if not report.dry_run:
         try:
             call()
         except AwsError as exc:
-            _error(report, repo.full_name, f"{part}: {exc.reason}", target=repo,
-                   project=repo.project)
+            _error(
+                report, repo.full_name, f"{part}: {exc.reason}", target=repo, project=repo.project
+            )
             return
     repaired.append(part)
 

@@ -11,9 +11,11 @@ from .policy import render_access_policy
 
 
 def project_repos(project: Project) -> QuerySet[DockerRepo]:
-    return (DockerRepo.objects.filter(project=project)
-            .select_related("project", "service", "requested_by")
-            .order_by("name"))
+    return (
+        DockerRepo.objects.filter(project=project)
+        .select_related("project", "service", "requested_by")
+        .order_by("name")
+    )
 
 
 def hub_tags(repo: DockerRepo) -> dict[str, str]:
@@ -49,17 +51,22 @@ class PolicyPlan:
 
     def document(self) -> dict | None:
         """Raises policy.PolicyTooLarge beyond ECR's limit."""
-        return render_access_policy(readers=list(self.readers.values()),
-                                    writers=list(self.writers.values()),
-                                    robots=list(self.robots.values()),
-                                    cluster=list(self.cluster))
+        return render_access_policy(
+            readers=list(self.readers.values()),
+            writers=list(self.writers.values()),
+            robots=list(self.robots.values()),
+            cluster=list(self.cluster),
+        )
 
 
 def repo_access_state(repo: DockerRepo) -> tuple[list[RobotAccount], list[RepoAccess]]:
     """The repository's robots and people (with their identities), in two queries."""
     robots = list(RobotAccount.objects.filter(repo=repo).order_by("name"))
-    accesses = list(RepoAccess.objects.filter(repo=repo)
-                    .select_related("user", "user__ecr_identity").order_by("user__username"))
+    accesses = list(
+        RepoAccess.objects.filter(repo=repo)
+        .select_related("user", "user__ecr_identity")
+        .order_by("user__username")
+    )
     return robots, accesses
 
 
@@ -90,35 +97,51 @@ def plan_from(robots, accesses, *, cluster=(), iam_users: set[str] | None = None
 
     for access in accesses:
         identity = _identity_of(access)
-        if (access.status in GRANTED and not access.removal_requested and identity is not None
-                and identity.iam_arn and exists(identity.iam_username)):
+        if (
+            access.status in GRANTED
+            and not access.removal_requested
+            and identity is not None
+            and identity.iam_arn
+            and exists(identity.iam_username)
+        ):
             (writers if access.writable else readers)[access.pk] = identity.iam_arn
     for robot in robots:
-        if (robot.status in GRANTED and not robot.removal_requested and robot.iam_arn
-                and exists(robot.iam_username)):
+        if (
+            robot.status in GRANTED
+            and not robot.removal_requested
+            and robot.iam_arn
+            and exists(robot.iam_username)
+        ):
             robot_arns[robot.pk] = robot.iam_arn
     return PolicyPlan(
-        readers=readers, writers=writers, robots=robot_arns, cluster=tuple(cluster),
+        readers=readers,
+        writers=writers,
+        robots=robot_arns,
+        cluster=tuple(cluster),
         removing_accesses=frozenset(a.pk for a in accesses if a.status == Status.REMOVING),
         removing_robots=frozenset(r.pk for r in robots if r.status == Status.REMOVING),
         missing_users=frozenset(missing),
     )
 
 
-def repo_policy_plans(repos: list[DockerRepo], *,
-                      iam_users: set[str] | None = None) -> dict[int, PolicyPlan]:
+def repo_policy_plans(
+    repos: list[DockerRepo], *, iam_users: set[str] | None = None
+) -> dict[int, PolicyPlan]:
     """The policy plans of many repositories in two queries (the reconciler's pages);
     `iam_users` as in plan_from."""
     robots: dict[int, list] = {repo.pk: [] for repo in repos}
     accesses: dict[int, list] = {repo.pk: [] for repo in repos}
     for robot in RobotAccount.objects.filter(repo__in=robots.keys()):
         robots[robot.repo_id].append(robot)
-    for access in (RepoAccess.objects.filter(repo__in=accesses.keys())
-                   .select_related("user", "user__ecr_identity")):
+    for access in RepoAccess.objects.filter(repo__in=accesses.keys()).select_related(
+        "user", "user__ecr_identity"
+    ):
         accesses[access.repo_id].append(access)
     cluster = settings.HUB_ECR_PULL_PRINCIPALS
-    return {pk: plan_from(robots[pk], accesses[pk], cluster=cluster, iam_users=iam_users)
-            for pk in robots}
+    return {
+        pk: plan_from(robots[pk], accesses[pk], cluster=cluster, iam_users=iam_users)
+        for pk in robots
+    }
 
 
 def repo_policy_plan(repo: DockerRepo) -> PolicyPlan:
@@ -129,15 +152,21 @@ def repo_policy_plan(repo: DockerRepo) -> PolicyPlan:
 def access_stuck_before(cutoff) -> tuple[QuerySet[RobotAccount], QuerySet[RepoAccess]]:
     """The robots and access entries that sat pending or removing since before `cutoff`."""
     in_flight = [Status.PENDING, Status.REMOVING]
-    return (RobotAccount.objects.filter(status__in=in_flight, updated_at__lt=cutoff),
-            RepoAccess.objects.filter(status__in=in_flight, updated_at__lt=cutoff))
+    return (
+        RobotAccount.objects.filter(status__in=in_flight, updated_at__lt=cutoff),
+        RepoAccess.objects.filter(status__in=in_flight, updated_at__lt=cutoff),
+    )
 
 
 def repos_with_stuck_access(cutoff, repo_ids=None) -> QuerySet[DockerRepo]:
     """The active repositories with access entries stuck since before `cutoff`."""
     stuck_robots, stuck_accesses = access_stuck_before(cutoff)
-    repos = (DockerRepo.objects.filter(status=Status.ACTIVE)
-             .filter(Q(pk__in=stuck_robots.values("repo_id"))
-                     | Q(pk__in=stuck_accesses.values("repo_id")))
-             .select_related("project").order_by("pk"))
+    repos = (
+        DockerRepo.objects.filter(status=Status.ACTIVE)
+        .filter(
+            Q(pk__in=stuck_robots.values("repo_id")) | Q(pk__in=stuck_accesses.values("repo_id"))
+        )
+        .select_related("project")
+        .order_by("pk")
+    )
     return repos if repo_ids is None else repos.filter(pk__in=repo_ids)

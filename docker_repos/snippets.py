@@ -23,29 +23,47 @@ def robot_snippets(*, registry: str, path: str, region: str, robot_name: str) ->
     repo_uri = f"{registry}/{path}"
     image = path.rsplit("/", 1)[-1]
     secret_name = "ecr-" + image.replace("_", "-").replace(".", "-")
-    values = {"registry": registry, "region": region, "path": path, "image": image,
-              "awscli": AWSCLI_IMAGE, "uri": repo_uri}
+    values = {
+        "registry": registry,
+        "region": region,
+        "path": path,
+        "image": image,
+        "awscli": AWSCLI_IMAGE,
+        "uri": repo_uri,
+    }
     return [
-        Snippet("drone", "Drone CI 0.8 pipeline (.drone.yml, as in the user guide)",
-                _DRONE_08.format(**values),
-                note=f"Store the robot's access key id and secret as the Drone secrets "
-                     f"AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY ({robot_name})."),
-        Snippet("drone1", "Drone CI 1.x and later pipeline (.drone.yml)",
-                _DRONE_1.format(**values),
-                note=f"Store the robot's access key id and secret as the Drone secrets "
-                     f"aws_access_key_id and aws_secret_access_key ({robot_name})."),
-        Snippet("github", "GitHub Actions workflow (.github/workflows/ecr-push.yml)",
-                _GITHUB.format(**values),
-                note="Store the robot's access key id and secret as the repository secrets "
-                     "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY. It runs on every push "
-                     "to main."),
-        Snippet("kubernetes", "Kubernetes image pull secret", _KUBERNETES.format(
-            registry=registry, region=region, secret_name=secret_name),
+        Snippet(
+            "drone",
+            "Drone CI 0.8 pipeline (.drone.yml, as in the user guide)",
+            _DRONE_08.format(**values),
+            note=f"Store the robot's access key id and secret as the Drone secrets "
+            f"AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY ({robot_name}).",
+        ),
+        Snippet(
+            "drone1",
+            "Drone CI 1.x and later pipeline (.drone.yml)",
+            _DRONE_1.format(**values),
+            note=f"Store the robot's access key id and secret as the Drone secrets "
+            f"aws_access_key_id and aws_secret_access_key ({robot_name}).",
+        ),
+        Snippet(
+            "github",
+            "GitHub Actions workflow (.github/workflows/ecr-push.yml)",
+            _GITHUB.format(**values),
+            note="Store the robot's access key id and secret as the repository secrets "
+            "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY. It runs on every push "
+            "to main.",
+        ),
+        Snippet(
+            "kubernetes",
+            "Kubernetes image pull secret",
+            _KUBERNETES.format(registry=registry, region=region, secret_name=secret_name),
             note="Inside the ACP clusters no imagePullSecret is needed: the clusters are "
-                 "allowed to pull every repository of the hub. Elsewhere, an ECR login "
-                 "token lasts 12 hours, so a pull secret made from it must be refreshed "
-                 "(e.g. by a CronJob running the command below with the robot's "
-                 "credentials)."),
+            "allowed to pull every repository of the hub. Elsewhere, an ECR login "
+            "token lasts 12 hours, so a pull secret made from it must be refreshed "
+            "(e.g. by a CronJob running the command below with the robot's "
+            "credentials).",
+        ),
     ]
 
 

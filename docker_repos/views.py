@@ -52,14 +52,21 @@ class ProjectReposView(ProjectViewMixin, TemplateView):
         # A page at a time, so the page costs the same with 10 or 10,000 repositories.
         page = Paginator(repos, self.paginate_by).get_page(self.request.GET.get("page"))
         query = {**applied, "page": page.number} if page.number != 1 else applied
-        context.update(repos=page.object_list, page=page, search=applied.get("q", ""),
-                       filtered=bool(applied), only_search=list(applied) == ["q"],
-                       filter_query=urlencode(applied),
-                       query=urlencode(query),
-                       filter_errors=[f"{filters.form[name].label}: {message}"
-                                      for name, messages in filters.errors.items()
-                                      for message in messages],
-                       has_services=self.project.services.exists())
+        context.update(
+            repos=page.object_list,
+            page=page,
+            search=applied.get("q", ""),
+            filtered=bool(applied),
+            only_search=list(applied) == ["q"],
+            filter_query=urlencode(applied),
+            query=urlencode(query),
+            filter_errors=[
+                f"{filters.form[name].label}: {message}"
+                for name, messages in filters.errors.items()
+                for message in messages
+            ],
+            has_services=self.project.services.exists(),
+        )
         return context
 
 
@@ -77,8 +84,13 @@ class ProjectReposFragmentView(ProjectReposView):
         repo = selectors.project_repos(self.project).filter(pk=row).first()
         if repo is not None and (same := live.unchanged(request, repo)):
             return same
-        return self.render_to_response({"project": self.project, "access": self.access,
-                                        "repos": [repo] if repo is not None else []})
+        return self.render_to_response(
+            {
+                "project": self.project,
+                "access": self.access,
+                "repos": [repo] if repo is not None else [],
+            }
+        )
 
 
 def _row_id(request, name: str) -> int | None:
@@ -101,15 +113,18 @@ class RepoRequestView(ProjectViewMixin, TemplateView):
         form = RepoRequestForm(request.POST, project=self.project)
         if form.is_valid():
             try:
-                repo = services.repo_request(actor=request.user, project=self.project,
-                                             **form.cleaned_data)
+                repo = services.repo_request(
+                    actor=request.user, project=self.project, **form.cleaned_data
+                )
             except HubError as exc:
                 apply_service_errors(form, exc)
             else:
                 # The notice goes once that row has settled (hub.js: data-until-settled).
-                messages.success(request, f"Repository {repo.full_name} requested: it becomes "
-                                          "Active in a few seconds.",
-                                 extra_tags=f"#repo-row-{repo.pk}")
+                messages.success(
+                    request,
+                    f"Repository {repo.full_name} requested: it becomes Active in a few seconds.",
+                    extra_tags=f"#repo-row-{repo.pk}",
+                )
                 return redirect("docker_repos:project-repos", shortname=self.project.shortname)
         return self.render_to_response(self.get_context_data(form=form), status=400)
 
@@ -125,8 +140,11 @@ class RepoMixin(ProjectViewMixin):
         return self.get_repo()
 
     def get_repo(self) -> DockerRepo:
-        repo = (DockerRepo.objects.select_related("project", "service", "requested_by")
-                .filter(project=self.project, pk=self.kwargs["repo_id"]).first())
+        repo = (
+            DockerRepo.objects.select_related("project", "service", "requested_by")
+            .filter(project=self.project, pk=self.kwargs["repo_id"])
+            .first()
+        )
         if repo is None:
             raise Http404("No such repository.")
         return repo
@@ -203,8 +221,9 @@ class RepoRetryView(RepoMixin, View):
             messages.error(request, exc.message)
         else:
             messages.success(request, f"Retrying {repo.full_name}.")
-        return redirect(_next_or(request, reverse("docker_repos:project-repos",
-                                                  args=[self.project.shortname])))
+        return redirect(
+            _next_or(request, reverse("docker_repos:project-repos", args=[self.project.shortname]))
+        )
 
 
 def _next_or(request, default: str) -> str:
@@ -213,12 +232,14 @@ def _next_or(request, default: str) -> str:
     one it cannot reverse (next=web) was a server error."""
     target = request.POST.get("next", "")
     if target.startswith("/") and url_has_allowed_host_and_scheme(
-            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         return target
     return default
 
 
 # --- Access: robots and people ------------------------------------------------------------
+
 
 def _access_context(repo: DockerRepo, viewer) -> dict:
     """The access list as `viewer` (their ProjectAccess) may see it."""
@@ -249,8 +270,9 @@ class RepoAccessFragmentView(RepoMixin, TemplateView):
             robots = list(RobotAccount.objects.filter(repo=self.repo, pk=robot_id))
             _show_key_ids(robots, self.access)
         else:
-            accesses = list(RepoAccess.objects.filter(repo=self.repo, pk=access_id)
-                            .select_related("user"))
+            accesses = list(
+                RepoAccess.objects.filter(repo=self.repo, pk=access_id).select_related("user")
+            )
         entry = next(iter([*robots, *accesses]), None)
         if entry is not None and (same := live.unchanged(request, entry)):
             return same
@@ -285,11 +307,14 @@ class RepoAccessView(RepoMixin, TemplateView):
                 push = username in submitted["push"]
             else:
                 pull, push = granted, granted and access.writable
-            rows.append({"membership": membership, "access": access, "pull": pull,
-                         "push": push})
-        context.update(robots=robots, rows=rows, is_active=self.repo.status == Status.ACTIVE,
-                       removed_robots=(submitted or {}).get("remove_robot", set()),
-                       new_robots=(submitted or {}).get("new_robots", ""))
+            rows.append({"membership": membership, "access": access, "pull": pull, "push": push})
+        context.update(
+            robots=robots,
+            rows=rows,
+            is_active=self.repo.status == Status.ACTIVE,
+            removed_robots=(submitted or {}).get("remove_robot", set()),
+            new_robots=(submitted or {}).get("new_robots", ""),
+        )
         if kwargs.get("error") is not None:
             context.update(_placed_errors(kwargs["error"]))
         return context
@@ -304,18 +329,24 @@ class RepoAccessView(RepoMixin, TemplateView):
         }
         if "edit" in request.POST:  # back from the summary to the ticks as submitted
             return self.render_to_response(self.get_context_data(submitted=submitted))
-        current = list(RobotAccount.objects.filter(repo=self.repo, removal_requested=False)
-                       .values_list("name", flat=True))
+        current = list(
+            RobotAccount.objects.filter(repo=self.repo, removal_requested=False).values_list(
+                "name", flat=True
+            )
+        )
         try:
             new_names = parse_new_robot_names(submitted["new_robots"], existing=current)
         except forms.ValidationError as exc:
             error = InvalidInput(exc.messages[0], fields={"new_robots": exc.messages})
             return self.render_to_response(
-                self.get_context_data(submitted=submitted, error=error), status=400)
+                self.get_context_data(submitted=submitted, error=error), status=400
+            )
         robots = [{"name": name} for name in current if name not in submitted["remove_robot"]]
         robots += [{"name": name} for name in new_names]
-        users = [{"username": username, "writable": username in submitted["push"]}
-                 for username in sorted(submitted["pull"] | submitted["push"])]
+        users = [
+            {"username": username, "writable": username in submitted["push"]}
+            for username in sorted(submitted["pull"] | submitted["push"])
+        ]
         desired = {"actor": request.user, "repo": self.repo, "robots": robots, "users": users}
         try:
             reviewed = request.POST.get("reviewed") if "confirm" in request.POST else None
@@ -332,21 +363,29 @@ class RepoAccessView(RepoMixin, TemplateView):
             context = self.get_context_data(submitted=submitted, error=exc)
             return self.render_to_response(context, status=exc.status_code)
         if changes:
-            messages.success(request, f"Access to {self.repo.full_name} saved: "
-                                      f"{'; '.join(changes.sentences())}. The changes become "
-                                      "Active in a few seconds.", extra_tags="#repo-access")
+            messages.success(
+                request,
+                f"Access to {self.repo.full_name} saved: "
+                f"{'; '.join(changes.sentences())}. The changes become "
+                "Active in a few seconds.",
+                extra_tags="#repo-access",
+            )
         else:
             messages.info(request, f"Access to {self.repo.full_name} saved: nothing changed.")
-        return redirect("docker_repos:detail", shortname=self.project.shortname,
-                        repo_id=self.repo.pk)
+        return redirect(
+            "docker_repos:detail", shortname=self.project.shortname, repo_id=self.repo.pk
+        )
 
     def summary(self, submitted: dict, changes, *, moved_on: bool = False):
         """What the submission changes, to confirm (or go back and change the ticks)."""
-        context = self.get_context_data(changes=changes, moved_on=moved_on,
-                                        submitted_pull=sorted(submitted["pull"]),
-                                        submitted_push=sorted(submitted["push"]),
-                                        submitted_remove=sorted(submitted["remove_robot"]),
-                                        submitted_new=submitted["new_robots"])
+        context = self.get_context_data(
+            changes=changes,
+            moved_on=moved_on,
+            submitted_pull=sorted(submitted["pull"]),
+            submitted_push=sorted(submitted["push"]),
+            submitted_remove=sorted(submitted["remove_robot"]),
+            submitted_new=submitted["new_robots"],
+        )
         return TemplateResponse(self.request, "docker_repos/repo_access_confirm.html", context)
 
 
@@ -355,8 +394,11 @@ def _placed_errors(error: HubError) -> dict:
     "Add robot accounts", the people's above their table, any other at the top."""
     robot_errors = [*error.fields.get("new_robots", []), *error.fields.get("robots", [])]
     people_errors = list(error.fields.get("users", []))
-    return {"robot_errors": robot_errors, "people_errors": people_errors,
-            "form_errors": [] if robot_errors or people_errors else [error.message]}
+    return {
+        "robot_errors": robot_errors,
+        "people_errors": people_errors,
+        "form_errors": [] if robot_errors or people_errors else [error.message],
+    }
 
 
 class RobotMixin(RepoMixin):
@@ -365,8 +407,11 @@ class RobotMixin(RepoMixin):
     require_repo_manager = True
 
     def get_robot(self) -> RobotAccount:
-        robot = (RobotAccount.objects.select_related("repo__project")
-                 .filter(repo=self.repo, pk=self.kwargs["robot_id"]).first())
+        robot = (
+            RobotAccount.objects.select_related("repo__project")
+            .filter(repo=self.repo, pk=self.kwargs["robot_id"])
+            .first()
+        )
         if robot is None:
             raise Http404("No such robot account.")
         return robot
@@ -376,8 +421,12 @@ class RobotMixin(RepoMixin):
         self.robot = self.get_robot()
 
     def back(self):
-        return redirect("docker_repos:robot", shortname=self.project.shortname,
-                        repo_id=self.repo.pk, robot_id=self.robot.pk)
+        return redirect(
+            "docker_repos:robot",
+            shortname=self.project.shortname,
+            repo_id=self.repo.pk,
+            robot_id=self.robot.pk,
+        )
 
 
 class RobotPageMixin(RobotMixin, TemplateResponseMixin, ContextMixin):
@@ -388,10 +437,12 @@ class RobotPageMixin(RobotMixin, TemplateResponseMixin, ContextMixin):
         self.robot.visible_key_id = visible_key_id(self.access, self.robot)
         context["robot"] = self.robot
         if self.repo.uri:
-            context["snippets"] = robot_snippets(registry=self.repo.registry,
-                                                 path=self.repo.full_name,
-                                                 region=self.repo.region,
-                                                 robot_name=self.robot.name)
+            context["snippets"] = robot_snippets(
+                registry=self.repo.registry,
+                path=self.repo.full_name,
+                region=self.repo.region,
+                robot_name=self.robot.name,
+            )
         return context
 
 
@@ -418,10 +469,18 @@ class RobotRevealView(RobotMixin, View):
         except HubError as exc:
             messages.error(request, exc.message)
             return self.back()
-        oneshot.stash(request, _robot_secret_kind(self.robot),
-                      {"key_id": key_id, "secret": secret}, secret=True)
-        return redirect("docker_repos:robot-secret", shortname=self.project.shortname,
-                        repo_id=self.repo.pk, robot_id=self.robot.pk)
+        oneshot.stash(
+            request,
+            _robot_secret_kind(self.robot),
+            {"key_id": key_id, "secret": secret},
+            secret=True,
+        )
+        return redirect(
+            "docker_repos:robot-secret",
+            shortname=self.project.shortname,
+            repo_id=self.repo.pk,
+            robot_id=self.robot.pk,
+        )
 
 
 class RobotSecretView(RobotPageMixin, View):
@@ -432,8 +491,9 @@ class RobotSecretView(RobotPageMixin, View):
         self.load()
         shown = oneshot.take(request, _robot_secret_kind(self.robot))
         if shown and shown["key_id"] == self.robot.access_key_id:
-            context = self.get_context_data(revealed_key_id=shown["key_id"],
-                                            revealed_secret=shown["secret"])
+            context = self.get_context_data(
+                revealed_key_id=shown["key_id"], revealed_secret=shown["secret"]
+            )
         else:
             context = self.get_context_data(secret_shown_once=True)
         response = self.render_to_response(context)
@@ -449,14 +509,18 @@ class RobotRotateView(RobotMixin, View):
         except HubError as exc:
             messages.error(request, exc.message)
         else:
-            messages.success(request, f"Rotating the access key of {self.robot.name}: the new "
-                                      "key replaces the old one in a few seconds.")
+            messages.success(
+                request,
+                f"Rotating the access key of {self.robot.name}: the new "
+                "key replaces the old one in a few seconds.",
+            )
         return self.back()
 
 
 def _back_to_repo(request, view) -> str:
-    return _next_or(request, reverse("docker_repos:detail",
-                                     args=[view.project.shortname, view.repo.pk]))
+    return _next_or(
+        request, reverse("docker_repos:detail", args=[view.project.shortname, view.repo.pk])
+    )
 
 
 class RobotRetryView(RobotMixin, View):
@@ -476,8 +540,11 @@ class AccessRetryView(RepoMixin, View):
 
     def post(self, request, *args, **kwargs):
         self.repo = self.get_repo()
-        access = (RepoAccess.objects.select_related("repo__project", "user")
-                  .filter(repo=self.repo, pk=kwargs["access_id"]).first())
+        access = (
+            RepoAccess.objects.select_related("repo__project", "user")
+            .filter(repo=self.repo, pk=kwargs["access_id"])
+            .first()
+        )
         if access is None:
             raise Http404("No such access entry.")
         try:

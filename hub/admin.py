@@ -8,8 +8,14 @@ from .models import AuditEvent
 class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Audit events are a record: nobody edits or deletes them through the admin."""
 
-    list_display = ("at", "actor_username", "action", "target_type", "target_repr",
-                    "project_shortname")
+    list_display = (
+        "at",
+        "actor_username",
+        "action",
+        "target_type",
+        "target_repr",
+        "project_shortname",
+    )
     list_filter = ("action", "target_type", "project_shortname")
     search_fields = ("actor_username", "action", "target_repr", "project_shortname")
     date_hierarchy = "at"

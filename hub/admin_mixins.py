@@ -9,9 +9,11 @@ from .choices import Status, status_colour
 from .exceptions import HubError
 
 # The admin records the same action names as the hub's pages and API.
-_ACTION_NAMES = {"membership.created": "membership.added",
-                 "membership.updated": "membership.role_changed",
-                 "membership.deleted": "membership.removed"}
+_ACTION_NAMES = {
+    "membership.created": "membership.added",
+    "membership.updated": "membership.role_changed",
+    "membership.deleted": "membership.removed",
+}
 
 
 def _action(prefix: str, verb: str) -> str:
@@ -34,13 +36,23 @@ class AuditedAdminMixin:
         detail = {"via": "admin"}
         if change:
             detail["changed"] = sorted(form.changed_data)
-        audit(actor=request.user, action=_action(self.audit_prefix, action), target=obj,
-              project=self.audit_project(obj), detail=detail)
+        audit(
+            actor=request.user,
+            action=_action(self.audit_prefix, action),
+            target=obj,
+            project=self.audit_project(obj),
+            detail=detail,
+        )
 
     def delete_model(self, request, obj):
         obj.removed_by = request.user  # for receivers of the deletion (projects.signals)
-        audit(actor=request.user, action=_action(self.audit_prefix, "deleted"), target=obj,
-              project=self.audit_project(obj), detail={"via": "admin", **_safe_fields(obj)})
+        audit(
+            actor=request.user,
+            action=_action(self.audit_prefix, "deleted"),
+            target=obj,
+            project=self.audit_project(obj),
+            detail={"via": "admin", **_safe_fields(obj)},
+        )
         super().delete_model(request, obj)
 
     def delete_queryset(self, request, queryset):
@@ -53,25 +65,43 @@ class AuditedAdminMixin:
         deleted = [f.instance for f in formset.deleted_forms if f.instance.pk is not None]
         for obj in deleted:
             obj.removed_by = request.user
-            audit(actor=request.user, action=_action(prefix, "deleted"), target=obj,
-                  project=getattr(obj, "project", None),
-                  detail={"via": "admin", **_safe_fields(obj)})
+            audit(
+                actor=request.user,
+                action=_action(prefix, "deleted"),
+                target=obj,
+                project=getattr(obj, "project", None),
+                detail={"via": "admin", **_safe_fields(obj)},
+            )
         super().save_formset(request, form, formset, change)
         for obj in formset.new_objects:
-            audit(actor=request.user, action=_action(prefix, "created"), target=obj,
-                  project=getattr(obj, "project", None), detail={"via": "admin"})
+            audit(
+                actor=request.user,
+                action=_action(prefix, "created"),
+                target=obj,
+                project=getattr(obj, "project", None),
+                detail={"via": "admin"},
+            )
         for obj, changed in formset.changed_objects:
-            audit(actor=request.user, action=_action(prefix, "updated"), target=obj,
-                  project=getattr(obj, "project", None),
-                  detail={"via": "admin", "changed": sorted(changed)})
+            audit(
+                actor=request.user,
+                action=_action(prefix, "updated"),
+                target=obj,
+                project=getattr(obj, "project", None),
+                detail={"via": "admin", "changed": sorted(changed)},
+            )
 
 
 def _safe_fields(obj) -> dict:
     return {k: str(v) for k, v in model_to_dict(obj).items() if k in ("name", "shortname", "role")}
 
 
-_STATUS_CSS = {"green": "#176c3a", "blue": "#1f5fbf", "orange": "#8a4b00", "red": "#b42318",
-               "grey": "#4a5462"}
+_STATUS_CSS = {
+    "green": "#176c3a",
+    "blue": "#1f5fbf",
+    "orange": "#8a4b00",
+    "red": "#b42318",
+    "grey": "#4a5462",
+}
 
 
 class ReadOnlyAdminMixin:
@@ -95,8 +125,11 @@ class StatusAdminMixin:
 
     @admin.display(description="status", ordering="status")
     def status_label(self, obj):
-        return format_html('<span style="color:{}">{}</span>',
-                           _STATUS_CSS.get(status_colour(obj.status)), obj.get_status_display())
+        return format_html(
+            '<span style="color:{}">{}</span>',
+            _STATUS_CSS.get(status_colour(obj.status)),
+            obj.get_status_display(),
+        )
 
     def retry_each(self, request, queryset, retry, describe) -> None:
         """Run `retry(obj)` (a service) for each failed object, reporting errors."""

@@ -27,8 +27,14 @@ def audit_many(entries: list[dict]) -> list[AuditEvent]:
     return AuditEvent.objects.bulk_create([_event(**entry) for entry in entries])
 
 
-def _event(*, actor, action: str, target: models.Model | None = None, project=None,
-           detail: dict | None = None) -> AuditEvent:
+def _event(
+    *,
+    actor,
+    action: str,
+    target: models.Model | None = None,
+    project=None,
+    detail: dict | None = None,
+) -> AuditEvent:
     actor_obj = actor if getattr(actor, "is_authenticated", False) else None
     return AuditEvent(
         actor=actor_obj,
@@ -45,8 +51,9 @@ def _event(*, actor, action: str, target: models.Model | None = None, project=No
 
 def events_of(target: models.Model) -> QuerySet[AuditEvent]:
     """The events about one object, newest first."""
-    return AuditEvent.objects.filter(target_type=target._meta.model_name,
-                                     target_id=str(target.pk)).order_by("-at", "-id")
+    return AuditEvent.objects.filter(
+        target_type=target._meta.model_name, target_id=str(target.pk)
+    ).order_by("-at", "-id")
 
 
 def events_in_project(project) -> QuerySet[AuditEvent]:

@@ -70,9 +70,12 @@ def object_words(target_type: str, words: str) -> None:
 
 def describe(event) -> str:
     """The event as one sentence."""
-    said = Said(actor=event.actor_username or "The hub", target=event.target_repr,
-                detail=event.detail if isinstance(event.detail, dict) else {},
-                by_person=bool(event.actor_username))
+    said = Said(
+        actor=event.actor_username or "The hub",
+        target=event.target_repr,
+        detail=event.detail if isinstance(event.detail, dict) else {},
+        by_person=bool(event.actor_username),
+    )
     renderer = _RENDERERS.get(event.action)
     if renderer is None:
         return _unregistered(event.action, said)
@@ -97,6 +100,7 @@ def _unregistered(action: str, said: Said) -> str:
 
 
 # Small helpers the apps' renderers share.
+
 
 def listing(names) -> str:
     """["a", "b", "c"] → "a, b and c"."""
@@ -131,7 +135,12 @@ def _break_glass_sign_in(said: Said) -> str:
 
 @renders("secrets.reencrypt", kind="secrets")
 def _reencrypt(said: Said) -> str:
-    moved = sum(int(counts.get("reencrypted", 0)) for counts in said.detail.values()
-                if isinstance(counts, dict))
-    return f"{said.actor} re-encrypted {moved} stored secret{'s' if moved != 1 else ''} " \
-           "with the first encryption key"
+    moved = sum(
+        int(counts.get("reencrypted", 0))
+        for counts in said.detail.values()
+        if isinstance(counts, dict)
+    )
+    return (
+        f"{said.actor} re-encrypted {moved} stored secret{'s' if moved != 1 else ''} "
+        "with the first encryption key"
+    )

@@ -19,8 +19,9 @@ def users_with_verified_email(email: str):
     (member lookup, sign-in by email, linking a provider's account) until its owner has
     followed the link mailed to it: anyone can type anyone's address."""
     return get_user_model().objects.filter(
-        is_active=True, pk__in=EmailAddress.objects.filter(
-            email__iexact=email, verified=True).values("user_id"))
+        is_active=True,
+        pk__in=EmailAddress.objects.filter(email__iexact=email, verified=True).values("user_id"),
+    )
 
 
 def local_signin_off() -> bool:
@@ -28,8 +29,10 @@ def local_signin_off() -> bool:
     return bool(settings.SOCIALACCOUNT_PROVIDERS) and not settings.HUB_LOCAL_SIGNIN
 
 
-LOCAL_SIGNIN_OFF = ("Sign-in with a hub password is turned off: use the sign-in provider's "
-                    "button. (Operators: manage.py hub_break_glass.)")
+LOCAL_SIGNIN_OFF = (
+    "Sign-in with a hub password is turned off: use the sign-in provider's "
+    "button. (Operators: manage.py hub_break_glass.)"
+)
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -52,13 +55,15 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
     def is_open_for_signup(self, request, sociallogin) -> bool:
         return True
 
-    def on_authentication_error(self, request, provider, error=None, exception=None,
-                                extra_context=None):
+    def on_authentication_error(
+        self, request, provider, error=None, exception=None, extra_context=None
+    ):
         # The token or userinfo request could not reach the provider: say so (503).
         if exception is not None and oidc.is_unreachable(exception):
             raise ImmediateHttpResponse(oidc.unreachable_response(request, provider.sub_id))
-        super().on_authentication_error(request, provider, error=error, exception=exception,
-                                        extra_context=extra_context)
+        super().on_authentication_error(
+            request, provider, error=error, exception=exception, extra_context=extra_context
+        )
 
     def pre_social_login(self, request, sociallogin):
         """A new person from the provider gets the provider's username as theirs, or a
@@ -68,21 +73,30 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         or linked by a verified address, are not new; connecting an account is not a
         sign-up either."""
         if sociallogin.is_existing or sociallogin.state.get("process") in (
-                AuthProcess.CONNECT, AuthProcess.REDIRECT):
+            AuthProcess.CONNECT,
+            AuthProcess.REDIRECT,
+        ):
             return
         username = (user_username(sociallogin.user) or "").strip()
         try:
             if not username:
-                raise forms.ValidationError("The provider sent no username "
-                                            "(preferred_username).")
+                raise forms.ValidationError("The provider sent no username (preferred_username).")
             get_account_adapter(request).clean_username(username)
         except forms.ValidationError as refused:
             taken = get_user_model().objects.filter(username__iexact=username).exists()
-            raise ImmediateHttpResponse(render(
-                request, "hub/oidc_username_taken.html",
-                {"username": username, "taken": taken, "reasons": refused.messages,
-                 "provider_name": getattr(sociallogin.provider, "name", "")},
-                status=409 if taken else 400)) from None
+            raise ImmediateHttpResponse(
+                render(
+                    request,
+                    "hub/oidc_username_taken.html",
+                    {
+                        "username": username,
+                        "taken": taken,
+                        "reasons": refused.messages,
+                        "provider_name": getattr(sociallogin.provider, "name", ""),
+                    },
+                    status=409 if taken else 400,
+                )
+            ) from None
 
     def authenticate_by_email(self, sociallogin):
         """Sign in (and connect) an existing account by email only when the provider says
@@ -91,7 +105,8 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         its sessions and API tokens working: that account could be an impostor's."""
         for address in sociallogin.email_addresses:
             if not address.verified or not self.can_authenticate_by_email(
-                    sociallogin, address.email):
+                sociallogin, address.email
+            ):
                 continue
             user = users_with_verified_email(address.email).first()
             if user is not None:
@@ -123,8 +138,7 @@ class HubAdminPermissionsBackend:
         return None
 
     def has_perm(self, user, perm, obj=None) -> bool:
-        return (user.is_active and user.is_staff
-                and perm.partition(".")[0] in HUB_APPS)
+        return user.is_active and user.is_staff and perm.partition(".")[0] in HUB_APPS
 
     def has_module_perms(self, user, app_label) -> bool:
         return user.is_active and user.is_staff and app_label in HUB_APPS

@@ -19,12 +19,26 @@ from botocore.exceptions import (
 )
 from django.conf import settings
 
-TRANSIENT_CODES = frozenset({
-    "Throttling", "ThrottlingException", "ThrottledException", "RequestLimitExceeded",
-    "TooManyRequestsException", "RequestThrottled", "SlowDown", "ServiceUnavailable",
-    "ServiceUnavailableException", "InternalFailure", "InternalError", "InternalServerError",
-    "ServerException", "RequestTimeout", "RequestTimeoutException", "PriorRequestNotComplete",
-})
+TRANSIENT_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestLimitExceeded",
+        "TooManyRequestsException",
+        "RequestThrottled",
+        "SlowDown",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "InternalFailure",
+        "InternalError",
+        "InternalServerError",
+        "ServerException",
+        "RequestTimeout",
+        "RequestTimeoutException",
+        "PriorRequestNotComplete",
+    }
+)
 
 
 class AwsError(Exception):
@@ -49,21 +63,42 @@ class AwsPermanentError(AwsError):
 def client(service_name: str):
     """A boto3 client for the configured region and endpoint. Clients are thread-safe and
     costly to build (tens of milliseconds), so each configuration's client is built once."""
-    return _client(service_name, settings.AWS_ENDPOINT_URL or None, settings.AWS_DEFAULT_REGION,
-                   settings.HUB_AWS_CONNECT_TIMEOUT, settings.HUB_AWS_READ_TIMEOUT,
-                   settings.HUB_AWS_MAX_ATTEMPTS, _credentials_fingerprint(),
-                   boto3._get_default_session())
+    return _client(
+        service_name,
+        settings.AWS_ENDPOINT_URL or None,
+        settings.AWS_DEFAULT_REGION,
+        settings.HUB_AWS_CONNECT_TIMEOUT,
+        settings.HUB_AWS_READ_TIMEOUT,
+        settings.HUB_AWS_MAX_ATTEMPTS,
+        _credentials_fingerprint(),
+        boto3._get_default_session(),
+    )
 
 
 def _credentials_fingerprint() -> tuple:
     # A change of credentials in the environment (tests, a rotated key) gets a new client.
-    return tuple(os.environ.get(name, "") for name in (
-        "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"))
+    return tuple(
+        os.environ.get(name, "")
+        for name in (
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_SESSION_TOKEN",
+            "AWS_PROFILE",
+        )
+    )
 
 
 @lru_cache(maxsize=32)
-def _client(service_name, endpoint_url, region, connect_timeout, read_timeout, max_attempts,
-            _credentials, session):
+def _client(
+    service_name,
+    endpoint_url,
+    region,
+    connect_timeout,
+    read_timeout,
+    max_attempts,
+    _credentials,
+    session,
+):
     config = Config(
         region_name=region,
         connect_timeout=connect_timeout,
@@ -95,35 +130,56 @@ def error_code(exc: ClientError) -> str:
 
 def classify(exc: Exception, doing: str) -> AwsError:
     """Turn a botocore exception into AwsTransientError or AwsPermanentError."""
-    if isinstance(exc, (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError,
-                        ConnectionError)):
+    if isinstance(
+        exc, (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError, ConnectionError)
+    ):
         return AwsTransientError(f"AWS unreachable while trying to {doing}", code="Unreachable")
     if isinstance(exc, ClientError):
         code = error_code(exc)
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
         message = exc.response.get("Error", {}).get("Message", "") or code
         if code in TRANSIENT_CODES or status >= 500 or status == 429:
-            return AwsTransientError(f"AWS is busy ({code or status}) while trying to {doing}",
-                                     code=code)
-        if code in ("AccessDenied", "AccessDeniedException", "UnrecognizedClientException",
-                    "InvalidClientTokenId", "SignatureDoesNotMatch"):
+            return AwsTransientError(
+                f"AWS is busy ({code or status}) while trying to {doing}", code=code
+            )
+        if code in (
+            "AccessDenied",
+            "AccessDeniedException",
+            "UnrecognizedClientException",
+            "InvalidClientTokenId",
+            "SignatureDoesNotMatch",
+        ):
             return AwsPermanentError(
                 f"AWS denied the hub permission to {doing} ({code}): an operator must check "
-                "the hub's IAM policy", code=code)
-        if code in ("InvalidParameterException", "InvalidParameterValue", "ValidationException",
-                    "ValidationError", "MalformedPolicyDocument",
-                    "MalformedPolicyDocumentException", "InvalidTagParameterException"):
+                "the hub's IAM policy",
+                code=code,
+            )
+        if code in (
+            "InvalidParameterException",
+            "InvalidParameterValue",
+            "ValidationException",
+            "ValidationError",
+            "MalformedPolicyDocument",
+            "MalformedPolicyDocumentException",
+            "InvalidTagParameterException",
+        ):
             return AwsPermanentError(f"AWS refused the request to {doing}: {message}", code=code)
         if code in ("LimitExceededException", "LimitExceeded", "TooManyTagsException"):
-            return AwsPermanentError(f"An AWS limit was reached while trying to {doing}: "
-                                     f"{message}", code=code)
+            return AwsPermanentError(
+                f"An AWS limit was reached while trying to {doing}: {message}", code=code
+            )
         return AwsPermanentError(f"AWS failed to {doing} ({code}): {message}", code=code)
     if isinstance(exc, NoCredentialsError):
-        return AwsPermanentError(f"The hub has no AWS credentials, so it cannot {doing}: an "
-                                 "operator must configure them", code="NoCredentials")
+        return AwsPermanentError(
+            f"The hub has no AWS credentials, so it cannot {doing}: an "
+            "operator must configure them",
+            code="NoCredentials",
+        )
     if isinstance(exc, BotoCoreError):
-        return AwsTransientError(f"AWS call failed while trying to {doing}: "
-                                 f"{exc.__class__.__name__}", code=exc.__class__.__name__)
+        return AwsTransientError(
+            f"AWS call failed while trying to {doing}: {exc.__class__.__name__}",
+            code=exc.__class__.__name__,
+        )
     raise exc
 
 

@@ -22,8 +22,7 @@ _installed = False
 
 def _check_boundary(backend, arn: str) -> None:
     if not backend.policy_arn_regex.match(arn):
-        raise InvalidInput(
-                        f"Value ({arn}) for parameter PermissionsBoundary is invalid.")
+        raise InvalidInput(f"Value ({arn}) for parameter PermissionsBoundary is invalid.")
     if arn not in backend.managed_policies:
         raise NoSuchEntity(f"Policy {arn} does not exist or is not attachable.")
 
@@ -70,13 +69,19 @@ def install() -> None:
         self.backend.get_user(self._get_param("UserName")).permissions_boundary_arn = None
         return EmptyResult()
 
-    _patch(responses.IamResponse, create_user=create_user,
-           put_user_permissions_boundary=put_user_permissions_boundary,
-           delete_user_permissions_boundary=delete_user_permissions_boundary)
-    for key in ("CreateUserResponse.User.PermissionsBoundary",
-                "GetUserResponse.User.PermissionsBoundary"):
+    _patch(
+        responses.IamResponse,
+        create_user=create_user,
+        put_user_permissions_boundary=put_user_permissions_boundary,
+        delete_user_permissions_boundary=delete_user_permissions_boundary,
+    )
+    for key in (
+        "CreateUserResponse.User.PermissionsBoundary",
+        "GetUserResponse.User.PermissionsBoundary",
+    ):
         responses.IamResponse.RESPONSE_KEY_PATH_TO_TRANSFORMER.setdefault(
-            key, responses.return_if_not_empty)
+            key, responses.return_if_not_empty
+        )
 
 
 def create_boundary_policy(iam_client, boundary_arn: str) -> None:
@@ -84,10 +89,11 @@ def create_boundary_policy(iam_client, boundary_arn: str) -> None:
     policy `boundary_arn` names, from aws/user-boundary.json. Idempotent."""
 
     path, _, name = boundary_arn.split(":policy", 1)[1].rpartition("/")
-    document = (Path(__file__).resolve().parent.parent / "aws" / "user-boundary.json")
+    document = Path(__file__).resolve().parent.parent / "aws" / "user-boundary.json"
     try:
-        iam_client.create_policy(PolicyName=name, Path=f"{path}/",
-                                 PolicyDocument=document.read_text())
+        iam_client.create_policy(
+            PolicyName=name, Path=f"{path}/", PolicyDocument=document.read_text()
+        )
     except iam_client.exceptions.EntityAlreadyExistsException:
         pass
 
@@ -100,8 +106,13 @@ def command(host: str, port: int) -> list[str]:
 def prepare(endpoint_url: str, boundary_arn: str) -> None:
     """Once the stand-in server answers: do the operator's one-time steps in it."""
 
-    iam_client = boto3.client("iam", endpoint_url=endpoint_url, region_name="us-east-1",
-                              aws_access_key_id="testing", aws_secret_access_key="testing")
+    iam_client = boto3.client(
+        "iam",
+        endpoint_url=endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
     create_boundary_policy(iam_client, boundary_arn)
 
 

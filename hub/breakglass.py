@@ -22,8 +22,10 @@ def _fingerprint(user) -> str:
 
 
 def make_link_path(user) -> str:
-    token = signing.dumps({"user": user.pk, "fp": signing.get_cookie_signer(SALT).signature(
-        _fingerprint(user))}, salt=SALT)
+    token = signing.dumps(
+        {"user": user.pk, "fp": signing.get_cookie_signer(SALT).signature(_fingerprint(user))},
+        salt=SALT,
+    )
     return reverse("hub_break_glass", args=[token])
 
 
@@ -33,13 +35,17 @@ def sign_in(request, token: str):
         data = signing.loads(token, salt=SALT, max_age=LINK_MAX_AGE)
     except signing.BadSignature:
         return HttpResponseForbidden("This break-glass link is invalid or has expired.")
-    user = get_user_model().objects.filter(pk=data.get("user"), is_active=True,
-                                           is_staff=True).first()
+    user = (
+        get_user_model().objects.filter(pk=data.get("user"), is_active=True, is_staff=True).first()
+    )
     if user is None or data.get("fp") != signing.get_cookie_signer(SALT).signature(
-            _fingerprint(user)):
-        return HttpResponseForbidden("This break-glass link was used already or is no "
-                                     "longer valid.")
+        _fingerprint(user)
+    ):
+        return HttpResponseForbidden(
+            "This break-glass link was used already or is no longer valid."
+        )
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-    audit(actor=user, action="user.break_glass_sign_in", target=user,
-          detail={"user": user.username})
+    audit(
+        actor=user, action="user.break_glass_sign_in", target=user, detail={"user": user.username}
+    )
     return redirect("admin:index")

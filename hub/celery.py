@@ -15,8 +15,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hub.settings")
 def _is_celery_command() -> bool:
     """`celery -A hub …` (or `python -m celery …`), not a process that imports the app."""
     program = Path(sys.argv[0]) if sys.argv and sys.argv[0] else Path()
-    return program.name == "celery" or (program.name == "__main__.py"
-                                        and program.parent.name == "celery")
+    return program.name == "celery" or (
+        program.name == "__main__.py" and program.parent.name == "celery"
+    )
 
 
 if _is_celery_command():
@@ -32,6 +33,7 @@ app.autodiscover_tasks()
 # own, and the redaction filter and the hub's format go with them (a worker printed secret
 # access keys and API tokens as they were).
 
+
 @signals.setup_logging.connect
 def use_hub_logging(loglevel=None, **kwargs):
     logging.config.dictConfig(settings.LOGGING)
@@ -45,6 +47,7 @@ def use_hub_logging(loglevel=None, **kwargs):
 
 
 # --- Metrics (hub/worker_metrics.py): served by the worker's main process and by beat -----
+
 
 @signals.celeryd_init.connect
 def prepare_worker_metrics(**kwargs):

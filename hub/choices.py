@@ -36,8 +36,7 @@ def move(obj, status: str, detail: str = "", **fields) -> None:
     obj.status_changed_at = timezone.now()
     for key, value in fields.items():
         setattr(obj, key, value)
-    obj.save(update_fields=["status", "status_detail", "status_changed_at", "updated_at",
-                            *fields])
+    obj.save(update_fields=["status", "status_detail", "status_changed_at", "updated_at", *fields])
 
 
 def move_where(rows, status: str, detail: str = "", **fields) -> int:
@@ -45,8 +44,9 @@ def move_where(rows, status: str, detail: str = "", **fields) -> int:
     still be in) to `status` with `detail`, plus any other `fields`, in one UPDATE. Returns
     how many moved: 0 means someone else moved them first, and the caller does nothing."""
     now = timezone.now()
-    return rows.update(status=status, status_detail=detail, status_changed_at=now,
-                       updated_at=now, **fields)
+    return rows.update(
+        status=status, status_detail=detail, status_changed_at=now, updated_at=now, **fields
+    )
 
 
 class FailureKind(models.TextChoices):

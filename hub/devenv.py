@@ -28,9 +28,11 @@ NAMES = (
     "AWS_DEFAULT_REGION",
     "HUB_USE_REAL_AWS",
 )
-HEADER = ("# Written by `make run` (hub/devserver.py): the settings of its processes.\n"
-          "# manage.py and celery in another terminal read it (development only; set a\n"
-          "# variable yourself to override it, HUB_DEV_ENV=0 to ignore this file).\n")
+HEADER = (
+    "# Written by `make run` (hub/devserver.py): the settings of its processes.\n"
+    "# manage.py and celery in another terminal read it (development only; set a\n"
+    "# variable yourself to override it, HUB_DEV_ENV=0 to ignore this file).\n"
+)
 
 
 def path(environ: Mapping[str, str] | None = None) -> Path:

@@ -17,7 +17,6 @@ def apply_service_errors(form: forms.Form, error: HubError) -> None:
         form.add_error(None, error.message)
 
 
-
 class SignInForm(LoginForm):
     """allauth's sign-in form, its first field called what it takes ("Username or email",
     allauth's own placeholder) rather than "Login"."""

@@ -36,16 +36,21 @@ errorlog = "-"
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s"'
 
 _format = default_format(os.environ)
-logconfig_dict = logging_config(log_format=_format,
-                                level=os.environ.get("HUB_LOG_LEVEL", "INFO").upper())
+logconfig_dict = logging_config(
+    log_format=_format, level=os.environ.get("HUB_LOG_LEVEL", "INFO").upper()
+)
 logconfig_dict["handlers"]["access"] = {
-    "class": "logging.StreamHandler", "formatter": _format, "filters": ["redact_secrets"],
+    "class": "logging.StreamHandler",
+    "formatter": _format,
+    "filters": ["redact_secrets"],
     "stream": "ext://sys.stdout",
 }
-logconfig_dict["loggers"].update({
-    "gunicorn.error": {"handlers": ["console"], "level": "INFO", "propagate": False},
-    "gunicorn.access": {"handlers": ["access"], "level": "INFO", "propagate": False},
-})
+logconfig_dict["loggers"].update(
+    {
+        "gunicorn.error": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "gunicorn.access": {"handlers": ["access"], "level": "INFO", "propagate": False},
+    }
+)
 
 _own_metrics_dir = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
 

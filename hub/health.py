@@ -52,9 +52,12 @@ def check_broker() -> str | None:
 
 def beat_report(*, database_ok: bool) -> dict:
     """Beat's heartbeat as /readyz shows it."""
-    report = {"heartbeat_age_seconds": None, "stale": None,
-              "stale_after_seconds": settings.HUB_BEAT_STALE_AFTER,
-              "fails_readiness": settings.HUB_READY_REQUIRES_BEAT}
+    report = {
+        "heartbeat_age_seconds": None,
+        "stale": None,
+        "stale_after_seconds": settings.HUB_BEAT_STALE_AFTER,
+        "fails_readiness": settings.HUB_READY_REQUIRES_BEAT,
+    }
     if not database_ok:
         return report  # unknown: the heartbeat lives in the database
     try:
@@ -84,14 +87,21 @@ def readyz(request):
     errors = {"database": check_database(), "broker": check_broker()}
     beat = beat_report(database_ok=errors["database"] is None)
     if settings.HUB_READY_REQUIRES_BEAT:
-        errors["beat"] = (None if beat["stale"] is False
-                          else "unknown" if beat["stale"] is None
-                          else "no heartbeat" if beat["heartbeat_age_seconds"] is None
-                          else "stale")
+        errors["beat"] = (
+            None
+            if beat["stale"] is False
+            else "unknown"
+            if beat["stale"] is None
+            else "no heartbeat"
+            if beat["heartbeat_age_seconds"] is None
+            else "stale"
+        )
     ok = all(error is None for error in errors.values())
-    body = {"status": "ok" if ok else "unavailable",
-            "checks": {name: _checked(error) for name, error in errors.items()},
-            "beat": beat}
+    body = {
+        "status": "ok" if ok else "unavailable",
+        "checks": {name: _checked(error) for name, error in errors.items()},
+        "beat": beat,
+    }
     return JsonResponse(body, status=200 if ok else 503)
 
 
@@ -103,8 +113,9 @@ def metrics(request):
     if token:
         given = request.headers.get("Authorization", "")
         if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
-            response = HttpResponse("Bearer token required\n", status=401,
-                                    content_type="text/plain")
+            response = HttpResponse(
+                "Bearer token required\n", status=401, content_type="text/plain"
+            )
             response["WWW-Authenticate"] = 'Bearer realm="metrics"'
             return response
     from prometheus_client import CONTENT_TYPE_LATEST  # noqa: PLC0415 - picks its mode on import

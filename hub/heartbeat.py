@@ -17,7 +17,10 @@ def record(name: str, *, detail: dict | None = None, at: datetime | None = None)
     """Overwrite the heartbeat `name`: one upsert, whether or not the row exists."""
     Heartbeat.objects.bulk_create(
         [Heartbeat(name=name, at=at or timezone.now(), detail=detail or {})],
-        update_conflicts=True, unique_fields=["name"], update_fields=["at", "detail"])
+        update_conflicts=True,
+        unique_fields=["name"],
+        update_fields=["at", "detail"],
+    )
 
 
 def read_all() -> dict[str, Heartbeat]:

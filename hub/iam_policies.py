@@ -27,12 +27,15 @@ def hub_policy(*, region: str | None = None, boundary_arn: str | None = None) ->
     parts = _POLICY_ARN.fullmatch(boundary_arn)
     if parts is None:
         raise ValueError(f"not an IAM managed policy ARN: {boundary_arn}")
-    return _fill((AWS_DIR / "hub-policy.json").read_text(), {
-        "BOUNDARY_ARN": boundary_arn,
-        "PARTITION": parts["partition"],
-        "ACCOUNT_ID": parts["account"],
-        "REGION": region or settings.AWS_DEFAULT_REGION,
-    })
+    return _fill(
+        (AWS_DIR / "hub-policy.json").read_text(),
+        {
+            "BOUNDARY_ARN": boundary_arn,
+            "PARTITION": parts["partition"],
+            "ACCOUNT_ID": parts["account"],
+            "REGION": region or settings.AWS_DEFAULT_REGION,
+        },
+    )
 
 
 def user_boundary_policy() -> dict:

@@ -21,11 +21,15 @@ from pythonjsonlogger.json import JsonFormatter
 # anything given as `secret=…`, `password=…` or `token …`.
 _PATTERNS = [
     re.compile(r"hub_[0-9a-f]{12}_[A-Za-z0-9_\-]{20,}"),
-    re.compile(r"(?<![A-Za-z0-9/+=])(?=[A-Za-z0-9/+]*[A-Z])(?=[A-Za-z0-9/+]*[a-z])"
-               r"[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])"),
+    re.compile(
+        r"(?<![A-Za-z0-9/+=])(?=[A-Za-z0-9/+]*[A-Z])(?=[A-Za-z0-9/+]*[a-z])"
+        r"[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])"
+    ),
     re.compile(r"gAAAAA[A-Za-z0-9_\-]{40,}=*"),
-    re.compile(r"(?i)((?:secret|password|passwd|token|authorization)[\"']?\s*[:=]\s*[\"']?)"
-               r"([^\s\"',;]+)"),
+    re.compile(
+        r"(?i)((?:secret|password|passwd|token|authorization)[\"']?\s*[:=]\s*[\"']?)"
+        r"([^\s\"',;]+)"
+    ),
 ]
 REDACTED = "[redacted]"
 LOG_FORMATS = ("json", "text")
@@ -60,9 +64,15 @@ class RedactSecretsFilter(logging.Filter):
 
 def _access_fields(atoms: dict) -> dict:
     """A gunicorn access line's fields (its atoms), for the JSON format; no query string."""
-    return {"remote": atoms.get("h"), "method": atoms.get("m"), "path": atoms.get("U"),
-            "status": atoms.get("s"), "bytes": atoms.get("B"), "duration_ms": atoms.get("M"),
-            "user_agent": atoms.get("a")}
+    return {
+        "remote": atoms.get("h"),
+        "method": atoms.get("m"),
+        "path": atoms.get("U"),
+        "status": atoms.get("s"),
+        "bytes": atoms.get("B"),
+        "duration_ms": atoms.get("M"),
+        "user_agent": atoms.get("a"),
+    }
 
 
 def _current_task() -> tuple[str, str] | None:
@@ -118,8 +128,11 @@ def logging_config(*, log_format: str, level: str = "INFO") -> dict:
         },
         "filters": {"redact_secrets": {"()": "hub.logging.RedactSecretsFilter"}},
         "handlers": {
-            "console": {"class": "logging.StreamHandler", "formatter": log_format,
-                        "filters": ["redact_secrets"]},
+            "console": {
+                "class": "logging.StreamHandler",
+                "formatter": log_format,
+                "filters": ["redact_secrets"],
+            },
         },
         "root": {"handlers": ["console"], "level": level},
         "loggers": {

@@ -43,7 +43,8 @@ def request_latency():
             _request_latency = Histogram(
                 "hub_http_request_duration_seconds",
                 "Time to answer a web request, by method, URL pattern and status code.",
-                ["method", "route", "status"], buckets=LATENCY_BUCKETS,
+                ["method", "route", "status"],
+                buckets=LATENCY_BUCKETS,
             )
         return _request_latency
 
@@ -61,9 +62,11 @@ class RequestLatencyMiddleware:
     def __call__(self, request):
         started = time.perf_counter()
         response = self.get_response(request)
-        request_latency().labels(request.method if request.method in _METHODS else "other",
-                               route_of(request), str(response.status_code)).observe(
-            time.perf_counter() - started)
+        request_latency().labels(
+            request.method if request.method in _METHODS else "other",
+            route_of(request),
+            str(response.status_code),
+        ).observe(time.perf_counter() - started)
         return response
 
 
@@ -78,13 +81,18 @@ class HubStateCollector:
         # Not at the top: prometheus_client picks its mode on import (see the docstring).
         from prometheus_client.core import GaugeMetricFamily  # noqa: PLC0415
 
-        objects = GaugeMetricFamily("hub_objects", "Objects of each kind in each status.",
-                                    labels=["kind", "status"])
+        objects = GaugeMetricFamily(
+            "hub_objects", "Objects of each kind in each status.", labels=["kind", "status"]
+        )
         for kind, label in settings.HUB_METRICS_OBJECT_MODELS.items():
             model = apps.get_model(label)
             counts = dict.fromkeys(Status.values, 0)
-            for row in model.objects.order_by().values("status").annotate(
-                    n=Count("pk")).values_list("status", "n"):
+            for row in (
+                model.objects.order_by()
+                .values("status")
+                .annotate(n=Count("pk"))
+                .values_list("status", "n")
+            ):
                 counts[row[0]] = row[1]
             for status, count in counts.items():
                 objects.add_metric([kind, status], count)
@@ -93,23 +101,33 @@ class HubStateCollector:
         rows = heartbeat.read_all()
         beat = rows.get(heartbeat.BEAT)
         if beat is not None:
-            yield _gauge("hub_beat_heartbeat_timestamp_seconds",
-                         "When Celery beat last recorded its heartbeat (Unix time).",
-                         beat.at.timestamp())
-            yield _gauge("hub_beat_heartbeat_age_seconds",
-                         "Seconds since Celery beat last recorded its heartbeat.",
-                         heartbeat.beat_state(rows).age_seconds)
+            yield _gauge(
+                "hub_beat_heartbeat_timestamp_seconds",
+                "When Celery beat last recorded its heartbeat (Unix time).",
+                beat.at.timestamp(),
+            )
+            yield _gauge(
+                "hub_beat_heartbeat_age_seconds",
+                "Seconds since Celery beat last recorded its heartbeat.",
+                heartbeat.beat_state(rows).age_seconds,
+            )
         last = rows.get(heartbeat.RECONCILE)
         if last is not None:
-            yield _gauge("hub_reconcile_last_success_timestamp_seconds",
-                         "When the last reconciler pass that ran to its end finished "
-                         "(Unix time).", last.at.timestamp())
+            yield _gauge(
+                "hub_reconcile_last_success_timestamp_seconds",
+                "When the last reconciler pass that ran to its end finished (Unix time).",
+                last.at.timestamp(),
+            )
             for name, key, text in (
-                    ("duration_seconds", "duration_seconds", "How long it took."),
-                    ("changes", "changes", "Repairs and re-sent requests it made."),
-                    ("errors", "errors", "Objects it could not check or repair.")):
-                yield _gauge(f"hub_reconcile_last_pass_{name}",
-                             f"The last reconciler pass: {text}", last.detail.get(key, 0))
+                ("duration_seconds", "duration_seconds", "How long it took."),
+                ("changes", "changes", "Repairs and re-sent requests it made."),
+                ("errors", "errors", "Objects it could not check or repair."),
+            ):
+                yield _gauge(
+                    f"hub_reconcile_last_pass_{name}",
+                    f"The last reconciler pass: {text}",
+                    last.detail.get(key, 0),
+                )
 
 
 def _gauge(name: str, documentation: str, value: float):

@@ -40,10 +40,12 @@ class FormAddressMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
-        if (response.status_code == 405 and request.method in ("GET", "HEAD")
-                and not request.path.startswith(("/api/", "/admin/"))):
-            page = render(request, "405.html", {"back_url": page_above(request.path)},
-                          status=405)
+        if (
+            response.status_code == 405
+            and request.method in ("GET", "HEAD")
+            and not request.path.startswith(("/api/", "/admin/"))
+        ):
+            page = render(request, "405.html", {"back_url": page_above(request.path)}, status=405)
             page["Allow"] = response.get("Allow", "POST")
             return page
         return response

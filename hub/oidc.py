@@ -36,8 +36,9 @@ def is_unreachable(exc: BaseException) -> bool:
     if isinstance(exc, requests.ConnectionError | requests.Timeout):
         return True
     response = getattr(exc, "response", None)
-    return isinstance(exc, requests.HTTPError) and response is not None \
-        and response.status_code >= 500
+    return (
+        isinstance(exc, requests.HTTPError) and response is not None and response.status_code >= 500
+    )
 
 
 def unreachable_response(request, provider_id: str):
@@ -45,8 +46,7 @@ def unreachable_response(request, provider_id: str):
         name = get_adapter().get_provider(request, provider_id).name
     except Exception:  # an unknown provider id: say it without a name
         name = ""
-    response = render(request, "hub/oidc_unreachable.html", {"provider_name": name},
-                      status=503)
+    response = render(request, "hub/oidc_unreachable.html", {"provider_name": name}, status=503)
     response["Retry-After"] = "60"
     return response
 

@@ -14,8 +14,7 @@ def worker_answers(*, name: str | None, timeout: float) -> tuple[bool, str]:
     try:
         with celery_app.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, timeout=timeout)
-            replies = celery_app.control.ping(destination=[node], timeout=timeout,
-                                              connection=conn)
+            replies = celery_app.control.ping(destination=[node], timeout=timeout, connection=conn)
     except Exception as exc:
         return False, f"worker {node}: broker unreachable ({exc.__class__.__name__})"
     if any(node in reply for reply in replies):

@@ -28,11 +28,15 @@ class FieldReport:
 
     def line(self, *, check: bool) -> str:
         if check:
-            text = (f"{self.label}: {self.not_on_first_key} not on the first key, "
-                    f"{self.on_first_key} on it")
+            text = (
+                f"{self.label}: {self.not_on_first_key} not on the first key, "
+                f"{self.on_first_key} on it"
+            )
         else:
-            text = (f"{self.label}: {self.reencrypted} re-encrypted, {self.on_first_key} "
-                    "already on the first key")
+            text = (
+                f"{self.label}: {self.reencrypted} re-encrypted, {self.on_first_key} "
+                "already on the first key"
+            )
             if self.changed_meanwhile:
                 text += f", {self.changed_meanwhile} changed meanwhile (left as written)"
         if self.unreadable:
@@ -62,10 +66,19 @@ def reencrypt(*, check: bool = False, batch_size: int = 500) -> list[FieldReport
             _batch(model, field, batch, report, check=check)
         reports.append(report)
     if not check:
-        audit(actor=None, action="secrets.reencrypt", detail={
-            r.label: {"reencrypted": r.reencrypted, "on_first_key": r.on_first_key,
-                      "changed_meanwhile": r.changed_meanwhile, "unreadable": r.unreadable}
-            for r in reports})
+        audit(
+            actor=None,
+            action="secrets.reencrypt",
+            detail={
+                r.label: {
+                    "reencrypted": r.reencrypted,
+                    "on_first_key": r.on_first_key,
+                    "changed_meanwhile": r.changed_meanwhile,
+                    "unreadable": r.unreadable,
+                }
+                for r in reports
+            },
+        )
     return reports
 
 

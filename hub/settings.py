@@ -255,8 +255,10 @@ if os.environ.get("HUB_OIDC_SERVER_URL"):
                 "secret": os.environ.get("HUB_OIDC_CLIENT_SECRET", ""),
                 # PKCE (S256) on top of the client secret: Keycloak accepts it on every
                 # client, and a provider may require it (oidc-provider does).
-                "settings": {"server_url": os.environ["HUB_OIDC_SERVER_URL"],
-                             "oauth_pkce_enabled": True},
+                "settings": {
+                    "server_url": os.environ["HUB_OIDC_SERVER_URL"],
+                    "oauth_pkce_enabled": True,
+                },
             }
         ]
     }
@@ -303,10 +305,10 @@ SPECTACULAR_SETTINGS = {
         "**Authentication**: `Authorization: Token <token>` with a personal API token "
         "(create one on the API tokens page, or `python manage.py hub_api_token <username>`); "
         "the browser's session also works, with CSRF for unsafe methods.\n\n"
-        "**Errors** all have one shape, `{\"error\": {\"code\", \"message\", \"fields\"}}`: "
+        '**Errors** all have one shape, `{"error": {"code", "message", "fields"}}`: '
         "400 invalid input, 401 not authenticated, 403 not allowed, 404 unknown or not "
         "visible to you, 409 wrong state or duplicate, 429 throttled (see `Retry-After`).\n\n"
-        "**Lists** are paginated: `{\"count\", \"next\", \"previous\", \"results\"}`."
+        '**Lists** are paginated: `{"count", "next", "previous", "results"}`.'
     ),
     "VERSION": "1.0.0",
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -336,8 +338,7 @@ SPECTACULAR_SETTINGS = {
         {"name": "members", "description": "A project's members and their roles."},
         {"name": "services", "description": "A project's services; a repository belongs to one."},
         {"name": "docker-repos", "description": "Private ECR repositories and their images."},
-        {"name": "access", "description": "Who may pull or push a repository: people and "
-                                          "robots."},
+        {"name": "access", "description": "Who may pull or push a repository: people and robots."},
         {"name": "identities", "description": "Your own IAM identity for ECR."},
     ],
 }
@@ -419,7 +420,8 @@ def _checked_pull_principals(principals: list[str]) -> list[str]:
         raise ImproperlyConfigured(
             "HUB_ECR_PULL_PRINCIPALS: every entry must be the full ARN of an IAM role or "
             "user (arn:aws:iam::123456789012:role/NAME); refused: "
-            + ", ".join(repr(p) for p in wrong))
+            + ", ".join(repr(p) for p in wrong)
+        )
     return principals
 
 
@@ -429,13 +431,17 @@ HUB_ECR_PULL_PRINCIPALS = _checked_pull_principals(env_list("HUB_ECR_PULL_PRINCI
 # create users only with exactly this boundary. In development it is the stand-in
 # account's policy, which `make run` creates in the local AWS stand-in.
 HUB_IAM_PERMISSIONS_BOUNDARY = os.environ.get("HUB_IAM_PERMISSIONS_BOUNDARY") or (
-    _required("HUB_IAM_PERMISSIONS_BOUNDARY") if PRODUCTION
-    else "arn:aws:iam::123456789012:policy/platform-hub-user-boundary")
-if not re.fullmatch(r"arn:aws(-[a-z]+)*:iam::\d{12}:policy/[\w+=,.@/-]+",
-                    HUB_IAM_PERMISSIONS_BOUNDARY):
+    _required("HUB_IAM_PERMISSIONS_BOUNDARY")
+    if PRODUCTION
+    else "arn:aws:iam::123456789012:policy/platform-hub-user-boundary"
+)
+if not re.fullmatch(
+    r"arn:aws(-[a-z]+)*:iam::\d{12}:policy/[\w+=,.@/-]+", HUB_IAM_PERMISSIONS_BOUNDARY
+):
     raise ImproperlyConfigured(
         "HUB_IAM_PERMISSIONS_BOUNDARY must be the ARN of a managed IAM policy "
-        "(arn:aws:iam::123456789012:policy/platform-hub-user-boundary)")
+        "(arn:aws:iam::123456789012:policy/platform-hub-user-boundary)"
+    )
 HUB_AWS_CONNECT_TIMEOUT = env.float("HUB_AWS_CONNECT_TIMEOUT", default=3.0)
 HUB_AWS_READ_TIMEOUT = env.float("HUB_AWS_READ_TIMEOUT", default=10.0)
 HUB_AWS_MAX_ATTEMPTS = env.int("HUB_AWS_MAX_ATTEMPTS", default=3)
@@ -477,8 +483,9 @@ HUB_LOGIN_ATTEMPTS_LIMIT = env.int("HUB_LOGIN_ATTEMPTS_LIMIT", default=5)
 HUB_LOGIN_ATTEMPTS_TIMEOUT = env.int("HUB_LOGIN_ATTEMPTS_TIMEOUT", default=300)
 HUB_LOGIN_FAILURES_PER_IP = "10/m/ip"
 ACCOUNT_RATE_LIMITS = {
-    "login_failed": (f"{HUB_LOGIN_FAILURES_PER_IP},"
-                     f"{HUB_LOGIN_ATTEMPTS_LIMIT}/{HUB_LOGIN_ATTEMPTS_TIMEOUT}s/key"),
+    "login_failed": (
+        f"{HUB_LOGIN_FAILURES_PER_IP},{HUB_LOGIN_ATTEMPTS_LIMIT}/{HUB_LOGIN_ATTEMPTS_TIMEOUT}s/key"
+    ),
     # Wrong API tokens (identities.authentication), with the same mechanism and budget:
     # per IP address only, so nobody can lock another person's token out.
     "api_token_failed": HUB_LOGIN_FAILURES_PER_IP,

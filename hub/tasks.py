@@ -47,8 +47,11 @@ def backoff_seconds(task: Task) -> float:
     task's next retry, in seconds. Counted in milliseconds: Celery's jitter draws whole
     numbers, and the bases are fractions of a second in tests (and may be in settings)."""
     millis = get_exponential_backoff_interval(
-        factor=round(task.retry_backoff * 1000), retries=task.request.retries,
-        maximum=round(task.retry_backoff_max * 1000), full_jitter=task.retry_jitter)
+        factor=round(task.retry_backoff * 1000),
+        retries=task.request.retries,
+        maximum=round(task.retry_backoff_max * 1000),
+        full_jitter=task.retry_jitter,
+    )
     return millis / 1000
 
 
@@ -68,25 +71,38 @@ def converge(task, *, work, on_retry, on_failed, object_id) -> None:
         if not exc.transient:
             on_failed(object_id, exc.reason, FailureKind.AWS_ERROR)
             return
-        on_failed(object_id, f"{exc.reason}{GAVE_UP} {total} attempts; press Retry to try "
-                             "again", FailureKind.GAVE_UP)
+        on_failed(
+            object_id,
+            f"{exc.reason}{GAVE_UP} {total} attempts; press Retry to try again",
+            FailureKind.GAVE_UP,
+        )
     except OperationalError as exc:
         # The database, not AWS: a deadlock or a dropped connection deserves another try.
         # The row is left as it is (writing to it may fail the same way); the reconciler
         # re-sends it if the retries run out while the database is still away.
         if task.request.retries < task.max_retries:
-            logger.warning("%s for id %s hit a database error (%s); retrying", task.name,
-                           object_id, exc.__class__.__name__)
+            logger.warning(
+                "%s for id %s hit a database error (%s); retrying",
+                task.name,
+                object_id,
+                exc.__class__.__name__,
+            )
             raise task.retry(countdown=backoff_seconds(task), exc=exc) from None
         logger.exception("%s failed for id %s", task.name, object_id)
-        on_failed(object_id, "The hub's database failed while working on this; press Retry "
-                             "to try again.", FailureKind.DATABASE)
+        on_failed(
+            object_id,
+            "The hub's database failed while working on this; press Retry to try again.",
+            FailureKind.DATABASE,
+        )
     except Exception as exc:
         # A bug, not AWS: say so on the object instead of leaving it pending forever.
         logger.exception("%s failed for id %s", task.name, object_id)
-        on_failed(object_id, f"Unexpected error in the hub ({exc.__class__.__name__}); the "
-                             "operators can see it in the worker log. Press Retry to try again.",
-                  FailureKind.BUG)
+        on_failed(
+            object_id,
+            f"Unexpected error in the hub ({exc.__class__.__name__}); the "
+            "operators can see it in the worker log. Press Retry to try again.",
+            FailureKind.BUG,
+        )
 
 
 def registered_task(name: str):
@@ -111,10 +127,15 @@ def enqueue_on_commit(task_name: str, *args) -> None:
 
     def send():
         try:
-            task.apply_async(args=args, retry=True, retry_policy={"max_retries": 2,
-                                                                  "interval_start": 0.2})
+            task.apply_async(
+                args=args, retry=True, retry_policy={"max_retries": 2, "interval_start": 0.2}
+            )
         except Exception:
-            logger.warning("Could not enqueue %s%s; the reconciler will retry it.",
-                           task.name, args, exc_info=True)
+            logger.warning(
+                "Could not enqueue %s%s; the reconciler will retry it.",
+                task.name,
+                args,
+                exc_info=True,
+            )
 
     transaction.on_commit(send)

@@ -17,7 +17,8 @@ admin.site.login = views.admin_login  # type: ignore[method-assign]
 # Swagger UI (drf-spectacular-sidecar's copy, served by the hub; its script from a URL of
 # its own, so no inline script) draws its icons as data: images: only its page allows them.
 api_docs = csp_update({"img-src": "data:"})(
-    SpectacularSwaggerSplitView.as_view(url_name="api-schema"))
+    SpectacularSwaggerSplitView.as_view(url_name="api-schema")
+)
 
 api_v1: list[URLPattern | URLResolver] = [
     path("", include("projects.api.urls")),
@@ -35,8 +36,9 @@ urlpatterns = [
     path("metrics", health.metrics, name="metrics"),
     # allauth's OpenID Connect sign-in and callback, at allauth's addresses (hub/oidc.py).
     path("accounts/oidc/<str:provider_id>/login/", oidc.login, name="hub_oidc_login"),
-    path("accounts/oidc/<str:provider_id>/login/callback/", oidc.callback,
-         name="hub_oidc_callback"),
+    path(
+        "accounts/oidc/<str:provider_id>/login/callback/", oidc.callback, name="hub_oidc_callback"
+    ),
     path("accounts/break-glass/<str:token>/", breakglass.sign_in, name="hub_break_glass"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),

@@ -15,8 +15,9 @@ def admin_login(request, extra_context=None):
     if admin.site.has_permission(request):
         return redirect("admin:index")
     if request.user.is_authenticated:
-        raise PermissionDenied("The admin is for hub admins only: ask one if you need "
-                               "something changed there.")
+        raise PermissionDenied(
+            "The admin is for hub admins only: ask one if you need something changed there."
+        )
     return RedirectView.as_view(pattern_name="account_login", query_string=True)(request)
 
 

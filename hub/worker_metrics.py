@@ -45,29 +45,44 @@ def metrics() -> SimpleNamespace:
             from prometheus_client import Counter, Histogram  # noqa: PLC0415
 
             _metrics = SimpleNamespace(
-                task_outcomes=Counter("hub_task_outcomes_total",
-                                      "Celery task runs by task and outcome (succeeded, "
-                                      "failed, retried, revoked).", ["task", "outcome"]),
-                task_duration=Histogram("hub_task_duration_seconds",
-                                        "Time a Celery task run took, by task.", ["task"],
-                                        buckets=TASK_BUCKETS),
-                reconcile_passes=Counter("hub_reconcile_passes_total",
-                                         "Reconciler passes by outcome (completed, or "
-                                         "exception: the pass broke off).", ["outcome"]),
-                reconcile_duration=Histogram("hub_reconcile_pass_duration_seconds",
-                                             "Time a completed reconciler pass took.",
-                                             buckets=PASS_BUCKETS),
-                reconcile_changes=Counter("hub_reconcile_changes_total",
-                                          "Repairs and re-sent requests of the reconciler."),
-                reconcile_errors=Counter("hub_reconcile_errors_total",
-                                         "Objects the reconciler could not check or repair."),
-                beat_heartbeats=Counter("hub_beat_heartbeats_recorded_total",
-                                        "Heartbeats Celery beat recorded in the database."),
+                task_outcomes=Counter(
+                    "hub_task_outcomes_total",
+                    "Celery task runs by task and outcome (succeeded, failed, retried, revoked).",
+                    ["task", "outcome"],
+                ),
+                task_duration=Histogram(
+                    "hub_task_duration_seconds",
+                    "Time a Celery task run took, by task.",
+                    ["task"],
+                    buckets=TASK_BUCKETS,
+                ),
+                reconcile_passes=Counter(
+                    "hub_reconcile_passes_total",
+                    "Reconciler passes by outcome (completed, or exception: the pass broke off).",
+                    ["outcome"],
+                ),
+                reconcile_duration=Histogram(
+                    "hub_reconcile_pass_duration_seconds",
+                    "Time a completed reconciler pass took.",
+                    buckets=PASS_BUCKETS,
+                ),
+                reconcile_changes=Counter(
+                    "hub_reconcile_changes_total", "Repairs and re-sent requests of the reconciler."
+                ),
+                reconcile_errors=Counter(
+                    "hub_reconcile_errors_total",
+                    "Objects the reconciler could not check or repair.",
+                ),
+                beat_heartbeats=Counter(
+                    "hub_beat_heartbeats_recorded_total",
+                    "Heartbeats Celery beat recorded in the database.",
+                ),
             )
         return _metrics
 
 
 # --- what the processes report ------------------------------------------------------------
+
 
 def task_started(task_id: str) -> None:
     _task_started[task_id] = time.perf_counter()
@@ -83,8 +98,9 @@ def task_outcome(task_name: str, outcome: str) -> None:
     metrics().task_outcomes.labels(task_name, outcome).inc()
 
 
-def reconcile_pass(*, outcome: str, duration: float = 0.0, changes: int = 0,
-                   errors: int = 0) -> None:
+def reconcile_pass(
+    *, outcome: str, duration: float = 0.0, changes: int = 0, errors: int = 0
+) -> None:
     m = metrics()
     m.reconcile_passes.labels(outcome).inc()
     if outcome == "completed":
@@ -99,6 +115,7 @@ def beat_heartbeat_recorded() -> None:
 
 # --- serving ------------------------------------------------------------------------------
 
+
 def enabled() -> bool:
     return settings.HUB_METRICS_PORT > 0
 
@@ -110,8 +127,10 @@ def prepare_process_group(role: str) -> str | None:
         return None
     values = sys.modules.get("prometheus_client.values")
     if values is not None and not getattr(values.ValueClass, "_multiprocess", False):
-        raise RuntimeError("prometheus_client was imported before the metrics directory was "
-                           "set: the worker's children would count in memory nobody reads")
+        raise RuntimeError(
+            "prometheus_client was imported before the metrics directory was "
+            "set: the worker's children would count in memory nobody reads"
+        )
     path = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if path:
         os.makedirs(path, exist_ok=True)
@@ -135,12 +154,13 @@ class _Up:
         # Not at the top: prometheus_client picks its mode on import (see the docstring).
         from prometheus_client.core import GaugeMetricFamily  # noqa: PLC0415
 
-        yield GaugeMetricFamily(f"hub_{self.role}_up", f"1 while the {self.role} runs.",
-                                value=1)
+        yield GaugeMetricFamily(f"hub_{self.role}_up", f"1 while the {self.role} runs.", value=1)
         if self.processes is not None:
-            yield GaugeMetricFamily("hub_worker_pool_processes",
-                                    "Processes (or threads) of the worker's pool.",
-                                    value=self.processes)
+            yield GaugeMetricFamily(
+                "hub_worker_pool_processes",
+                "Processes (or threads) of the worker's pool.",
+                value=self.processes,
+            )
 
 
 def serve(role: str, *, processes: int | None = None):
@@ -159,8 +179,10 @@ def serve(role: str, *, processes: int | None = None):
     else:
         registry = REGISTRY
     registry.register(_Up(role, processes))
-    server, _thread = start_http_server(settings.HUB_METRICS_PORT, addr="0.0.0.0",  # noqa: S104
-                                        registry=registry)
-    logger.info("%s: Prometheus metrics on port %s at /metrics", role,
-                settings.HUB_METRICS_PORT)
+    server, _thread = start_http_server(
+        settings.HUB_METRICS_PORT,
+        addr="0.0.0.0",  # noqa: S104
+        registry=registry,
+    )
+    logger.info("%s: Prometheus metrics on port %s at /metrics", role, settings.HUB_METRICS_PORT)
     return server

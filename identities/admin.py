@@ -30,8 +30,7 @@ class ApiTokenAdmin(AuditedAdminMixin, admin.ModelAdmin):
         done = 0
         for token in queryset.filter(revoked_at__isnull=True).select_related("user"):
             try:
-                services.api_token_revoke(user=token.user, token_id=token.pk,
-                                          actor=request.user)
+                services.api_token_revoke(user=token.user, token_id=token.pk, actor=request.user)
                 done += 1
             except HubError as exc:  # revoked meanwhile
                 self.message_user(request, f"{token}: {exc.message}", messages.WARNING)
@@ -44,22 +43,44 @@ class EcrIdentityAdmin(ReadOnlyAdminMixin, StatusAdminMixin, admin.ModelAdmin):
     here operators look and retry. The secret is never shown. Deactivating the person
     (in Users) deletes their access keys."""
 
-    list_display = ("iam_username", "user", "status_label", "access_key_id", "key_created_at",
-                    "updated_at")
+    list_display = (
+        "iam_username",
+        "user",
+        "status_label",
+        "access_key_id",
+        "key_created_at",
+        "updated_at",
+    )
     list_filter = ("status", "user__is_active")
-    search_fields = ("iam_username", "user__username", "user__email", "access_key_id",
-                     "status_detail")
+    search_fields = (
+        "iam_username",
+        "user__username",
+        "user__email",
+        "access_key_id",
+        "status_detail",
+    )
     list_select_related = ("user",)
     exclude = ("secret_access_key_encrypted",)
-    readonly_fields = ("user", "status", "status_detail", "iam_username", "iam_arn",
-                       "access_key_id", "key_created_at", "rotation_requested", "created_at",
-                       "updated_at", "status_changed_at")
+    readonly_fields = (
+        "user",
+        "status",
+        "status_detail",
+        "iam_username",
+        "iam_arn",
+        "access_key_id",
+        "key_created_at",
+        "rotation_requested",
+        "created_at",
+        "updated_at",
+        "status_changed_at",
+    )
     actions = ["retry_failed"]
-
 
     @admin.action(description="Retry the selected failed ECR identities")
     def retry_failed(self, request, queryset):
         self.retry_each(
-            request, queryset.select_related("user"),
+            request,
+            queryset.select_related("user"),
             lambda identity: services.ecr_identity_retry(user=identity.user, actor=request.user),
-            str)
+            str,
+        )

@@ -13,7 +13,11 @@ class IdentitiesConfig(AppConfig):
         from . import audit_text, handlers  # noqa: F401 - audit_text: how events read
         from .models import EcrIdentity
 
-        post_save.connect(handlers.user_saved, sender=get_user_model(),
-                          dispatch_uid="identities.user_saved")
-        post_delete.connect(handlers.ecr_identity_deleted, sender=EcrIdentity,
-                            dispatch_uid="identities.ecr_identity_deleted")
+        post_save.connect(
+            handlers.user_saved, sender=get_user_model(), dispatch_uid="identities.user_saved"
+        )
+        post_delete.connect(
+            handlers.ecr_identity_deleted,
+            sender=EcrIdentity,
+            dispatch_uid="identities.ecr_identity_deleted",
+        )

@@ -44,14 +44,18 @@ def _retried(said: Said) -> str:
 
 @renders("ecr_identity.failed", kind="failed")
 def _failed(said: Said) -> str:
-    return f"The ECR credentials {said.target} failed while " \
-           f"{said.detail.get('while', 'creating')}{reason(said)}"
+    return (
+        f"The ECR credentials {said.target} failed while "
+        f"{said.detail.get('while', 'creating')}{reason(said)}"
+    )
 
 
 @renders("ecr_identity.deactivation_requested", kind="removed")
 def _deactivation(said: Said) -> str:
-    return f"The account {said.detail.get('user') or said.target} was deactivated: its ECR " \
-           "keys are deleted"
+    return (
+        f"The account {said.detail.get('user') or said.target} was deactivated: its ECR "
+        "keys are deleted"
+    )
 
 
 @renders("ecr_identity.keys_deleted", kind="removed")

@@ -57,8 +57,9 @@ def seconds_locked_out(request) -> float:
     try:
         now, wait = time.time(), 0.0
         for rate in ratelimit.get_rates(app=RATE_LIMIT_APP, action=RATE_LIMIT_ACTION):
-            key = ratelimit.get_cache_key(request, app=RATE_LIMIT_APP,
-                                          action=RATE_LIMIT_ACTION, rate=rate)
+            key = ratelimit.get_cache_key(
+                request, app=RATE_LIMIT_APP, action=RATE_LIMIT_ACTION, rate=rate
+            )
             recent = [t for t in cache.get(key, []) if t > now - rate.duration]  # newest first
             if len(recent) >= rate.amount:
                 wait = max(wait, recent[rate.amount - 1] + rate.duration - now)
@@ -70,7 +71,6 @@ def seconds_locked_out(request) -> float:
 
 def record_failure(request) -> None:
     try:
-        ratelimit.consume(request, app=RATE_LIMIT_APP, action=RATE_LIMIT_ACTION,
-                          limit_get=True)
+        ratelimit.consume(request, app=RATE_LIMIT_APP, action=RATE_LIMIT_ACTION, limit_get=True)
     except Exception:
         logger.warning("Token failure not counted: the cache is unavailable", exc_info=True)

@@ -42,9 +42,11 @@ LOCK_FILES = 1024
 
 
 def _busy(model, pk: int) -> AwsTransientError:
-    return AwsTransientError(f"Another task is working on the credentials of "
-                             f"{model._meta.verbose_name} {pk}; trying again",
-                             code="ConvergenceBusy")
+    return AwsTransientError(
+        f"Another task is working on the credentials of "
+        f"{model._meta.verbose_name} {pk}; trying again",
+        code="ConvergenceBusy",
+    )
 
 
 @contextmanager
@@ -93,8 +95,11 @@ def _advisory_lock(model, pk: int):
 
 def lock_path(model, pk: int) -> Path:
     scope = zlib.crc32(_scope(model).encode())
-    return (Path(settings.VAR_DIR) / "locks"
-            / f"{model._meta.label_lower}-{scope:08x}-{pk % LOCK_FILES}.lock")
+    return (
+        Path(settings.VAR_DIR)
+        / "locks"
+        / f"{model._meta.label_lower}-{scope:08x}-{pk % LOCK_FILES}.lock"
+    )
 
 
 @contextmanager
@@ -141,13 +146,15 @@ def converge_credentials(row: IamCredentials, *, tags: dict[str, str]) -> Conver
             iam.delete_access_key(name, key_id)
     pending = model._default_manager.filter(pk=row.pk, status=Status.PENDING)
     if stored in keys and not row.rotation_requested:  # nothing to create
-        return Converged(bool(pending.update(iam_arn=arn, updated_at=timezone.now())),
-                         user.created)
+        return Converged(bool(pending.update(iam_arn=arn, updated_at=timezone.now())), user.created)
     new = iam.create_access_key(name)
     now = timezone.now()
     moved = pending.filter(access_key_id=stored).update(
-        iam_arn=arn, access_key_id=new.key_id,
-        secret_access_key_encrypted=encrypt(new.secret), key_created_at=now, updated_at=now,
+        iam_arn=arn,
+        access_key_id=new.key_id,
+        secret_access_key_encrypted=encrypt(new.secret),
+        key_created_at=now,
+        updated_at=now,
     )
     if not moved:
         iam.delete_access_key(name, new.key_id)  # never leave a key nobody holds
@@ -155,8 +162,10 @@ def converge_credentials(row: IamCredentials, *, tags: dict[str, str]) -> Conver
     if new.key_id not in iam.list_access_keys(name):
         # A concurrent run deleted it as unknown before this one stored it: the next
         # attempt sees a stored key IAM lacks and creates another.
-        raise AwsTransientError(f"The new access key of {name} vanished from IAM (a "
-                                "concurrent run); trying again", code="KeyVanished")
+        raise AwsTransientError(
+            f"The new access key of {name} vanished from IAM (a concurrent run); trying again",
+            code="KeyVanished",
+        )
     if stored in keys:
         iam.delete_access_key(name, stored)  # rotation: the old key goes last
     row.iam_arn, row.access_key_id = arn, new.key_id

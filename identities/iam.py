@@ -20,12 +20,14 @@ MANAGED_BY = {"managed-by": "platform-hub"}
 LOGIN_POLICY_NAME = "platform-hub-ecr-login"
 LOGIN_POLICY = {
     "Version": "2012-10-17",
-    "Statement": [{
-        "Sid": "EcrLogin",
-        "Effect": "Allow",
-        "Action": "ecr:GetAuthorizationToken",
-        "Resource": "*",
-    }],
+    "Statement": [
+        {
+            "Sid": "EcrLogin",
+            "Effect": "Allow",
+            "Action": "ecr:GetAuthorizationToken",
+            "Resource": "*",
+        }
+    ],
 }
 
 
@@ -53,7 +55,8 @@ def ensure_user(name: str, *, tags: dict[str, str]) -> IamUser:
     try:
         with aws_call(f"create IAM user {name}", ok_codes=("EntityAlreadyExists",)):
             response = iam.create_user(
-                Path=IAM_PATH, UserName=name,
+                Path=IAM_PATH,
+                UserName=name,
                 PermissionsBoundary=settings.HUB_IAM_PERMISSIONS_BOUNDARY,
                 Tags=[{"Key": k, "Value": v} for k, v in sorted(all_tags.items())],
             )
@@ -62,12 +65,15 @@ def ensure_user(name: str, *, tags: dict[str, str]) -> IamUser:
         pass  # it exists: ours (a rerun after a crash) or someone else's?
     with aws_call(f"look up IAM user {name}"):
         user = iam.get_user(UserName=name)["User"]
-        found_tags = {t["Key"]: t["Value"]
-                      for t in iam.list_user_tags(UserName=name).get("Tags", [])}
+        found_tags = {
+            t["Key"]: t["Value"] for t in iam.list_user_tags(UserName=name).get("Tags", [])
+        }
     if user.get("Path") != IAM_PATH or found_tags.get("managed-by") != "platform-hub":
         raise AwsPermanentError(
             f"The IAM user name {name} is already taken by a user the hub does not manage. "
-            "An operator must rename or remove that user.", code="NameTaken")
+            "An operator must rename or remove that user.",
+            code="NameTaken",
+        )
     if _boundary_of(user) != settings.HUB_IAM_PERMISSIONS_BOUNDARY:
         put_user_boundary(name)  # created before the hub set boundaries
     return IamUser(user["Arn"], created=False)
@@ -102,14 +108,16 @@ def put_user_boundary(name: str) -> None:
     the hub's own policy lets it set)."""
     with aws_call(f"set the permissions boundary of IAM user {name}"):
         _iam().put_user_permissions_boundary(
-            UserName=name, PermissionsBoundary=settings.HUB_IAM_PERMISSIONS_BOUNDARY)
+            UserName=name, PermissionsBoundary=settings.HUB_IAM_PERMISSIONS_BOUNDARY
+        )
 
 
 def put_login_policy(name: str) -> None:
     """The inline identity policy: ecr:GetAuthorizationToken only (idempotent)."""
     with aws_call(f"write the identity policy of IAM user {name}"):
-        _iam().put_user_policy(UserName=name, PolicyName=LOGIN_POLICY_NAME,
-                               PolicyDocument=json.dumps(LOGIN_POLICY))
+        _iam().put_user_policy(
+            UserName=name, PolicyName=LOGIN_POLICY_NAME, PolicyDocument=json.dumps(LOGIN_POLICY)
+        )
 
 
 def list_access_keys(name: str) -> list[str]:
@@ -130,8 +138,7 @@ def create_access_key(name: str) -> NewAccessKey:
 
 def delete_access_key(name: str, key_id: str) -> None:
     try:
-        with aws_call(f"delete access key {key_id} of IAM user {name}",
-                      ok_codes=("NoSuchEntity",)):
+        with aws_call(f"delete access key {key_id} of IAM user {name}", ok_codes=("NoSuchEntity",)):
             _iam().delete_access_key(UserName=name, AccessKeyId=key_id)
     except ClientError:
         pass  # already gone
@@ -157,8 +164,7 @@ def delete_user(name: str) -> bool:
         return False
     for policy in policies:
         try:
-            with aws_call(f"delete policy {policy} of IAM user {name}",
-                          ok_codes=("NoSuchEntity",)):
+            with aws_call(f"delete policy {policy} of IAM user {name}", ok_codes=("NoSuchEntity",)):
                 iam.delete_user_policy(UserName=name, PolicyName=policy)
         except ClientError:
             pass

@@ -36,8 +36,9 @@ class ApiToken(models.Model):
     shown once, when created. `prefix` (the first characters, not secret) finds the row
     and lets the owner tell tokens apart."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                             related_name="api_tokens")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
     name = models.CharField(max_length=100)
     prefix = models.CharField(max_length=16, unique=True)
     digest = models.CharField(max_length=64)
@@ -66,8 +67,9 @@ class IamCredentials(models.Model):
     The secret is stored encrypted (hub.crypto) and never leaves this row except through
     an audited reveal: it is not editable, not in forms, not in the admin."""
 
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING,
-                              db_index=True)
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
     status_detail = models.TextField(blank=True)
     iam_username = models.CharField("IAM user name", max_length=IAM_USERNAME_MAX, unique=True)
     iam_arn = models.CharField("IAM user ARN", max_length=512, blank=True)
@@ -93,8 +95,9 @@ class EcrIdentity(IamCredentials):
     """A person's own IAM user (`hub-user-<username>`): one per person, it works for every
     repository of every project they are granted access to."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                                related_name="ecr_identity")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="ecr_identity"
+    )
 
     class Meta:
         verbose_name = "ECR identity"

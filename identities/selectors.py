@@ -41,9 +41,10 @@ def _account_from_arn(arn: str) -> str:
 def aws_account_id(identity: EcrIdentity | None = None) -> str:
     """The account the hub works in: from an ARN the hub already recorded (the person's
     own, or any identity's), else asked of STS once and remembered."""
-    for arn in (getattr(identity, "iam_arn", ""),
-                EcrIdentity.objects.exclude(iam_arn="").values_list("iam_arn", flat=True)
-                .first() or ""):
+    for arn in (
+        getattr(identity, "iam_arn", ""),
+        EcrIdentity.objects.exclude(iam_arn="").values_list("iam_arn", flat=True).first() or "",
+    ):
         account = _account_from_arn(arn)
         if account:
             return account

@@ -35,8 +35,10 @@ def api_token_create(*, user, name: str) -> tuple[ApiToken, str]:
     if len(name) > 100:
         raise InvalidInput("The name is too long.", fields={"name": ["At most 100 characters."]})
     if "\x00" in name:  # PostgreSQL refuses it in a text column: a server error otherwise
-        raise InvalidInput("The name cannot contain NUL characters.",
-                           fields={"name": ["Null characters are not allowed."]})
+        raise InvalidInput(
+            "The name cannot contain NUL characters.",
+            fields={"name": ["Null characters are not allowed."]},
+        )
     token, prefix, digest = tokens.generate()
     with transaction.atomic():
         api_token = ApiToken.objects.create(user=user, name=name, prefix=prefix, digest=digest)
@@ -49,8 +51,11 @@ def api_token_revoke(*, user, token_id: int, actor=None) -> ApiToken:
     token is revoked, audited: by its owner, or by `actor` (a hub admin in the admin)."""
     actor = actor or user
     with transaction.atomic():
-        api_token = (ApiToken.objects.select_for_update()
-                     .filter(pk=token_id, user=user, revoked_at__isnull=True).first())
+        api_token = (
+            ApiToken.objects.select_for_update()
+            .filter(pk=token_id, user=user, revoked_at__isnull=True)
+            .first()
+        )
         if api_token is None:
             raise NotFound("No such token.")
         api_token.revoked_at = timezone.now()
@@ -67,8 +72,11 @@ def api_token_authenticate(token: str):
     prefix = tokens.parse_prefix(token)
     if prefix is None:
         return None
-    api_token = (ApiToken.objects.select_related("user")
-                 .filter(prefix=prefix, revoked_at__isnull=True).first())
+    api_token = (
+        ApiToken.objects.select_related("user")
+        .filter(prefix=prefix, revoked_at__isnull=True)
+        .first()
+    )
     if api_token is None or not tokens.matches(token, api_token.digest):
         return None
     if not api_token.user.is_active:
@@ -81,8 +89,10 @@ def api_token_authenticate(token: str):
 
 # --- ECR identities (Connected Identities) ----------------------------------------------
 
-DEACTIVATED_DETAIL = ("The account was deactivated, so its access keys were deleted. Once "
-                      "it is active again, press Retry to create new ones.")
+DEACTIVATED_DETAIL = (
+    "The account was deactivated, so its access keys were deleted. Once "
+    "it is active again, press Retry to create new ones."
+)
 
 
 def _free_iam_username(username: str) -> str:
@@ -105,9 +115,14 @@ def ecr_identity_request(*, user, actor=None) -> EcrIdentity:
     try:
         with transaction.atomic():
             identity = EcrIdentity.objects.create(
-                user=user, iam_username=_free_iam_username(user.username))
-            audit(actor=actor, action="ecr_identity.requested", target=identity,
-                  detail={"user": user.username, "iam_username": identity.iam_username})
+                user=user, iam_username=_free_iam_username(user.username)
+            )
+            audit(
+                actor=actor,
+                action="ecr_identity.requested",
+                target=identity,
+                detail={"user": user.username, "iam_username": identity.iam_username},
+            )
             enqueue_on_commit(PROVISION_IDENTITY, identity.pk)
     except IntegrityError:
         # Requested a moment earlier (a double click, or a grant at the same time).
@@ -127,11 +142,16 @@ def ecr_identity_reveal(*, user) -> tuple[str, str]:
     """The owner's access key id and secret. Only ever the caller's own; audited."""
     identity = _own_identity(user)
     if identity.status != Status.ACTIVE or not identity.has_key:
-        raise Conflict("Your credentials are not active yet "
-                       f"({identity.get_status_display().lower()}).")
+        raise Conflict(
+            f"Your credentials are not active yet ({identity.get_status_display().lower()})."
+        )
     with transaction.atomic():
-        audit(actor=user, action="ecr_identity.credentials_revealed", target=identity,
-              detail={"access_key_id": identity.access_key_id})
+        audit(
+            actor=user,
+            action="ecr_identity.credentials_revealed",
+            target=identity,
+            detail={"access_key_id": identity.access_key_id},
+        )
     return identity.access_key_id, secret_of(identity)
 
 
@@ -140,10 +160,13 @@ def ecr_identity_rotate(*, user) -> EcrIdentity:
     one is deleted."""
     with transaction.atomic():
         identity = _own_identity(user, lock=True)
-        credentials_rotate(identity, actor=user, action_prefix="ecr_identity",
-                           task_name=PROVISION_IDENTITY,
-                           not_active="Only active credentials can be rotated; yours are "
-                                      "{status}.")
+        credentials_rotate(
+            identity,
+            actor=user,
+            action_prefix="ecr_identity",
+            task_name=PROVISION_IDENTITY,
+            not_active="Only active credentials can be rotated; yours are {status}.",
+        )
     return identity
 
 
@@ -154,16 +177,22 @@ def ecr_identity_retry(*, user, actor=None) -> EcrIdentity:
     with transaction.atomic():
         identity = _own_identity(user, lock=True)
         if identity.status != Status.FAILED:
-            raise Conflict("Only failed credentials can be retried; yours are "
-                           f"{identity.get_status_display().lower()}.")
+            raise Conflict(
+                "Only failed credentials can be retried; yours are "
+                f"{identity.get_status_display().lower()}."
+            )
         if user.is_active:
             move(identity, Status.PENDING, "")
             enqueue_on_commit(PROVISION_IDENTITY, identity.pk)
         else:
             move(identity, Status.REMOVING, "")
             enqueue_on_commit(DISABLE_IDENTITY_KEYS, identity.pk)
-        audit(actor=actor, action="ecr_identity.retried", target=identity,
-              detail={"status": identity.status})
+        audit(
+            actor=actor,
+            action="ecr_identity.retried",
+            target=identity,
+            detail={"status": identity.status},
+        )
     return identity
 
 
@@ -176,17 +205,27 @@ def ecr_identity_deactivate(*, user) -> None:
             return
         if identity.status == Status.FAILED and not identity.access_key_id:
             return  # no key to delete (already done, or never created)
-        move(identity, Status.REMOVING, "Deleting the access keys: the account was "
-                                         "deactivated.", rotation_requested=False)
-        audit(actor=None, action="ecr_identity.deactivation_requested", target=identity,
-              detail={"user": user.username})
+        move(
+            identity,
+            Status.REMOVING,
+            "Deleting the access keys: the account was deactivated.",
+            rotation_requested=False,
+        )
+        audit(
+            actor=None,
+            action="ecr_identity.deactivation_requested",
+            target=identity,
+            detail={"user": user.username},
+        )
         enqueue_on_commit(DISABLE_IDENTITY_KEYS, identity.pk)
 
 
 def ecr_identity_enqueue_pending(*, identity: EcrIdentity) -> None:
     """Send the task that moves an identity out of its transitional state (reconciler)."""
-    enqueue_on_commit(DISABLE_IDENTITY_KEYS if identity.status == Status.REMOVING
-                      else PROVISION_IDENTITY, identity.pk)
+    enqueue_on_commit(
+        DISABLE_IDENTITY_KEYS if identity.status == Status.REMOVING else PROVISION_IDENTITY,
+        identity.pk,
+    )
 
 
 def ecr_identity_requeue_stuck(*, identity: EcrIdentity, now) -> bool:
@@ -205,8 +244,9 @@ def ecr_identity_requeue_stuck(*, identity: EcrIdentity, now) -> bool:
 def ecr_identity_recreate_credentials(identity: EcrIdentity, missing: str) -> bool:
     """The reconciler found the person's IAM user or access key deleted outside the hub:
     both come back through the identity's task, with a new key."""
-    return credentials_recreate(identity, missing, action_prefix="ecr_identity",
-                                task_name=PROVISION_IDENTITY)
+    return credentials_recreate(
+        identity, missing, action_prefix="ecr_identity", task_name=PROVISION_IDENTITY
+    )
 
 
 # --- Convergence, run by tasks ----------------------------------------------------------
@@ -223,29 +263,40 @@ def ecr_identity_provision(identity_id: int) -> None:
 
 
 def _provision_identity(identity_id: int) -> None:
-    identity = (EcrIdentity.objects.select_related("user")
-                .filter(pk=identity_id, status=Status.PENDING).first())
+    identity = (
+        EcrIdentity.objects.select_related("user")
+        .filter(pk=identity_id, status=Status.PENDING)
+        .first()
+    )
     if identity is None:
         return
     if not identity.user.is_active:
-        ecr_identity_mark_failed(identity_id, "The account is deactivated: no credentials "
-                                              "are created.")
+        ecr_identity_mark_failed(
+            identity_id, "The account is deactivated: no credentials are created."
+        )
         return
     converged = converge_credentials(identity, tags=identity_tags(identity))
     if not converged.done:
         return
     rotated = identity.rotation_requested
     with transaction.atomic():
-        moved = move_where(EcrIdentity.objects.filter(pk=identity.pk, status=Status.PENDING),
-                           Status.ACTIVE, rotation_requested=False)
+        moved = move_where(
+            EcrIdentity.objects.filter(pk=identity.pk, status=Status.PENDING),
+            Status.ACTIVE,
+            rotation_requested=False,
+        )
         if not moved:
             return
         identity.refresh_from_db()
-        audit(actor=None, action="ecr_identity.rotated" if rotated else "ecr_identity.active",
-              target=identity, detail={"access_key_id": identity.access_key_id,
-                                       "iam_username": identity.iam_username})
-        ecr_identity_ready.send(sender=EcrIdentity, identity=identity,
-                                iam_user_created=converged.user_created)
+        audit(
+            actor=None,
+            action="ecr_identity.rotated" if rotated else "ecr_identity.active",
+            target=identity,
+            detail={"access_key_id": identity.access_key_id, "iam_username": identity.iam_username},
+        )
+        ecr_identity_ready.send(
+            sender=EcrIdentity, identity=identity, iam_user_created=converged.user_created
+        )
 
 
 def ecr_identity_disable_keys(identity_id: int) -> None:
@@ -260,12 +311,21 @@ def _disable_identity_keys(identity_id: int) -> None:
     deleted = iam.delete_all_access_keys(identity.iam_username)
     with transaction.atomic():
         moved = move_where(
-            EcrIdentity.objects.filter(pk=identity.pk, status=Status.REMOVING), Status.FAILED,
-            DEACTIVATED_DETAIL, access_key_id="", secret_access_key_encrypted="",
-            key_created_at=None, rotation_requested=False)
+            EcrIdentity.objects.filter(pk=identity.pk, status=Status.REMOVING),
+            Status.FAILED,
+            DEACTIVATED_DETAIL,
+            access_key_id="",
+            secret_access_key_encrypted="",
+            key_created_at=None,
+            rotation_requested=False,
+        )
         if moved:
-            audit(actor=None, action="ecr_identity.keys_deleted", target=identity,
-                  detail={"access_key_ids": deleted, "reason": "account deactivated"})
+            audit(
+                actor=None,
+                action="ecr_identity.keys_deleted",
+                target=identity,
+                detail={"access_key_ids": deleted, "reason": "account deactivated"},
+            )
 
 
 def ecr_identity_delete_stray_keys(identity_id: int) -> list[str]:
@@ -273,15 +333,22 @@ def ecr_identity_delete_stray_keys(identity_id: int) -> list[str]:
     outside the hub, or left by a crash): delete them. Returns the ids deleted (the
     reconciler's part of "a deactivated account has no working key")."""
     with converging_alone(EcrIdentity, identity_id):
-        identity = EcrIdentity.objects.filter(pk=identity_id, status=Status.FAILED,
-                                              access_key_id="").first()
+        identity = EcrIdentity.objects.filter(
+            pk=identity_id, status=Status.FAILED, access_key_id=""
+        ).first()
         if identity is None:
             return []
         deleted = iam.delete_all_access_keys(identity.iam_username)
         if deleted:
-            audit(actor=None, action="ecr_identity.keys_deleted", target=identity,
-                  detail={"access_key_ids": deleted,
-                          "reason": "account deactivated; keys the hub did not hold"})
+            audit(
+                actor=None,
+                action="ecr_identity.keys_deleted",
+                target=identity,
+                detail={
+                    "access_key_ids": deleted,
+                    "reason": "account deactivated; keys the hub did not hold",
+                },
+            )
         return deleted
 
 
@@ -295,9 +362,12 @@ def ecr_identity_mark_failed(identity_id: int, reason: str, kind: str = "") -> N
     (ecr_identity_failed). Only repositories are re-sent on their own: `kind` is not
     stored."""
     with transaction.atomic():
-        outcome = credentials_mark_failed(EcrIdentity.objects.filter(pk=identity_id), reason,
-                                          action_prefix="ecr_identity",
-                                          removing="deleting keys")
+        outcome = credentials_mark_failed(
+            EcrIdentity.objects.filter(pk=identity_id),
+            reason,
+            action_prefix="ecr_identity",
+            removing="deleting keys",
+        )
         if outcome is not None and outcome[1] == "creating":
             ecr_identity_failed.send(sender=EcrIdentity, identity=outcome[0], reason=reason)
 

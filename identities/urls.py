@@ -13,6 +13,9 @@ urlpatterns = [
     path("ecr/rotate/", views.EcrIdentityRotateView.as_view(), name="ecr-rotate"),
     path("ecr/retry/", views.EcrIdentityRetryView.as_view(), name="ecr-retry"),
     path("api-tokens/", views.ApiTokenListView.as_view(), name="api-tokens"),
-    path("api-tokens/<int:token_id>/revoke/", views.ApiTokenRevokeView.as_view(),
-         name="api-token-revoke"),
+    path(
+        "api-tokens/<int:token_id>/revoke/",
+        views.ApiTokenRevokeView.as_view(),
+        name="api-token-revoke",
+    ),
 ]

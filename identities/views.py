@@ -52,8 +52,11 @@ class EcrIdentityCreateView(View):
             messages.error(request, exc.message)
         else:
             if identity.status == Status.PENDING:
-                messages.success(request, "Creating your ECR credentials: they are ready in a "
-                                          "few seconds.", extra_tags="#ecr-identity")
+                messages.success(
+                    request,
+                    "Creating your ECR credentials: they are ready in a few seconds.",
+                    extra_tags="#ecr-identity",
+                )
         return redirect("identities:connected")
 
 
@@ -98,8 +101,11 @@ class EcrIdentityRotateView(View):
         except HubError as exc:
             messages.error(request, exc.message)
         else:
-            messages.success(request, "Rotating your access key: the new key replaces the old "
-                                      "one in a few seconds. Run aws configure again with it.")
+            messages.success(
+                request,
+                "Rotating your access key: the new key replaces the old "
+                "one in a few seconds. Run aws configure again with it.",
+            )
         return redirect("identities:connected")
 
 

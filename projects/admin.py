@@ -36,8 +36,14 @@ class ServiceInline(admin.TabularInline):
 @admin.register(Project)
 class ProjectAdmin(AuditedAdminMixin, admin.ModelAdmin):
     audit_prefix = "project"
-    list_display = ("shortname", "name", "repo_management", "member_count", "service_count",
-                    "created_at")
+    list_display = (
+        "shortname",
+        "name",
+        "repo_management",
+        "member_count",
+        "service_count",
+        "created_at",
+    )
     list_filter = ("repo_management", "created_at")
     search_fields = ("shortname", "name", "description")
     readonly_fields = ("created_at", "updated_at")
@@ -51,9 +57,13 @@ class ProjectAdmin(AuditedAdminMixin, admin.ModelAdmin):
         return (*self.readonly_fields, "shortname") if obj else self.readonly_fields
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(
-            _members=Count("memberships", distinct=True),
-            _services=Count("services", distinct=True),
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                _members=Count("memberships", distinct=True),
+                _services=Count("services", distinct=True),
+            )
         )
 
     @admin.display(ordering="_members", description="members")

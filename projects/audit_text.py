@@ -26,8 +26,11 @@ def _changes(said: Said) -> str:
     which fields changed."""
     if "changed" in said.detail:
         return "changed " + ", ".join(str(f) for f in said.detail["changed"]) or "saved"
-    parts = [f"{_FIELDS.get(k, k)} from {_value(k, v.get('from'))} to {_value(k, v.get('to'))}"
-             for k, v in said.detail.items() if isinstance(v, dict)]
+    parts = [
+        f"{_FIELDS.get(k, k)} from {_value(k, v.get('from'))} to {_value(k, v.get('to'))}"
+        for k, v in said.detail.items()
+        if isinstance(v, dict)
+    ]
     return ", ".join(parts) or "saved"
 
 
@@ -60,8 +63,10 @@ def _member_added(said: Said) -> str:
 def _role_changed(said: Said) -> str:
     if "to" not in said.detail:
         return f"{said.actor} changed the role of {_member(said)}{said.via_admin}"
-    return (f"{said.actor} made {_member(said)} {_role(said.detail['to'])} "
-            f"(was {_role(said.detail.get('from'))})")
+    return (
+        f"{said.actor} made {_member(said)} {_role(said.detail['to'])} "
+        f"(was {_role(said.detail.get('from'))})"
+    )
 
 
 @renders("membership.removed", kind="removed")
@@ -71,8 +76,9 @@ def _member_removed(said: Said) -> str:
 
 @renders("service.created", kind="requested")
 def _service_created(said: Said) -> str:
-    return f"{said.actor} created the service {said.detail.get('name') or said.target}" \
-           f"{said.via_admin}"
+    return (
+        f"{said.actor} created the service {said.detail.get('name') or said.target}{said.via_admin}"
+    )
 
 
 @renders("service.updated", kind="changed")
@@ -82,5 +88,6 @@ def _service_updated(said: Said) -> str:
 
 @renders("service.deleted", kind="removed")
 def _service_deleted(said: Said) -> str:
-    return f"{said.actor} deleted the service {said.detail.get('name') or said.target}" \
-           f"{said.via_admin}"
+    return (
+        f"{said.actor} deleted the service {said.detail.get('name') or said.target}{said.via_admin}"
+    )

@@ -8,7 +8,8 @@ from .models import Project, Service
 
 class ProjectCreateForm(forms.ModelForm):
     admin = forms.CharField(
-        label="First project admin", required=False,
+        label="First project admin",
+        required=False,
         help_text="Username or email of the person who will run the project (optional).",
     )
 
@@ -24,10 +25,12 @@ class ProjectCreateForm(forms.ModelForm):
 
 class ProjectSettingsForm(forms.Form):
     name = forms.CharField(max_length=100)
-    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False,
-                                  max_length=DESCRIPTION_MAX)
+    description = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=DESCRIPTION_MAX
+    )
     repo_management = forms.ChoiceField(
-        label="Repository management", choices=RepoManagement.choices,
+        label="Repository management",
+        choices=RepoManagement.choices,
         widget=forms.RadioSelect,
     )
 

@@ -33,8 +33,9 @@ class Project(models.Model):
         error_messages={"unique": "A project with this shortname already exists."},
     )
     name = models.CharField(max_length=100)
-    description = models.TextField(blank=True, max_length=DESCRIPTION_MAX,
-                                   validators=description_validators())
+    description = models.TextField(
+        blank=True, max_length=DESCRIPTION_MAX, validators=description_validators()
+    )
     repo_management = models.CharField(
         "repository management",
         max_length=10,
@@ -89,8 +90,9 @@ class Service(models.Model):
         validators=[service_name_validator],
         help_text="Lowercase letters and digits, separated by '.', '_' or '-'.",
     )
-    description = models.TextField(blank=True, max_length=DESCRIPTION_MAX,
-                                   validators=description_validators())
+    description = models.TextField(
+        blank=True, max_length=DESCRIPTION_MAX, validators=description_validators()
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -98,7 +100,8 @@ class Service(models.Model):
         ordering = ["project", "name"]
         constraints = [
             models.UniqueConstraint(
-                Lower("name"), "project",
+                Lower("name"),
+                "project",
                 name="unique_service_name_in_project",
                 violation_error_message="This project already has a service with this name.",
             ),

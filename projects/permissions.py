@@ -40,8 +40,9 @@ def is_hub_admin(user) -> bool:
     return bool(user.is_authenticated and user.is_active and user.is_staff)
 
 
-def project_access(user, project: Project, *,
-                   role: str | None | EllipsisType = ...) -> ProjectAccess:
+def project_access(
+    user, project: Project, *, role: str | None | EllipsisType = ...
+) -> ProjectAccess:
     """What `user` may do in `project`. Pass `role` when it is already known (e.g. from an
     annotated queryset) to save the query."""
     if not (user.is_authenticated and user.is_active):

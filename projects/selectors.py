@@ -17,8 +17,9 @@ class MyRole(TypedDict):
     my_role: str | None  # the user's Role in the project; None when not a member
 
 
-def _with_my_role(projects: QuerySet[Project],
-                  user) -> "QuerySet[WithAnnotations[Project, MyRole]]":
+def _with_my_role(
+    projects: QuerySet[Project], user
+) -> "QuerySet[WithAnnotations[Project, MyRole]]":
     my_role = Membership.objects.filter(project=OuterRef("pk"), user=user).values("role")[:1]
     return projects.annotate(my_role=Subquery(my_role))
 
@@ -57,18 +58,22 @@ THE_HUB = "(hub)"
 def activity_filter_choices(project: Project) -> dict[str, list[tuple[str, str]]]:
     """What the Activity filter offers, in words: the people who did something in the
     project (and the hub itself), the kinds of object and the kinds of change."""
-    people = sorted(set(events_in_project(project)
-                        .values_list("actor_username", flat=True).order_by()))
+    people = sorted(
+        set(events_in_project(project).values_list("actor_username", flat=True).order_by())
+    )
     return {
-        "person": [(THE_HUB if name == "" else name, "The hub itself" if name == "" else name)
-                   for name in people],
+        "person": [
+            (THE_HUB if name == "" else name, "The hub itself" if name == "" else name)
+            for name in people
+        ],
         "object": sorted(audit_text.OBJECTS.items(), key=lambda item: item[1]),
         "kind": list(audit_text.KINDS.items()),
     }
 
 
-def project_activity(project: Project, *, person: str = "", object_type: str = "",
-                     kind: str = "") -> QuerySet[AuditEvent]:
+def project_activity(
+    project: Project, *, person: str = "", object_type: str = "", kind: str = ""
+) -> QuerySet[AuditEvent]:
     """The project's audit events, newest first, narrowed to one person (THE_HUB: the
     hub's own work), one kind of object (AuditEvent.target_type) and one kind of change
     (hub.audit_text.KINDS); an empty value does not narrow."""

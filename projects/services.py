@@ -43,8 +43,10 @@ def find_user(identifier: str):
     if len(users) != 1:
         message = f"No active user '{identifier}' exists in the hub."
         if "@" in identifier and not users:
-            message = (f"No active user has verified the email address '{identifier}' in the "
-                       "hub: use their username, or ask them to verify it.")
+            message = (
+                f"No active user has verified the email address '{identifier}' in the "
+                "hub: use their username, or ask them to verify it."
+            )
         elif len(users) > 1:
             message = f"More than one user has the email '{identifier}': use the username."
         raise InvalidInput(message, fields={"user": [message]})
@@ -94,20 +96,31 @@ def project_create(
         repo_management=repo_management,
     )
     _validate(project)
-    duplicate = Conflict("A project with this shortname already exists.",
-                         fields={"shortname": ["A project with this shortname already exists."]})
+    duplicate = Conflict(
+        "A project with this shortname already exists.",
+        fields={"shortname": ["A project with this shortname already exists."]},
+    )
     if Project.objects.filter(shortname=project.shortname).exists():
         raise duplicate
     try:
         with transaction.atomic():
             project.save()
-            audit(actor=actor, action="project.created", target=project, project=project,
-                  detail={"name": project.name, "repo_management": project.repo_management})
+            audit(
+                actor=actor,
+                action="project.created",
+                target=project,
+                project=project,
+                detail={"name": project.name, "repo_management": project.repo_management},
+            )
             if admin is not None:
-                membership = Membership.objects.create(project=project, user=admin,
-                                                       role=Role.ADMIN)
-                audit(actor=actor, action="membership.added", target=membership,
-                      project=project, detail={"user": admin.username, "role": Role.ADMIN})
+                membership = Membership.objects.create(project=project, user=admin, role=Role.ADMIN)
+                audit(
+                    actor=actor,
+                    action="membership.added",
+                    target=membership,
+                    project=project,
+                    detail={"user": admin.username, "role": Role.ADMIN},
+                )
     except IntegrityError:
         raise duplicate from None  # created by someone else a moment earlier
     return project
@@ -128,8 +141,13 @@ def project_update(*, actor, project: Project, **changes) -> Project:
     _validate(project)
     with transaction.atomic():
         project.save(update_fields=[*changed, "updated_at"])
-        audit(actor=actor, action="project.updated", target=project, project=project,
-              detail={k: {"from": before[k], "to": changed[k]} for k in changed})
+        audit(
+            actor=actor,
+            action="project.updated",
+            target=project,
+            project=project,
+            detail={k: {"from": before[k], "to": changed[k]} for k in changed},
+        )
     return project
 
 
@@ -153,8 +171,13 @@ def membership_add(*, actor, project: Project, user, role: str = Role.MEMBER) ->
     try:
         with transaction.atomic():
             membership = Membership.objects.create(project=project, user=user, role=role)
-            audit(actor=actor, action="membership.added", target=membership, project=project,
-                  detail={"user": user.username, "role": role})
+            audit(
+                actor=actor,
+                action="membership.added",
+                target=membership,
+                project=project,
+                detail={"user": user.username, "role": role},
+            )
     except IntegrityError:
         message = f"{user.username} is already a member of {project.shortname}."
         raise Conflict(message, fields={"user": [message]}) from None
@@ -164,8 +187,10 @@ def membership_add(*, actor, project: Project, user, role: str = Role.MEMBER) ->
 def _membership(project: Project, user) -> Membership:
     membership = Membership.objects.select_for_update().filter(project=project, user=user).first()
     if membership is None:
-        raise InvalidInput(f"{user.username} is not a member of {project.shortname}.",
-                           fields={"user": ["Not a member of this project."]})
+        raise InvalidInput(
+            f"{user.username} is not a member of {project.shortname}.",
+            fields={"user": ["Not a member of this project."]},
+        )
     return membership
 
 
@@ -178,13 +203,20 @@ def membership_change_role(*, actor, project: Project, user, role: str) -> Membe
         if membership.role == role:
             return membership
         if membership.role == Role.ADMIN and admins == [user.pk]:
-            raise Conflict(f"{user.username} is the last project admin of {project.shortname}: "
-                           "make someone else an admin first.")
+            raise Conflict(
+                f"{user.username} is the last project admin of {project.shortname}: "
+                "make someone else an admin first."
+            )
         before = membership.role
         membership.role = role
         membership.save(update_fields=["role"])
-        audit(actor=actor, action="membership.role_changed", target=membership, project=project,
-              detail={"user": user.username, "from": before, "to": role})
+        audit(
+            actor=actor,
+            action="membership.role_changed",
+            target=membership,
+            project=project,
+            detail={"user": user.username, "from": before, "to": role},
+        )
     return membership
 
 
@@ -194,10 +226,17 @@ def membership_remove(*, actor, project: Project, user) -> None:
         admins = _lock_admins(project)
         membership = _membership(project, user)
         if membership.role == Role.ADMIN and admins == [user.pk]:
-            raise Conflict(f"{user.username} is the last project admin of {project.shortname}: "
-                           "make someone else an admin first.")
-        audit(actor=actor, action="membership.removed", target=membership, project=project,
-              detail={"user": user.username, "role": membership.role})
+            raise Conflict(
+                f"{user.username} is the last project admin of {project.shortname}: "
+                "make someone else an admin first."
+            )
+        audit(
+            actor=actor,
+            action="membership.removed",
+            target=membership,
+            project=project,
+            detail={"user": user.username, "role": membership.role},
+        )
         # Apps above react to the deletion (projects.signals), e.g. the person's
         # repository access is withdrawn.
         membership.removed_by = actor
@@ -211,8 +250,11 @@ def _save_service(service: Service) -> None:
     _validate(service)
     message = "This project already has a service with this name."
     duplicate = Conflict(message, fields={"name": [message]})
-    if (Service.objects.filter(project=service.project_id, name__iexact=service.name)
-            .exclude(pk=service.pk).exists()):
+    if (
+        Service.objects.filter(project=service.project_id, name__iexact=service.name)
+        .exclude(pk=service.pk)
+        .exists()
+    ):
         raise duplicate
     try:
         with transaction.atomic():
@@ -226,13 +268,19 @@ def service_create(*, actor, project: Project, name: str, description: str = "")
     service = Service(project=project, name=(name or "").strip(), description=description or "")
     with transaction.atomic():
         _save_service(service)
-        audit(actor=actor, action="service.created", target=service, project=project,
-              detail={"name": service.name})
+        audit(
+            actor=actor,
+            action="service.created",
+            target=service,
+            project=project,
+            detail={"name": service.name},
+        )
     return service
 
 
-def service_update(*, actor, service: Service, name: str | None = None,
-                   description: str | None = None) -> Service:
+def service_update(
+    *, actor, service: Service, name: str | None = None, description: str | None = None
+) -> Service:
     project = service.project
     _require_admin(actor, project)
     before = {"name": service.name, "description": service.description}
@@ -246,8 +294,9 @@ def service_update(*, actor, service: Service, name: str | None = None,
         return service
     with transaction.atomic():
         _save_service(service)
-        audit(actor=actor, action="service.updated", target=service, project=project,
-              detail=changed)
+        audit(
+            actor=actor, action="service.updated", target=service, project=project, detail=changed
+        )
     return service
 
 
@@ -256,8 +305,13 @@ def service_delete(*, actor, service: Service) -> None:
     _require_admin(actor, project)
     try:
         with transaction.atomic():
-            audit(actor=actor, action="service.deleted", target=service, project=project,
-                  detail={"name": service.name})
+            audit(
+                actor=actor,
+                action="service.deleted",
+                target=service,
+                project=project,
+                detail={"name": service.name},
+            )
             service.delete()
     except ProtectedError as exc:
         count = len(exc.protected_objects)

@@ -11,5 +11,9 @@ member_removed = Signal()
 def membership_deleted(sender, instance, **kwargs) -> None:
     """However a membership goes (the project page, the API, the Django admin, a deleted
     user), the apps above hear of it. `membership_remove` names the actor."""
-    member_removed.send(sender=sender, project=instance.project, user=instance.user,
-                        actor=getattr(instance, "removed_by", None))
+    member_removed.send(
+        sender=sender,
+        project=instance.project,
+        user=instance.user,
+        actor=getattr(instance, "removed_by", None),
+    )

@@ -43,8 +43,7 @@ class ProjectViewMixin:
     kwargs: dict[str, Any]  # set by View.setup (the URL's arguments)
 
     def dispatch(self, request, *args, **kwargs):
-        self.project, self.access = selectors.project_and_access(kwargs["shortname"],
-                                                                 request.user)
+        self.project, self.access = selectors.project_and_access(kwargs["shortname"], request.user)
         if self.project is None or not self.access.can_view:
             raise Http404("No such project.")
         if self.require_admin and not self.access.is_admin:
@@ -88,8 +87,11 @@ class ProjectCreateView(TemplateView):
             data = form.cleaned_data
             try:
                 project = services.project_create(
-                    actor=request.user, shortname=data["shortname"], name=data["name"],
-                    description=data["description"], repo_management=data["repo_management"],
+                    actor=request.user,
+                    shortname=data["shortname"],
+                    name=data["name"],
+                    description=data["description"],
+                    repo_management=data["repo_management"],
                     admin=data["admin"],
                 )
             except HubError as exc:
@@ -112,14 +114,19 @@ class ProjectDetailView(ProjectViewMixin, TemplateView):
         context["role_choices"] = MemberRoleForm.base_fields["role"].choices
         if self.access.is_admin:
             for name in OVERVIEW_FORMS:
-                if (refused := take_refused_form(self.request, self.project, name)):
+                if refused := take_refused_form(self.request, self.project, name):
                     context[name] = refused
             context.setdefault("member_form", MemberAddForm())
-            context.setdefault("settings_form", ProjectSettingsForm(initial={
-                "name": self.project.name,
-                "description": self.project.description,
-                "repo_management": self.project.repo_management,
-            }))
+            context.setdefault(
+                "settings_form",
+                ProjectSettingsForm(
+                    initial={
+                        "name": self.project.name,
+                        "description": self.project.description,
+                        "repo_management": self.project.repo_management,
+                    }
+                ),
+            )
         return context
 
 
@@ -166,8 +173,11 @@ def _refused_form_kind(project, context_name: str) -> str:
 
 def stash_refused_form(request, project, context_name: str, form) -> None:
     data = {key: form.data.getlist(key) for key in form.data if key != "csrfmiddlewaretoken"}
-    oneshot.stash(request, _refused_form_kind(project, context_name),
-                  {"data": data, "errors": form.errors.get_json_data()})
+    oneshot.stash(
+        request,
+        _refused_form_kind(project, context_name),
+        {"data": data, "errors": form.errors.get_json_data()},
+    )
 
 
 def take_refused_form(request, project, context_name: str):
@@ -291,8 +301,9 @@ class ServiceEditView(ServiceMixin, TemplateView):
         form = ServiceForm(request.POST)
         if form.is_valid():
             try:
-                services.service_update(actor=request.user, service=self.service,
-                                        **form.cleaned_data)
+                services.service_update(
+                    actor=request.user, service=self.service, **form.cleaned_data
+                )
             except HubError as exc:
                 apply_service_errors(form, exc)
             else:
@@ -339,12 +350,20 @@ class ProjectActivityView(ProjectViewMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         choices = selectors.activity_filter_choices(self.project)
         # Only values the filter offers count (a stale or made-up one shows everything).
-        chosen = {name: value if value in {v for v, _ in choices[name]} else ""
-                  for name in choices
-                  for value in [self.request.GET.get(name, "")]}
-        events = selectors.project_activity(self.project, person=chosen["person"],
-                                            object_type=chosen["object"], kind=chosen["kind"])
+        chosen = {
+            name: value if value in {v for v, _ in choices[name]} else ""
+            for name in choices
+            for value in [self.request.GET.get(name, "")]
+        }
+        events = selectors.project_activity(
+            self.project, person=chosen["person"], object_type=chosen["object"], kind=chosen["kind"]
+        )
         page = Paginator(events, self.paginate_by).get_page(self.request.GET.get("page"))
-        context.update(page=page, events=page.object_list, choices=choices, chosen=chosen,
-                       filter_query=urlencode({k: v for k, v in chosen.items() if v}))
+        context.update(
+            page=page,
+            events=page.object_list,
+            choices=choices,
+            chosen=chosen,
+            filter_query=urlencode({k: v for k, v in chosen.items() if v}),
+        )
         return context

@@ -48,8 +48,9 @@ def send_enqueued(capture, callbacks) -> None:
 
 def active_repo(world, name: str = "web", *, actor: str = "member") -> DockerRepo:
     """A repository provisioned in moto (the `aws` fixture)."""
-    repo = services.repo_request(actor=world.users[actor], project=world.project,
-                                 service=world.service, name=name)
+    repo = services.repo_request(
+        actor=world.users[actor], project=world.project, service=world.service, name=name
+    )
     services.repo_provision(repo.pk)
     repo.refresh_from_db()
     assert repo.status == Status.ACTIVE, repo.status_detail
@@ -61,8 +62,7 @@ def provisioned_robot(world, capture, *, actor: str, name: str = "drone-ci") -> 
     `actor` and converged in moto (the `aws` fixture); `capture` as in converging()."""
     repo = active_repo(world)
     with converging(capture):
-        access_set(actor=world.users[actor], repo=repo, robots=[{"name": name}],
-                            users=[])
+        access_set(actor=world.users[actor], repo=repo, robots=[{"name": name}], users=[])
     robot = RobotAccount.objects.select_related("repo__project").get(repo=repo, name=name)
     assert robot.status == Status.ACTIVE, robot.status_detail
     return robot
@@ -71,33 +71,46 @@ def provisioned_robot(world, capture, *, actor: str, name: str = "drone-ci") -> 
 def fake_active_repo(world, name: str = "web") -> DockerRepo:
     """An active repository in the database only (for pages that call no AWS)."""
     return DockerRepo.objects.create(
-        project=world.project, service=world.service, name=name, status=Status.ACTIVE,
+        project=world.project,
+        service=world.service,
+        name=name,
+        status=Status.ACTIVE,
         uri=f"{ACCOUNT}.dkr.ecr.eu-west-2.amazonaws.com/acp/{name}",
-        arn=f"arn:aws:ecr:eu-west-2:{ACCOUNT}:repository/acp/{name}")
+        arn=f"arn:aws:ecr:eu-west-2:{ACCOUNT}:repository/acp/{name}",
+    )
 
 
 FAKE_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYFAKESECRET"
 
 
-def fake_robot(repo: DockerRepo, name: str = "ci", *, status: str = Status.ACTIVE,
-               secret: str = FAKE_SECRET) -> RobotAccount:
+def fake_robot(
+    repo: DockerRepo, name: str = "ci", *, status: str = Status.ACTIVE, secret: str = FAKE_SECRET
+) -> RobotAccount:
     """A robot with credentials in the database only."""
     iam_username = f"hub-robot-acp-{repo.name}-{name}"
     return RobotAccount.objects.create(
-        repo=repo, name=name, status=status, iam_username=iam_username,
+        repo=repo,
+        name=name,
+        status=status,
+        iam_username=iam_username,
         iam_arn=f"arn:aws:iam::{ACCOUNT}:user/platform-hub/{iam_username}",
         access_key_id="AKIAFAKEROBOT" + name.upper().replace("-", "")[:7].ljust(7, "X"),
-        secret_access_key_encrypted=encrypt(secret))
+        secret_access_key_encrypted=encrypt(secret),
+    )
 
 
-def fake_identity(user, *, status: str = Status.ACTIVE,
-                  secret: str = "sEcReTiDeNtItYkEy0123456789abcdefGHIJKLm") -> EcrIdentity:
+def fake_identity(
+    user, *, status: str = Status.ACTIVE, secret: str = "sEcReTiDeNtItYkEy0123456789abcdefGHIJKLm"
+) -> EcrIdentity:
     name = identity_iam_username(user.username)
     return EcrIdentity.objects.create(
-        user=user, status=status, iam_username=name,
+        user=user,
+        status=status,
+        iam_username=name,
         iam_arn=f"arn:aws:iam::{ACCOUNT}:user/platform-hub/{name}",
         access_key_id="AKIAFAKEPERSON" + str(user.pk).rjust(6, "0"),
-        secret_access_key_encrypted=encrypt(secret))
+        secret_access_key_encrypted=encrypt(secret),
+    )
 
 
 def repository_policy(name: str) -> dict | None:
@@ -132,10 +145,13 @@ def db_grants(repo: DockerRepo) -> dict[str, set[str]]:
 
 
 def iam_users() -> set[str]:
-    return {u["UserName"] for u in own_client("iam").list_users(PathPrefix="/platform-hub/")
-            ["Users"]}
+    return {
+        u["UserName"] for u in own_client("iam").list_users(PathPrefix="/platform-hub/")["Users"]
+    }
 
 
 def iam_keys(name: str) -> list[str]:
-    return [k["AccessKeyId"] for k in own_client("iam").list_access_keys(UserName=name)
-            ["AccessKeyMetadata"]]
+    return [
+        k["AccessKeyId"]
+        for k in own_client("iam").list_access_keys(UserName=name)["AccessKeyMetadata"]
+    ]

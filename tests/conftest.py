@@ -24,8 +24,9 @@ def _fresh_cache(settings):
     """Rate-limit counts (failed sign-ins, wrong API tokens, the API throttle) live in
     Django's cache: each test starts with none, in a cache of its own (never a Redis that
     HUB_CACHE_URL may name)."""
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-                                   "LOCATION": "tests"}}
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "tests"}
+    }
     cache.clear()
     yield
     cache.clear()
@@ -35,12 +36,16 @@ def _fresh_cache(settings):
 def make_user(db):
     def make(username, *, staff=False, **extra):
         user = User.objects.create_user(
-            username=username, email=f"{username}@example.com", password="pw-" + username,
-            is_staff=staff, **extra,
+            username=username,
+            email=f"{username}@example.com",
+            password="pw-" + username,
+            is_staff=staff,
+            **extra,
         )
         # Someone who followed their verification mail (an address counts only then).
         EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
         return user
+
     return make
 
 
@@ -60,16 +65,20 @@ def world(db, make_user):
     Membership.objects.create(project=project, user=users["project_admin"], role=Role.ADMIN)
     Membership.objects.create(project=other, user=users["other_admin"], role=Role.ADMIN)
     service = Service.objects.create(project=project, name="hello-world-app")
-    return type("World", (), {"project": project, "other": other, "users": users,
-                              "service": service})
+    return type(
+        "World", (), {"project": project, "other": other, "users": users, "service": service}
+    )
 
 
 @pytest.fixture
 def aws(settings, monkeypatch):
     """ECR, IAM and STS in-process (moto, taught users' permissions boundaries by
     hub.awsstandin), with the hub pointed at it."""
-    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                       "AWS_SESSION_TOKEN": "testing"}.items():
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+    }.items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.delenv("AWS_PROFILE", raising=False)

@@ -67,17 +67,34 @@ FORBIDDEN = Outcome(403)
 NOT_FOUND = Outcome(404)
 
 
-def expect(*, non_member: Outcome, member: Outcome, project_admin: Outcome,
-           other_admin: Outcome, hub_admin: Outcome, anonymous: Outcome = SIGN_IN
-           ) -> dict[str, Outcome]:
-    return {"anonymous": anonymous, "non_member": non_member, "member": member,
-            "project_admin": project_admin, "other_admin": other_admin, "hub_admin": hub_admin}
+def expect(
+    *,
+    non_member: Outcome,
+    member: Outcome,
+    project_admin: Outcome,
+    other_admin: Outcome,
+    hub_admin: Outcome,
+    anonymous: Outcome = SIGN_IN,
+) -> dict[str, Outcome]:
+    return {
+        "anonymous": anonymous,
+        "non_member": non_member,
+        "member": member,
+        "project_admin": project_admin,
+        "other_admin": other_admin,
+        "hub_admin": hub_admin,
+    }
 
 
 def everyone(outcome: Outcome) -> dict[str, Outcome]:
     """Every signed-in role gets `outcome`."""
-    return expect(non_member=outcome, member=outcome, project_admin=outcome,
-                  other_admin=outcome, hub_admin=outcome)
+    return expect(
+        non_member=outcome,
+        member=outcome,
+        project_admin=outcome,
+        other_admin=outcome,
+        hub_admin=outcome,
+    )
 
 
 # Pages and actions that are not about one project.
@@ -85,11 +102,17 @@ SIGNED_IN = everyone(OK)
 HUB_ADMIN_PAGE = everyone(FORBIDDEN) | {"hub_admin": OK}
 HUB_ADMIN_ACTION = everyone(FORBIDDEN) | {"hub_admin": DONE}
 # Pages and actions of project `acp`.
-READ = expect(non_member=NOT_FOUND, member=OK, project_admin=OK, other_admin=NOT_FOUND,
-              hub_admin=OK)
+READ = expect(
+    non_member=NOT_FOUND, member=OK, project_admin=OK, other_admin=NOT_FOUND, hub_admin=OK
+)
 ADMIN_PAGE = READ | {"member": FORBIDDEN}
-ADMIN_ACTION = expect(non_member=NOT_FOUND, member=FORBIDDEN, project_admin=DONE,
-                      other_admin=NOT_FOUND, hub_admin=DONE)
+ADMIN_ACTION = expect(
+    non_member=NOT_FOUND,
+    member=FORBIDDEN,
+    project_admin=DONE,
+    other_admin=NOT_FOUND,
+    hub_admin=DONE,
+)
 NOWHERE = everyone(NOT_FOUND)
 
 ACP = {"shortname": "acp"}

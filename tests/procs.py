@@ -63,16 +63,28 @@ class Proc:
         return text[-tail:]
 
 
-def start(name: str, command: list[str], *, log_dir: Path, env: Mapping[str, str] | None = None,
-          cwd: Path = ROOT) -> Proc:
+def start(
+    name: str,
+    command: list[str],
+    *,
+    log_dir: Path,
+    env: Mapping[str, str] | None = None,
+    cwd: Path = ROOT,
+) -> Proc:
     """Start `command` with its stdout and stderr in `<log_dir>/<name>.log`."""
     log_path = Path(log_dir) / f"{name}.log"
     full_env = dict(os.environ if env is None else env)
     full_env.setdefault("PYTHONUNBUFFERED", "1")
     with open(log_path, "wb") as log:
-        popen = subprocess.Popen(command, env=full_env, cwd=cwd, stdout=log,
-                                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                 start_new_session=True)
+        popen = subprocess.Popen(
+            command,
+            env=full_env,
+            cwd=cwd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
     return Proc(name=name, popen=popen, log_path=log_path)
 
 
@@ -121,11 +133,11 @@ def _stop_group(proc: Proc, timeout: float) -> None:
         time.sleep(0.1)
 
 
-def start_aws(port: int, *, log_dir: Path, env: Mapping[str, str] | None = None,
-              name: str = "moto") -> Proc:
+def start_aws(
+    port: int, *, log_dir: Path, env: Mapping[str, str] | None = None, name: str = "moto"
+) -> Proc:
     """The AWS stand-in server (hub.awsstandin) on `port`, answering and prepared as an
     operator would (the users' permissions boundary policy exists)."""
-
 
     proc = start(name, awsstandin.command("127.0.0.1", port), log_dir=log_dir, env=env)
     wait_for_port(port, proc=proc)
@@ -139,15 +151,26 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
-def wait_for_port(port: int, host: str = "127.0.0.1", *, timeout: float = 30,
-                  proc: Proc | None = None) -> None:
+def wait_for_port(
+    port: int, host: str = "127.0.0.1", *, timeout: float = 30, proc: Proc | None = None
+) -> None:
     """Wait until something accepts connections on host:port; fail early if `proc` dies."""
-    wait_until(lambda: port_open(port, host), timeout=timeout, proc=proc,
-               what=f"a listener on {host}:{port}")
+    wait_until(
+        lambda: port_open(port, host),
+        timeout=timeout,
+        proc=proc,
+        what=f"a listener on {host}:{port}",
+    )
 
 
-def wait_until(condition: Callable[[], object], *, timeout: float = 30, interval: float = 0.2,
-               proc: Proc | None = None, what: str = "the condition"):
+def wait_until(
+    condition: Callable[[], object],
+    *,
+    timeout: float = 30,
+    interval: float = 0.2,
+    proc: Proc | None = None,
+    what: str = "the condition",
+):
     """Poll `condition` until it returns something truthy (and return that), bounded by
     `timeout` seconds. If `proc` exits meanwhile, fail at once with its output."""
     deadline = time.monotonic() + timeout
@@ -156,8 +179,10 @@ def wait_until(condition: Callable[[], object], *, timeout: float = 30, interval
         if value:
             return value
         if proc is not None and not proc.running():
-            raise AssertionError(f"{proc.name} exited with {proc.popen.returncode} while "
-                                 f"waiting for {what}:\n{proc.log()}")
+            raise AssertionError(
+                f"{proc.name} exited with {proc.popen.returncode} while "
+                f"waiting for {what}:\n{proc.log()}"
+            )
         if time.monotonic() > deadline:
             log = f"\n{proc.name} output:\n{proc.log()}" if proc is not None else ""
             raise AssertionError(f"Timed out after {timeout:.0f}s waiting for {what}{log}")

@@ -31,9 +31,11 @@ boto_events, eager = repo_fixtures.boto_events, repo_fixtures.eager
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(connection.vendor == "sqlite",
-                       reason="SQLite serialises every write, so these never race; run with "
-                              "DATABASE_URL=postgres://... to test them"),
+    pytest.mark.skipif(
+        connection.vendor == "sqlite",
+        reason="SQLite serialises every write, so these never race; run with "
+        "DATABASE_URL=postgres://... to test them",
+    ),
 ]
 
 WAIT = 30  # seconds any thread waits for another before the test fails
@@ -55,8 +57,7 @@ class PerThread(threading.local):
 def identity(world, aws):
     """A person's identity waiting for its IAM user and first key."""
     user = world.users["member"]
-    return EcrIdentity.objects.create(user=user, iam_username=identity_iam_username(
-        user.username))
+    return EcrIdentity.objects.create(user=user, iam_username=identity_iam_username(user.username))
 
 
 def _converge(identity_id: int):
@@ -99,8 +100,7 @@ def test_two_convergers_both_creating_a_key_keep_one_the_row_stores(identity, bo
     assert iam_keys(row.iam_username) == [row.access_key_id]
 
 
-def test_a_converger_whose_new_key_was_deleted_meanwhile_does_not_trust_it(
-        identity, boto_events):
+def test_a_converger_whose_new_key_was_deleted_meanwhile_does_not_trust_it(identity, boto_events):
     """The first run creates a key; before it stores it, the second lists it as unknown
     and deletes it. The first stores it anyway and must check IAM still has it: it
     raises (its task retries) instead of recording a key that does not exist."""
@@ -147,8 +147,9 @@ THREADS = 10
 
 
 def test_concurrent_deletes_of_one_repository_request_it_once(world, aws, eager):
-    repo = services.repo_request(actor=world.users["member"], project=world.project,
-                                 service=world.service, name="web")  # provisioned on commit
+    repo = services.repo_request(
+        actor=world.users["member"], project=world.project, service=world.service, name="web"
+    )  # provisioned on commit
     repo.refresh_from_db()
     assert repo.status == Status.ACTIVE, repo.status_detail
 
@@ -179,8 +180,9 @@ def test_concurrent_deletes_of_one_repository_request_it_once(world, aws, eager)
     finally:
         signals.task_prerun.disconnect(count_destroys)
 
-    assert all(isinstance(o, DockerRepo) and o.status == Status.DELETING for o in outcomes), \
+    assert all(isinstance(o, DockerRepo) and o.status == Status.DELETING for o in outcomes), (
         outcomes
+    )
     assert AuditEvent.objects.filter(action="docker_repo.delete_requested").count() == 1
     assert len(destroys) == 1
     assert not DockerRepo.objects.filter(pk=repo.pk).exists()
@@ -202,10 +204,10 @@ def test_two_admins_stepping_down_at_once_leave_one_admin(world, make_user, step
     def work(index):
         me = admins[index]
         if step_down == "leave":
-            return project_services.membership_remove(actor=me, project=world.project,
-                                                      user=me)
-        return project_services.membership_change_role(actor=me, project=world.project,
-                                                       user=me, role=Role.MEMBER)
+            return project_services.membership_remove(actor=me, project=world.project, user=me)
+        return project_services.membership_change_role(
+            actor=me, project=world.project, user=me, role=Role.MEMBER
+        )
 
     for _ in range(ROUNDS):
         outcomes = race(work, 2)
@@ -216,17 +218,20 @@ def test_two_admins_stepping_down_at_once_leave_one_admin(world, make_user, step
         assert Membership.objects.filter(project=world.project, role=Role.ADMIN).count() == 1
         # Back to two admins for the next round.
         for admin in admins:
-            Membership.objects.update_or_create(project=world.project, user=admin,
-                                                defaults={"role": Role.ADMIN})
+            Membership.objects.update_or_create(
+                project=world.project, user=admin, defaults={"role": Role.ADMIN}
+            )
 
 
 # --- 10. Two reconciler passes at once ----------------------------------------------------
 
 
-def test_two_reconciler_passes_at_once_one_runs_the_other_is_skipped(world, aws, eager,
-                                                                     boto_events):
-    services.repo_request(actor=world.users["member"], project=world.project,
-                          service=world.service, name="web")  # provisioned on commit
+def test_two_reconciler_passes_at_once_one_runs_the_other_is_skipped(
+    world, aws, eager, boto_events
+):
+    services.repo_request(
+        actor=world.users["member"], project=world.project, service=world.service, name="web"
+    )  # provisioned on commit
     me = PerThread()
     first_inside, second_done = threading.Event(), threading.Event()
 

@@ -28,10 +28,13 @@ NON_FIELD = "non_field_errors"
 
 
 def error_body(code: str, message: str, fields: dict | None = None) -> dict:
-    fields = {renderable(str(key)): [renderable(str(m)) for m in
-                                     (messages if isinstance(messages, list | tuple)
-                                      else [messages])]
-              for key, messages in (fields or {}).items()}
+    fields = {
+        renderable(str(key)): [
+            renderable(str(m))
+            for m in (messages if isinstance(messages, list | tuple) else [messages])
+        ]
+        for key, messages in (fields or {}).items()
+    }
     return {"error": {"code": code, "message": renderable(message), "fields": fields}}
 
 
@@ -41,8 +44,13 @@ def renderable(text: str) -> str:
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
-def error_response(status_code: int, code: str, message: str, fields: dict | None = None,
-                   headers: dict | None = None) -> Response:
+def error_response(
+    status_code: int,
+    code: str,
+    message: str,
+    fields: dict | None = None,
+    headers: dict | None = None,
+) -> Response:
     return Response(error_body(code, message, fields), status=status_code, headers=headers)
 
 
@@ -50,11 +58,15 @@ def flatten_errors(detail, prefix: str = "") -> dict[str, list[str]]:
     """DRF's nested error detail as one level: `users.1.username` for the username of the
     second entry of `users`; errors not about a field go under `non_field_errors`."""
     if isinstance(detail, dict):
-        parts = [flatten_errors(value, _field_key(prefix, str(key)))
-                 for key, value in detail.items()]
+        parts = [
+            flatten_errors(value, _field_key(prefix, str(key))) for key, value in detail.items()
+        ]
     elif isinstance(detail, list) and any(isinstance(item, dict | list) for item in detail):
-        parts = [flatten_errors(item, f"{prefix}.{index}" if prefix else str(index))
-                 for index, item in enumerate(detail) if item]
+        parts = [
+            flatten_errors(item, f"{prefix}.{index}" if prefix else str(index))
+            for index, item in enumerate(detail)
+            if item
+        ]
     else:
         items = detail if isinstance(detail, list) else [detail]
         parts = [{prefix or NON_FIELD: [str(item) for item in items]}]
@@ -96,9 +108,11 @@ def api_exception_handler(exc, context):
         # A bug in the hub, not the client's doing: log it, answer in the same shape.
         logger.exception("Unhandled error in %s", context.get("view").__class__.__name__)
         set_rollback()
-        return error_response(status.HTTP_500_INTERNAL_SERVER_ERROR, "server_error",
-                              "The hub failed to handle this request; the operators can see "
-                              "the error in its log.")
+        return error_response(
+            status.HTTP_500_INTERNAL_SERVER_ERROR,
+            "server_error",
+            "The hub failed to handle this request; the operators can see the error in its log.",
+        )
     response.data = _drf_error_body(exc, response)
     return response
 
@@ -113,17 +127,25 @@ def _hub_error_response(exc) -> Response | None:
         # Reading live data from AWS (the image list) failed: not the client's fault.
         set_rollback()
         if exc.transient:
-            return error_response(status.HTTP_503_SERVICE_UNAVAILABLE, "aws_unavailable",
-                                  exc.reason, headers={"Retry-After": "5"})
+            return error_response(
+                status.HTTP_503_SERVICE_UNAVAILABLE,
+                "aws_unavailable",
+                exc.reason,
+                headers={"Retry-After": "5"},
+            )
         return error_response(status.HTTP_502_BAD_GATEWAY, "aws_error", exc.reason)
     if isinstance(exc, RequestDataTooBig):
         # Reading a body over DATA_UPLOAD_MAX_MEMORY_SIZE: the client's doing, not a bug.
-        return error_response(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, "request_too_large",
-                              f"The request body is larger than the "
-                              f"{settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes the hub accepts.")
+        return error_response(
+            status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            "request_too_large",
+            f"The request body is larger than the "
+            f"{settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes the hub accepts.",
+        )
     if isinstance(exc, SuspiciousOperation):  # e.g. too many form fields
-        return error_response(status.HTTP_400_BAD_REQUEST, "bad_request", str(exc) or
-                              "The request is malformed.")
+        return error_response(
+            status.HTTP_400_BAD_REQUEST, "bad_request", str(exc) or "The request is malformed."
+        )
     return None
 
 
@@ -141,8 +163,10 @@ def _drf_error_body(exc, response: Response) -> dict:
         if wait is None:
             wait = 1
         response["Retry-After"] = str(max(1, math.ceil(wait)))
-        message = (f"Too many requests: try again in {response['Retry-After']} "
-                   f"second{'s' if response['Retry-After'] != '1' else ''}.")
+        message = (
+            f"Too many requests: try again in {response['Retry-After']} "
+            f"second{'s' if response['Retry-After'] != '1' else ''}."
+        )
         return error_body("throttled", message)
     # DRF answered only for its own exceptions (Django's were turned into them above), and
     # apart from ValidationError each carries one message.

@@ -19,8 +19,10 @@ class JSONParser(parsers.JSONParser):
         except RecursionError:
             raise ParseError("JSON parse error - nested too deeply.") from None
         if _has_lone_surrogate(data):
-            raise ParseError("JSON parse error - a string holds a lone surrogate (an escape "
-                             "such as \\ud800 without its pair), which is not a character.")
+            raise ParseError(
+                "JSON parse error - a string holds a lone surrogate (an escape "
+                "such as \\ud800 without its pair), which is not a character."
+            )
         return data
 
 

@@ -9,8 +9,9 @@ from hub.exceptions import NotAllowed
 from .serializers import StrictSerializer
 
 
-def require(access, capability: str | None = None, *, message: str = "",
-            not_found: str = "Not found.") -> None:
+def require(
+    access, capability: str | None = None, *, message: str = "", not_found: str = "Not found."
+) -> None:
     """Apply one app's permission rule (an object with `can_view` and boolean capabilities
     such as `is_admin`): what you may not see answers 404, exactly as if it did not exist
     (never 403, so another project's objects do not leak); what you see but may not do

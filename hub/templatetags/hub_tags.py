@@ -17,12 +17,16 @@ register = template.Library()
 def status_badge(status: str, detail: str = ""):
     """The status label in its colour; in-flight states get a spinner."""
     label = Status(status).label if status in Status.values else status
-    spinner = mark_safe('<span class="spinner" aria-hidden="true"></span>') \
-        if status in IN_FLIGHT else ""  # noqa: S308 - a constant
+    spinner = (
+        mark_safe('<span class="spinner" aria-hidden="true"></span>') if status in IN_FLIGHT else ""
+    )  # noqa: S308 - a constant
     return format_html(
         '<span class="badge badge-{}" data-status="{}"{}>{}{}</span>',
-        status_colour(status), status,
-        format_html(' title="{}"', detail) if detail else "", spinner, label,
+        status_colour(status),
+        status,
+        format_html(' title="{}"', detail) if detail else "",
+        spinner,
+        label,
     )
 
 
@@ -50,8 +54,12 @@ def live_fragment(url: str, obj):
     stops the polling."""
     if not live.in_flight(obj):
         return ""
-    return format_html(' hx-get="{}?v={}" hx-trigger="every {}s" hx-swap="outerHTML"',
-                       url, live.version_of(obj), live.POLL_SECONDS)
+    return format_html(
+        ' hx-get="{}?v={}" hx-trigger="every {}s" hx-swap="outerHTML"',
+        url,
+        live.version_of(obj),
+        live.POLL_SECONDS,
+    )
 
 
 @register.simple_tag
@@ -66,13 +74,20 @@ def live_row(url: str, obj, name: str):
         return format_html(' id="{}"', row_id)
     return format_html(
         ' id="{}" hx-get="{}?{}={}&amp;v={}" hx-select="#{}" hx-trigger="every {}s"'
-        ' hx-swap="outerHTML"', row_id, url, name, obj.pk, live.version_of(obj), row_id,
-        live.POLL_SECONDS)
+        ' hx-swap="outerHTML"',
+        row_id,
+        url,
+        name,
+        obj.pk,
+        live.version_of(obj),
+        row_id,
+        live.POLL_SECONDS,
+    )
 
 
 @register.filter
 def ago(value) -> str:
-    """"just now" under a minute, else Django's timesince ("3 minutes ago")."""
+    """ "just now" under a minute, else Django's timesince ("3 minutes ago")."""
     if not value:
         return ""
     if timezone.now() - value < timedelta(minutes=1):

@@ -9,8 +9,9 @@ class EcrIdentitySerializer(serializers.Serializer):
     iam_username = serializers.CharField()
     access_key_id = serializers.CharField(help_text="Empty until active.")
     region = serializers.CharField(help_text="The AWS region of the hub's registry.")
-    registry = serializers.CharField(help_text="`<account>.dkr.ecr.<region>.amazonaws.com`; "
-                                               "empty until known.")
+    registry = serializers.CharField(
+        help_text="`<account>.dkr.ecr.<region>.amazonaws.com`; empty until known."
+    )
 
 
 class EcrCredentialsSerializer(serializers.Serializer):

@@ -6,7 +6,10 @@ ecr = "me/identities/ecr/"
 
 urlpatterns = [
     path(ecr, views.EcrIdentityView.as_view(), name="ecr-identity"),
-    path(f"{ecr}credentials/", views.EcrIdentityCredentialsView.as_view(),
-         name="ecr-identity-credentials"),
+    path(
+        f"{ecr}credentials/",
+        views.EcrIdentityCredentialsView.as_view(),
+        name="ecr-identity-credentials",
+    ),
     path(f"{ecr}rotate/", views.EcrIdentityRotateView.as_view(), name="ecr-identity-rotate"),
 ]

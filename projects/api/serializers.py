@@ -21,7 +21,9 @@ class MeSerializer(serializers.Serializer):
 
 class ProjectSerializer(serializers.ModelSerializer):
     my_role = serializers.ChoiceField(
-        choices=Role.choices, allow_null=True, read_only=True,
+        choices=Role.choices,
+        allow_null=True,
+        read_only=True,
         help_text="Your role in the project; null for a hub admin who is not a member.",
     )
 
@@ -54,31 +56,49 @@ class ServiceSerializer(serializers.ModelSerializer):
 
 
 class ProjectCreateSerializer(StrictSerializer):
-    shortname = StrictCharField(trim_whitespace=False, allow_blank=True,
-                                validators=length_validators(Project, "shortname"))
-    name = StrictCharField(trim_whitespace=False, allow_blank=True,
-                           validators=length_validators(Project, "name"))
-    description = StrictCharField(required=False, default="", allow_blank=True,
-                                  trim_whitespace=False, validators=description_validators())
-    repo_management = StrictChoiceField(choices=RepoManagement.choices, required=False,
-                                        default=RepoManagement.MEMBERS,
-                                        help_text="Extension: who may manage repositories.")
-    admin = StrictCharField(required=False, allow_blank=True,
-                            help_text="Extension: username or email of the first project "
-                                      "admin.")
+    shortname = StrictCharField(
+        trim_whitespace=False, allow_blank=True, validators=length_validators(Project, "shortname")
+    )
+    name = StrictCharField(
+        trim_whitespace=False, allow_blank=True, validators=length_validators(Project, "name")
+    )
+    description = StrictCharField(
+        required=False,
+        default="",
+        allow_blank=True,
+        trim_whitespace=False,
+        validators=description_validators(),
+    )
+    repo_management = StrictChoiceField(
+        choices=RepoManagement.choices,
+        required=False,
+        default=RepoManagement.MEMBERS,
+        help_text="Extension: who may manage repositories.",
+    )
+    admin = StrictCharField(
+        required=False,
+        allow_blank=True,
+        help_text="Extension: username or email of the first project admin.",
+    )
 
 
 class ProjectUpdateSerializer(StrictSerializer):
-    name = StrictCharField(required=False, trim_whitespace=False, allow_blank=True,
-                           validators=length_validators(Project, "name"))
-    description = StrictCharField(required=False, allow_blank=True, trim_whitespace=False,
-                                  validators=description_validators())
+    name = StrictCharField(
+        required=False,
+        trim_whitespace=False,
+        allow_blank=True,
+        validators=length_validators(Project, "name"),
+    )
+    description = StrictCharField(
+        required=False, allow_blank=True, trim_whitespace=False, validators=description_validators()
+    )
     repo_management = StrictChoiceField(choices=RepoManagement.choices, required=False)
 
 
 class MemberAddSerializer(StrictSerializer):
-    username = StrictCharField(allow_blank=True,
-                               help_text="The person's username (or email address).")
+    username = StrictCharField(
+        allow_blank=True, help_text="The person's username (or email address)."
+    )
     role = StrictChoiceField(choices=Role.choices, required=False, default=Role.MEMBER)
 
 
@@ -87,14 +107,25 @@ class MemberRoleSerializer(StrictSerializer):
 
 
 class ServiceCreateSerializer(StrictSerializer):
-    name = StrictCharField(trim_whitespace=False, allow_blank=True,
-                           validators=length_validators(Service, "name"))
-    description = StrictCharField(required=False, default="", allow_blank=True,
-                                  trim_whitespace=False, validators=description_validators())
+    name = StrictCharField(
+        trim_whitespace=False, allow_blank=True, validators=length_validators(Service, "name")
+    )
+    description = StrictCharField(
+        required=False,
+        default="",
+        allow_blank=True,
+        trim_whitespace=False,
+        validators=description_validators(),
+    )
 
 
 class ServiceUpdateSerializer(StrictSerializer):
-    name = StrictCharField(required=False, trim_whitespace=False, allow_blank=True,
-                           validators=length_validators(Service, "name"))
-    description = StrictCharField(required=False, allow_blank=True, trim_whitespace=False,
-                                  validators=description_validators())
+    name = StrictCharField(
+        required=False,
+        trim_whitespace=False,
+        allow_blank=True,
+        validators=length_validators(Service, "name"),
+    )
+    description = StrictCharField(
+        required=False, allow_blank=True, trim_whitespace=False, validators=description_validators()
+    )

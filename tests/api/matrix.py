@@ -41,10 +41,23 @@ ROLES = ("anonymous", "non_member", "member", "project_admin", "other_admin", "h
 STATE_APPS = ("auth", "hub", "projects", "identities", "docker_repos")
 
 
-def expect(*, non_member: int, member: int, project_admin: int, other_admin: int,
-           hub_admin: int, anonymous: int = 401) -> dict[str, int]:
-    return {"anonymous": anonymous, "non_member": non_member, "member": member,
-            "project_admin": project_admin, "other_admin": other_admin, "hub_admin": hub_admin}
+def expect(
+    *,
+    non_member: int,
+    member: int,
+    project_admin: int,
+    other_admin: int,
+    hub_admin: int,
+    anonymous: int = 401,
+) -> dict[str, int]:
+    return {
+        "anonymous": anonymous,
+        "non_member": non_member,
+        "member": member,
+        "project_admin": project_admin,
+        "other_admin": other_admin,
+        "hub_admin": hub_admin,
+    }
 
 
 def SIGNED_IN(ok: int = 200) -> dict[str, int]:  # noqa: N802 - a preset, read like a constant
@@ -53,8 +66,7 @@ def SIGNED_IN(ok: int = 200) -> dict[str, int]:  # noqa: N802 - a preset, read l
 
 
 def HUB_ADMIN(ok: int) -> dict[str, int]:  # noqa: N802
-    return expect(non_member=403, member=403, project_admin=403, other_admin=403,
-                  hub_admin=ok)
+    return expect(non_member=403, member=403, project_admin=403, other_admin=403, hub_admin=ok)
 
 
 def READ(ok: int = 200) -> dict[str, int]:  # noqa: N802
@@ -72,8 +84,7 @@ def MANAGER(ok: int) -> dict[str, int]:  # noqa: N802
     return READ(ok)
 
 
-NOWHERE = expect(non_member=404, member=404, project_admin=404, other_admin=404,
-                 hub_admin=404)
+NOWHERE = expect(non_member=404, member=404, project_admin=404, other_admin=404, hub_admin=404)
 
 
 @dataclass(frozen=True)
@@ -107,13 +118,15 @@ def db_state() -> dict[str, list[tuple]]:
     """Every row of the hub's tables (new models included automatically)."""
     return {
         model._meta.label: list(model._base_manager.order_by("pk").values_list())
-        for model in apps.get_models() if model._meta.app_label in STATE_APPS
+        for model in apps.get_models()
+        if model._meta.app_label in STATE_APPS
     }
 
 
 def changed_tables(before: dict, after: dict) -> list[str]:
-    return sorted(label for label in before.keys() | after.keys()
-                  if before.get(label) != after.get(label))
+    return sorted(
+        label for label in before.keys() | after.keys() if before.get(label) != after.get(label)
+    )
 
 
 def assert_error_shape(response) -> dict:

@@ -44,22 +44,37 @@ class Url:
         return self.label
 
 
-def make_repo(world, *, project=None, service=None, name="web", status=Status.ACTIVE,
-              in_ecr: bool = False, **fields) -> DockerRepo:
+def make_repo(
+    world,
+    *,
+    project=None,
+    service=None,
+    name="web",
+    status=Status.ACTIVE,
+    in_ecr: bool = False,
+    **fields,
+) -> DockerRepo:
     """A repository row in the given state, without running any task. `in_ecr` also
     creates it in (moto's) ECR, for endpoints that read ECR."""
     project = project or world.project
     if service is None:
-        service = (world.service if project == world.project
-                   else Service.objects.get_or_create(project=project, name="app")[0])
-    repo = DockerRepo.objects.create(project=project, service=service, name=name,
-                                     status=status, **fields)
+        service = (
+            world.service
+            if project == world.project
+            else Service.objects.get_or_create(project=project, name="app")[0]
+        )
+    repo = DockerRepo.objects.create(
+        project=project, service=service, name=name, status=status, **fields
+    )
     if in_ecr:
         created = client("ecr").create_repository(
             repositoryName=repo.full_name,
-            tags=[{"Key": k, "Value": v} for k, v in hub_tags(repo).items()])
-        repo.uri, repo.arn = (created["repository"]["repositoryUri"],
-                              created["repository"]["repositoryArn"])
+            tags=[{"Key": k, "Value": v} for k, v in hub_tags(repo).items()],
+        )
+        repo.uri, repo.arn = (
+            created["repository"]["repositoryUri"],
+            created["repository"]["repositoryArn"],
+        )
     elif status == Status.ACTIVE:
         repo.uri = f"123456789012.dkr.ecr.eu-west-2.amazonaws.com/{repo.full_name}"
     DockerRepo.objects.filter(pk=repo.pk).update(uri=repo.uri, arn=repo.arn)

@@ -58,14 +58,17 @@ def test_the_token_of_a_deactivated_account_is_401(world):
     assert with_header(f"Token {token}").get(ME).status_code == 401
 
 
-@pytest.mark.parametrize("header", [
-    "Token",
-    "Token a b",
-    "Token not-a-hub-token",
-    "Token hub__",
-    "Token hub_000000000000_" + "x" * 43,
-    "Token hub_" + "é" * 10 + "_x",
-])
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Token",
+        "Token a b",
+        "Token not-a-hub-token",
+        "Token hub__",
+        "Token hub_000000000000_" + "x" * 43,
+        "Token hub_" + "é" * 10 + "_x",
+    ],
+)
 def test_malformed_or_unknown_tokens_are_401(world, header):
     response = with_header(header).get(ME)
     assert response.status_code == 401
@@ -115,8 +118,9 @@ def test_unsafe_methods_with_a_session_need_the_csrf_token(world):
 
     browser.get("/projects/acp/")  # any page sets the CSRF cookie
     csrf = browser.cookies["csrftoken"].value
-    created = browser.post(url, {"name": "billing"}, content_type="application/json",
-                           HTTP_X_CSRFTOKEN=csrf)
+    created = browser.post(
+        url, {"name": "billing"}, content_type="application/json", HTTP_X_CSRFTOKEN=csrf
+    )
     assert created.status_code == 201
 
 

@@ -21,23 +21,27 @@ from .support import API, client_for, make_repo
 from .test_matrix import ENDPOINTS
 
 # The rows a hub admin may call with a body (the endpoints' successful requests).
-BODY_ROWS = [e for e in ENDPOINTS
-             if e.body is not None and e.expect["hub_admin"] < 400 and not e.label]
+BODY_ROWS = [
+    e for e in ENDPOINTS if e.body is not None and e.expect["hub_admin"] < 400 and not e.label
+]
 
 # The unsafe rows a hub admin may call without a body (retry, rotate, DELETE, ...).
-NO_BODY_ROWS = [e for e in ENDPOINTS if e.body is None and e.method != "get"
-                and e.expect["hub_admin"] < 400 and not e.label]
+NO_BODY_ROWS = [
+    e
+    for e in ENDPOINTS
+    if e.body is None and e.method != "get" and e.expect["hub_admin"] < 400 and not e.label
+]
 
 BAD_BODIES = {
-    "malformed JSON": "{\"name\": ",
+    "malformed JSON": '{"name": ',
     "a list": "[]",
-    "a string": "\"web\"",
+    "a string": '"web"',
     "null": "null",
     "a number": "1e999",
-    "NaN": "{\"name\": NaN}",
+    "NaN": '{"name": NaN}',
     "deeply nested": "[" * 50_000 + "]" * 50_000,
-    "not UTF-8": b"{\"name\": \"\xff\xfe\"}",
-    "an unknown field": "{\"zzz_unknown\": 1}",
+    "not UTF-8": b'{"name": "\xff\xfe"}',
+    "an unknown field": '{"zzz_unknown": 1}',
 }
 
 
@@ -52,9 +56,12 @@ def test_bad_bodies_are_400(world, endpoint, bad):
     client = client_for(world.users["hub_admin"])
     url = endpoint.url(world) if callable(endpoint.url) else endpoint.url
     body = BAD_BODIES[bad]
-    response = client.generic(endpoint.method.upper(), url,
-                              body if isinstance(body, bytes) else body.encode(),
-                              content_type="application/json")
+    response = client.generic(
+        endpoint.method.upper(),
+        url,
+        body if isinstance(body, bytes) else body.encode(),
+        content_type="application/json",
+    )
     assert response.status_code == 400, response.content
     assert_error_shape(response)
 
@@ -65,9 +72,12 @@ def test_a_body_over_the_upload_limit_is_413(world, endpoint, settings):
     client = client_for(world.users["hub_admin"])
     url = endpoint.url(world) if callable(endpoint.url) else endpoint.url
     padding = "x" * settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-    response = client.generic(endpoint.method.upper(), url,
-                              json.dumps({"zzz_padding": padding}).encode(),
-                              content_type="application/json")
+    response = client.generic(
+        endpoint.method.upper(),
+        url,
+        json.dumps({"zzz_padding": padding}).encode(),
+        content_type="application/json",
+    )
     assert response.status_code == 413, response.content[:300]
     error = assert_error_shape(response)
     assert error["code"] == "request_too_large"
@@ -88,14 +98,26 @@ def test_every_field_of_the_wrong_type_is_400(world, endpoint):
             assert_error_shape(response)
 
 
-@pytest.mark.parametrize("path", [
-    "docker-repos/abc/", "docker-repos/-1/", "docker-repos/1.0/", "docker-repos/0x10/",
-    "docker-repos/" + "9" * 19 + "/", "docker-repos/" + "9" * 18 + "/",
-    "docker-repos/%00/", "docker-repos/1/robots/abc/credentials/",
-    "projects/acp/services/" + "9" * 40 + "/", "projects/" + "x" * 300 + "/",
-    "projects/acp/members/" + "ü" * 200 + "/", "projects/%F0%9F%92%A5/",
-    "projects/acp/members/mem%00ber/", "projects/acp/members/%0A/", "projects/ac%00p/",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "docker-repos/abc/",
+        "docker-repos/-1/",
+        "docker-repos/1.0/",
+        "docker-repos/0x10/",
+        "docker-repos/" + "9" * 19 + "/",
+        "docker-repos/" + "9" * 18 + "/",
+        "docker-repos/%00/",
+        "docker-repos/1/robots/abc/credentials/",
+        "projects/acp/services/" + "9" * 40 + "/",
+        "projects/" + "x" * 300 + "/",
+        "projects/acp/members/" + "ü" * 200 + "/",
+        "projects/%F0%9F%92%A5/",
+        "projects/acp/members/mem%00ber/",
+        "projects/acp/members/%0A/",
+        "projects/ac%00p/",
+    ],
+)
 def test_ids_that_are_not_ids_are_404(world, path):
     make_repo(world)
     response = client_for(world.users["hub_admin"]).get(f"{API}{path}")
@@ -103,8 +125,18 @@ def test_ids_that_are_not_ids_are_404(world, path):
     assert_error_shape(response)
 
 
-@pytest.mark.parametrize("query", ["page=abc", "page=0", "page=-1", "page=" + "9" * 40,
-                                   "page_size=abc", "page_size=-5", "page_size=" + "9" * 40])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "page=abc",
+        "page=0",
+        "page=-1",
+        "page=" + "9" * 40,
+        "page_size=abc",
+        "page_size=-5",
+        "page_size=" + "9" * 40,
+    ],
+)
 def test_odd_page_parameters_are_never_a_500(world, query):
     response = client_for(world.users["hub_admin"]).get(f"{API}projects/?{query}")
     assert response.status_code in (200, 404), response.content
@@ -133,8 +165,11 @@ def test_a_huge_access_list_is_refused_at_once(world, django_assert_max_num_quer
     ran inside the repository's lock for half a minute)."""
     client = client_for(world.users["project_admin"])
     url = access_url_of(world)
-    entries = ([{"name": f"robot-{n}"} for n in range(20_000)] if which == "robots"
-               else [{"username": f"person-{n}"} for n in range(20_000)])
+    entries = (
+        [{"name": f"robot-{n}"} for n in range(20_000)]
+        if which == "robots"
+        else [{"username": f"person-{n}"} for n in range(20_000)]
+    )
     body = {"robots": [], "users": []} | {which: entries}
     with django_assert_max_num_queries(5):
         response = call(client, "put", url, body)
@@ -148,8 +183,7 @@ def test_a_huge_access_list_is_refused_at_once(world, django_assert_max_num_quer
 
 def test_an_access_list_at_the_limit_gets_the_policy_size_message(world):
     client = client_for(world.users["project_admin"])
-    body = {"robots": [{"name": f"robot-{n}"} for n in range(MAX_ACCESS_ENTRIES)],
-            "users": []}
+    body = {"robots": [{"name": f"robot-{n}"} for n in range(MAX_ACCESS_ENTRIES)], "users": []}
     response = call(client, "put", access_url_of(world), body)
     assert response.status_code == 400, response.content[:300]
     error = assert_error_shape(response)
@@ -177,14 +211,16 @@ def with_each_string_replaced(value, path=()):
     and key, nested ones included."""
     if isinstance(value, dict):
         for key, item in value.items():
-            yield (*path, f"key {key}"), {**{k: v for k, v in value.items() if k != key},
-                                         MARK: item}
+            yield (
+                (*path, f"key {key}"),
+                {**{k: v for k, v in value.items() if k != key}, MARK: item},
+            )
             for sub_path, replaced in with_each_string_replaced(item, (*path, key)):
                 yield sub_path, {**value, key: replaced}
     elif isinstance(value, list):
         for index, item in enumerate(value):
             for sub_path, replaced in with_each_string_replaced(item, (*path, index)):
-                yield sub_path, [*value[:index], replaced, *value[index + 1:]]
+                yield sub_path, [*value[:index], replaced, *value[index + 1 :]]
     else:
         yield path, MARK
 
@@ -202,8 +238,9 @@ def test_a_lone_surrogate_anywhere_in_a_body_is_400(world, endpoint):
     url = endpoint.url(world) if callable(endpoint.url) else endpoint.url
     good = endpoint.body(world) if callable(endpoint.body) else endpoint.body
     for path, text in surrogate_bodies(good):
-        response = client.generic(endpoint.method.upper(), url, text.encode(),
-                                  content_type="application/json")
+        response = client.generic(
+            endpoint.method.upper(), url, text.encode(), content_type="application/json"
+        )
         assert response.status_code == 400, (path, text, response.content[:300])
         error = assert_error_shape(response)
         assert error["code"] == "parse_error", (path, error)
@@ -214,8 +251,9 @@ def test_a_lone_surrogate_sent_where_no_body_is_taken_is_400(world, endpoint):
     client = client_for(world.users["hub_admin"])
     url = endpoint.url(world) if callable(endpoint.url) else endpoint.url
     for text in ('{"\\ud800": 1}', '{"x": "\\ud800"}', '"\\ud800"'):
-        response = client.generic(endpoint.method.upper(), url, text.encode(),
-                                  content_type="application/json")
+        response = client.generic(
+            endpoint.method.upper(), url, text.encode(), content_type="application/json"
+        )
         assert response.status_code == 400, (text, response.content[:300])
         assert assert_error_shape(response)["code"] == "parse_error"
 
@@ -223,21 +261,27 @@ def test_a_lone_surrogate_sent_where_no_body_is_taken_is_400(world, endpoint):
 MEMBER = f"{API}projects/acp/members/member/"
 
 
-@pytest.mark.parametrize(("method", "path", "body"), [
-    ("patch", f"{API}projects/acp/", '{"repo_management": "\\ud800"}'),
-    ("patch", MEMBER, '{"role": "\\ud800"}'),
-    ("patch", MEMBER, '{"role": "\\udfff"}'),
-    ("patch", MEMBER, '{"role": "x\\udc00\\ud83d"}'),
-    ("patch", MEMBER, '{"\\ud800": "admin"}'),
-    ("patch", MEMBER, '["\\ud800"]'),
-    ("patch", MEMBER, '"\\ud800"'),
-    ("post", f"{API}projects/acp/docker-repos/", '{"name": "web", "tag_mutability": "\\ud800"}'),
-    ("post", f"{API}projects/acp/docker-repos/", '{"name": "web", "description": "\\ud800"}'),
-])
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("patch", f"{API}projects/acp/", '{"repo_management": "\\ud800"}'),
+        ("patch", MEMBER, '{"role": "\\ud800"}'),
+        ("patch", MEMBER, '{"role": "\\udfff"}'),
+        ("patch", MEMBER, '{"role": "x\\udc00\\ud83d"}'),
+        ("patch", MEMBER, '{"\\ud800": "admin"}'),
+        ("patch", MEMBER, '["\\ud800"]'),
+        ("patch", MEMBER, '"\\ud800"'),
+        (
+            "post",
+            f"{API}projects/acp/docker-repos/",
+            '{"name": "web", "tag_mutability": "\\ud800"}',
+        ),
+        ("post", f"{API}projects/acp/docker-repos/", '{"name": "web", "description": "\\ud800"}'),
+    ],
+)
 def test_the_reported_surrogates_are_400(world, method, path, body):
     client = client_for(world.users["hub_admin"])
-    response = client.generic(method.upper(), path, body.encode(),
-                              content_type="application/json")
+    response = client.generic(method.upper(), path, body.encode(), content_type="application/json")
     assert response.status_code == 400, response.content
     error = assert_error_shape(response)
     assert error["code"] == "parse_error" and "lone surrogate" in error["message"]
@@ -246,9 +290,12 @@ def test_the_reported_surrogates_are_400(world, method, path, body):
 def test_a_surrogate_pair_is_an_ordinary_character(world):
     """An escaped pair is one character (here an emoji): not refused for being escaped."""
     client = client_for(world.users["hub_admin"])
-    response = client.generic("PATCH", f"{API}projects/acp/",
-                              b'{"description": "ship it \\ud83d\\ude80"}',
-                              content_type="application/json")
+    response = client.generic(
+        "PATCH",
+        f"{API}projects/acp/",
+        b'{"description": "ship it \\ud83d\\ude80"}',
+        content_type="application/json",
+    )
     assert response.status_code == 200, response.content
     assert response.json()["description"] == "ship it \U0001f680"
 
@@ -256,13 +303,16 @@ def test_a_surrogate_pair_is_an_ordinary_character(world):
 def test_an_error_that_quotes_a_surrogate_still_renders(rf):
     """Whatever slips past the parser: the error answer itself can always be encoded."""
 
-
     cases = [
-        (ValidationError({"role": ['"\ud800" is not a valid choice.']}),
-         {"role": ['"\\ud800" is not a valid choice.']}),
+        (
+            ValidationError({"role": ['"\ud800" is not a valid choice.']}),
+            {"role": ['"\\ud800" is not a valid choice.']},
+        ),
         (ValidationError({"\udfff": ["Unknown field."]}), {"\\udfff": ["Unknown field."]}),
-        (InvalidInput("No such person: \ud800.", fields={"users": ["\ud800"]}),
-         {"users": ["\\ud800"]}),
+        (
+            InvalidInput("No such person: \ud800.", fields={"users": ["\ud800"]}),
+            {"users": ["\\ud800"]},
+        ),
     ]
     for exc, fields in cases:
         response = api_exception_handler(exc, {"view": None, "request": rf.get("/")})

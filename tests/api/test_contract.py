@@ -56,8 +56,9 @@ def policy_principals(repo_name: str) -> dict[str, set[str]]:
     for statement in document["Statement"]:
         principals = statement["Principal"]["AWS"]
         principals = {principals} if isinstance(principals, str) else set(principals)
-        actions = statement["Action"] if isinstance(statement["Action"], list) else [
-            statement["Action"]]
+        actions = (
+            statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        )
         kind = "push" if any("PutImage" in a for a in actions) else "pull"
         grants[kind] |= principals
     return grants
@@ -85,8 +86,14 @@ def test_the_user_guide_through_the_api(world, aws, worker):
 
     # A hub admin creates the project with its first admin; the admin adds two people
     # and a service.
-    ok(hub_admin.post(f"{API}projects/", {"shortname": "shop", "name": "Shop",
-                                          "admin": "padmin"}, format="json"), 201)
+    ok(
+        hub_admin.post(
+            f"{API}projects/",
+            {"shortname": "shop", "name": "Shop", "admin": "padmin"},
+            format="json",
+        ),
+        201,
+    )
     project = f"{API}projects/shop/"
     ok(admin.post(f"{project}members/", {"username": "member"}, format="json"), 201)
     ok(admin.post(f"{project}members/", {"username": "outsider"}, format="json"), 201)
@@ -94,42 +101,66 @@ def test_the_user_guide_through_the_api(world, aws, worker):
 
     # Any member requests a repository; it becomes active once ECR has it.
     with worker():
-        repo = ok(member.post(f"{project}docker-repos/", {
-            "service": service["id"], "name": "web-app", "keep_last_images": 10},
-            format="json"), 201)
+        repo = ok(
+            member.post(
+                f"{project}docker-repos/",
+                {"service": service["id"], "name": "web-app", "keep_last_images": 10},
+                format="json",
+            ),
+            201,
+        )
     assert repo["status"] == "pending"
     repo_url = f"{API}docker-repos/{repo['id']}/"
     repo = wait_for(lambda: ok(member.get(repo_url), 200), lambda r: r["status"] == "active")
     [described] = ecr.describe_repositories(repositoryNames=["shop/web-app"])["repositories"]
     assert repo["uri"] == described["repositoryUri"]
     assert repo["uri"].endswith(".amazonaws.com/shop/web-app")
-    tags = {t["Key"]: t["Value"] for t in
-            ecr.list_tags_for_resource(resourceArn=described["repositoryArn"])["tags"]}
+    tags = {
+        t["Key"]: t["Value"]
+        for t in ecr.list_tags_for_resource(resourceArn=described["repositoryArn"])["tags"]
+    }
     assert tags["hub-repo-id"] == str(repo["id"]) and tags["hub-project"] == "shop"
-    lifecycle = json.loads(ecr.get_lifecycle_policy(repositoryName="shop/web-app")
-                           ["lifecyclePolicyText"])
+    lifecycle = json.loads(
+        ecr.get_lifecycle_policy(repositoryName="shop/web-app")["lifecyclePolicyText"]
+    )
     assert lifecycle["rules"][0]["selection"]["countNumber"] == 10
     assert ok(member.get(f"{repo_url}images/"), 200)["results"] == []
 
     # Access: a robot for CI and two people, one of whom may push.
     with worker():
-        access = ok(member.put(f"{repo_url}access/", {
-            "robots": [{"name": "drone-ci"}],
-            "users": [{"username": "member", "writable": True},
-                      {"username": "outsider", "writable": False}],
-        }, format="json"), 202)
-    assert {r["status"] for r in access["robots"]} | {u["status"] for u in access["users"]} \
-        == {"pending"}
-    access = wait_for(lambda: ok(member.get(f"{repo_url}access/"), 200), lambda a: all(
-        e["status"] == "active" for e in [*a["robots"], *a["users"]]))
+        access = ok(
+            member.put(
+                f"{repo_url}access/",
+                {
+                    "robots": [{"name": "drone-ci"}],
+                    "users": [
+                        {"username": "member", "writable": True},
+                        {"username": "outsider", "writable": False},
+                    ],
+                },
+                format="json",
+            ),
+            202,
+        )
+    assert {r["status"] for r in access["robots"]} | {u["status"] for u in access["users"]} == {
+        "pending"
+    }
+    access = wait_for(
+        lambda: ok(member.get(f"{repo_url}access/"), 200),
+        lambda a: all(e["status"] == "active" for e in [*a["robots"], *a["users"]]),
+    )
     [robot] = access["robots"]
     assert robot["iam_username"] == "hub-robot-shop-web-app-drone-ci"
     assert {(u["username"], u["writable"]) for u in access["users"]} == {
-        ("member", True), ("outsider", False)}
+        ("member", True),
+        ("outsider", False),
+    }
     assert {robot["iam_username"], "hub-user-member", "hub-user-outsider"} <= iam_users()
     robot_arn, member_arn, outsider_arn = (
-        iam_user_arn(robot["iam_username"]), iam_user_arn("hub-user-member"),
-        iam_user_arn("hub-user-outsider"))
+        iam_user_arn(robot["iam_username"]),
+        iam_user_arn("hub-user-member"),
+        iam_user_arn("hub-user-outsider"),
+    )
     grants = policy_principals("shop/web-app")
     assert {robot_arn, member_arn} <= grants["push"]
     assert outsider_arn in grants["pull"] and outsider_arn not in grants["push"]
@@ -159,20 +190,30 @@ def test_the_user_guide_through_the_api(world, aws, worker):
     before = ok(member.get(f"{API}me/identities/ecr/credentials/"), 200)
     with worker():
         ok(member.post(f"{API}me/identities/ecr/rotate/"), 202)
-    wait_for(lambda: ok(member.get(f"{API}me/identities/ecr/"), 200),
-             lambda i: i["status"] == "active")
+    wait_for(
+        lambda: ok(member.get(f"{API}me/identities/ecr/"), 200), lambda i: i["status"] == "active"
+    )
     after = ok(member.get(f"{API}me/identities/ecr/credentials/"), 200)
     assert after["access_key_id"] != before["access_key_id"]
     assert iam_keys("hub-user-member") == [after["access_key_id"]]
 
     # Remove a person: the whole desired state without them.
     with worker():
-        ok(member.put(f"{repo_url}access/", {
-            "robots": [{"name": "drone-ci"}],
-            "users": [{"username": "member", "writable": True}],
-        }, format="json"), 202)
-    access = wait_for(lambda: ok(member.get(f"{repo_url}access/"), 200),
-                      lambda a: [u["username"] for u in a["users"]] == ["member"])
+        ok(
+            member.put(
+                f"{repo_url}access/",
+                {
+                    "robots": [{"name": "drone-ci"}],
+                    "users": [{"username": "member", "writable": True}],
+                },
+                format="json",
+            ),
+            202,
+        )
+    access = wait_for(
+        lambda: ok(member.get(f"{repo_url}access/"), 200),
+        lambda a: [u["username"] for u in a["users"]] == ["member"],
+    )
     grants = policy_principals("shop/web-app")
     assert outsider_arn not in grants["pull"] | grants["push"]
     assert {robot_arn, member_arn} <= grants["push"]
@@ -191,12 +232,24 @@ def test_removing_a_member_from_the_project_removes_their_access(world, aws, wor
     """DELETE /members/{username}/: that person's access to every repository goes."""
     admin = client_for(world.users["project_admin"])
     with worker():
-        repo = ok(admin.post(f"{API}projects/acp/docker-repos/", {
-            "service": world.service.pk, "name": "web"}, format="json"), 201)
+        repo = ok(
+            admin.post(
+                f"{API}projects/acp/docker-repos/",
+                {"service": world.service.pk, "name": "web"},
+                format="json",
+            ),
+            201,
+        )
     url = f"{API}docker-repos/{repo['id']}/access/"
     with worker():
-        ok(admin.put(url, {"robots": [], "users": [{"username": "member", "writable": True}]},
-                     format="json"), 202)
+        ok(
+            admin.put(
+                url,
+                {"robots": [], "users": [{"username": "member", "writable": True}]},
+                format="json",
+            ),
+            202,
+        )
     member_arn = iam_user_arn("hub-user-member")
     assert member_arn in policy_principals("acp/web")["push"]
     with worker():

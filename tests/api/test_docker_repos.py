@@ -22,8 +22,10 @@ from .support import API, make_repo
 
 ACP = f"{API}projects/acp/"
 REPOS = f"{ACP}docker-repos/"
-BAD_NAME_MESSAGE = ("Use lowercase letters and digits, separated by single '.', '_', '-' or '/' "
-                    "(no separator at the start, at the end or twice in a row).")
+BAD_NAME_MESSAGE = (
+    "Use lowercase letters and digits, separated by single '.', '_', '-' or '/' "
+    "(no separator at the start, at the end or twice in a row)."
+)
 
 
 def error_of(response, status: int) -> dict:
@@ -40,18 +42,35 @@ def request_body(world, **overrides) -> dict:
 
 def test_request_a_repository(api, world, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks() as callbacks:
-        response = api("member").post(REPOS, request_body(
-            world, description="The web app", tag_mutability="IMMUTABLE", scan_on_push=False,
-            keep_last_images=5), format="json")
+        response = api("member").post(
+            REPOS,
+            request_body(
+                world,
+                description="The web app",
+                tag_mutability="IMMUTABLE",
+                scan_on_push=False,
+                keep_last_images=5,
+            ),
+            format="json",
+        )
     assert response.status_code == 201
     body = response.json()
     repo = DockerRepo.objects.get()
     assert body == {
-        "id": repo.pk, "name": "web", "full_name": "acp/web", "uri": "", "project": "acp",
+        "id": repo.pk,
+        "name": "web",
+        "full_name": "acp/web",
+        "uri": "",
+        "project": "acp",
         "service": {"id": world.service.pk, "name": "hello-world-app"},
-        "description": "The web app", "status": "pending", "status_detail": "",
-        "tag_mutability": "IMMUTABLE", "scan_on_push": False, "keep_last_images": 5,
-        "created_at": body["created_at"], "updated_at": body["updated_at"],
+        "description": "The web app",
+        "status": "pending",
+        "status_detail": "",
+        "tag_mutability": "IMMUTABLE",
+        "scan_on_push": False,
+        "keep_last_images": 5,
+        "created_at": body["created_at"],
+        "updated_at": body["updated_at"],
     }
     assert len(callbacks) == 1  # the provisioning task, sent once the request commits
     assert AuditEvent.objects.filter(action="docker_repo.requested").count() == 1
@@ -64,33 +83,38 @@ def test_list_repositories(api, world):
     body = api("member").get(REPOS).json()
     assert body["count"] == 2
     assert [(r["name"], r["status"], r["status_detail"]) for r in body["results"]] == [
-        ("a-app", "failed", "AWS said no"), ("b-app", "active", "")]
+        ("a-app", "failed", "AWS said no"),
+        ("b-app", "active", ""),
+    ]
     assert body["results"][1]["uri"].endswith(".amazonaws.com/acp/b-app")
 
 
-@pytest.mark.parametrize(("overrides", "field"), [
-    ({"name": "Bad Name"}, "name"),
-    ({"name": "web-"}, "name"),
-    ({"name": ""}, "name"),
-    ({"name": "x" * 300}, "name"),
-    ({"name": 7}, "name"),
-    ({"service": "1"}, "service"),
-    ({"service": None}, "service"),
-    ({"service": 2**70}, "service"),
-    ({"service": 0}, "service"),
-    ({"service": 999_999}, "service"),
-    ({"scan_on_push": "yes"}, "scan_on_push"),
-    ({"scan_on_push": 1}, "scan_on_push"),
-    ({"keep_last_images": 0}, "keep_last_images"),
-    ({"keep_last_images": 10**30}, "keep_last_images"),
-    ({"keep_last_images": "5"}, "keep_last_images"),
-    ({"keep_last_images": 1.5}, "keep_last_images"),
-    ({"keep_last_images": True}, "keep_last_images"),
-    ({"tag_mutability": "mutable"}, "tag_mutability"),
-    ({"tag_mutability": ["MUTABLE"]}, "tag_mutability"),
-    ({"description": {"a": 1}}, "description"),
-    ({"visibility": "public"}, "visibility"),
-])
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"name": "Bad Name"}, "name"),
+        ({"name": "web-"}, "name"),
+        ({"name": ""}, "name"),
+        ({"name": "x" * 300}, "name"),
+        ({"name": 7}, "name"),
+        ({"service": "1"}, "service"),
+        ({"service": None}, "service"),
+        ({"service": 2**70}, "service"),
+        ({"service": 0}, "service"),
+        ({"service": 999_999}, "service"),
+        ({"scan_on_push": "yes"}, "scan_on_push"),
+        ({"scan_on_push": 1}, "scan_on_push"),
+        ({"keep_last_images": 0}, "keep_last_images"),
+        ({"keep_last_images": 10**30}, "keep_last_images"),
+        ({"keep_last_images": "5"}, "keep_last_images"),
+        ({"keep_last_images": 1.5}, "keep_last_images"),
+        ({"keep_last_images": True}, "keep_last_images"),
+        ({"tag_mutability": "mutable"}, "tag_mutability"),
+        ({"tag_mutability": ["MUTABLE"]}, "tag_mutability"),
+        ({"description": {"a": 1}}, "description"),
+        ({"visibility": "public"}, "visibility"),
+    ],
+)
 def test_bad_requests_are_400_with_the_field(api, world, overrides, field):
     body = request_body(world, **overrides)
     error = error_of(api("member").post(REPOS, body, format="json"), 400)
@@ -101,8 +125,9 @@ def test_bad_requests_are_400_with_the_field(api, world, overrides, field):
 
 def test_a_service_of_another_project_is_refused(api, world):
     theirs = Service.objects.create(project=world.other, name="theirs")
-    error = error_of(api("hub_admin").post(REPOS, request_body(world, service=theirs.pk),
-                                           format="json"), 400)
+    error = error_of(
+        api("hub_admin").post(REPOS, request_body(world, service=theirs.pk), format="json"), 400
+    )
     assert error["fields"] == {"service": ["Choose a service of this project."]}
 
 
@@ -110,8 +135,9 @@ def test_a_duplicate_name_is_409(api, world):
     make_repo(world)
     error = error_of(api("member").post(REPOS, request_body(world), format="json"), 409)
     assert error["message"] == "A repository named acp/web already exists."
-    assert error["fields"] == {"name": ["A repository with this name already exists in the "
-                                        "project."]}
+    assert error["fields"] == {
+        "name": ["A repository with this name already exists in the project."]
+    }
 
 
 def test_members_may_not_request_when_admins_manage_repositories(api, world):
@@ -122,30 +148,36 @@ def test_members_may_not_request_when_admins_manage_repositories(api, world):
     assert api("project_admin").post(REPOS, request_body(world), format="json").status_code == 201
 
 
-@pytest.mark.parametrize("body", ["[1, 2]", '"web"', "null", "{", "{\"name\": NaN}",
-                                  "[" * 100_000, "\xff\xfe"])
+@pytest.mark.parametrize(
+    "body", ["[1, 2]", '"web"', "null", "{", '{"name": NaN}', "[" * 100_000, "\xff\xfe"]
+)
 def test_bodies_that_are_not_a_json_object_are_400(api, world, body):
-    response = api("member").generic("POST", REPOS, body.encode("latin-1"),
-                                     content_type="application/json")
+    response = api("member").generic(
+        "POST", REPOS, body.encode("latin-1"), content_type="application/json"
+    )
     error_of(response, 400)
 
 
 def test_a_body_that_is_not_json_is_415(api, world):
-    response = api("member").post(REPOS, "service=1&name=web",
-                                  content_type="application/x-www-form-urlencoded")
+    response = api("member").post(
+        REPOS, "service=1&name=web", content_type="application/x-www-form-urlencoded"
+    )
     assert error_of(response, 415)["code"] == "unsupported_media_type"
 
 
 def test_api_and_page_give_the_same_message_for_a_bad_name(api, world):
     """Both call repo_request: the API's field message is the one the form shows."""
-    api_error = error_of(api("member").post(REPOS, request_body(world, name="Bad_Name!"),
-                                            format="json"), 400)
+    api_error = error_of(
+        api("member").post(REPOS, request_body(world, name="Bad_Name!"), format="json"), 400
+    )
     assert api_error["fields"]["name"] == [BAD_NAME_MESSAGE]
 
     browser = Client()
     browser.force_login(world.users["member"])
-    page = browser.post(reverse("docker_repos:request", args=["acp"]), {
-        "service": world.service.pk, "name": "Bad_Name!", "tag_mutability": "MUTABLE"})
+    page = browser.post(
+        reverse("docker_repos:request", args=["acp"]),
+        {"service": world.service.pk, "name": "Bad_Name!", "tag_mutability": "MUTABLE"},
+    )
     assert page.status_code == 400
     assert escape(api_error["fields"]["name"][0]) in page.content.decode()
     assert escape(api_error["message"]) in page.content.decode()
@@ -171,8 +203,9 @@ def test_another_projects_repository_is_404_even_for_its_project_admins_peers(ap
     assert DockerRepo.objects.get(pk=theirs.pk).status == Status.ACTIVE
 
 
-def test_delete_is_202_then_the_repository_goes(api, world, aws,
-                                                django_capture_on_commit_callbacks):
+def test_delete_is_202_then_the_repository_goes(
+    api, world, aws, django_capture_on_commit_callbacks
+):
     repo = make_repo(world, in_ecr=True)
     with django_capture_on_commit_callbacks() as callbacks:
         response = api("member").delete(f"{API}docker-repos/{repo.pk}/")
@@ -210,8 +243,10 @@ def test_retry_of_a_failed_deletion_resumes_the_deletion(api, world):
 
 def test_retry_takes_no_body(api, world):
     repo = make_repo(world, status=Status.FAILED)
-    error = error_of(api("member").post(f"{API}docker-repos/{repo.pk}/retry/", {"force": True},
-                                        format="json"), 400)
+    error = error_of(
+        api("member").post(f"{API}docker-repos/{repo.pk}/retry/", {"force": True}, format="json"),
+        400,
+    )
     assert list(error["fields"]) == ["force"]
     assert DockerRepo.objects.get(pk=repo.pk).status == Status.FAILED
 
@@ -220,13 +255,19 @@ def test_retry_takes_no_body(api, world):
 
 
 def push_image(repo_name: str, tag: str, number: int) -> None:
-    manifest = {"schemaVersion": 2,
-                "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-                "config": {"digest": f"sha256:{number:064x}", "size": 1,
-                           "mediaType": "application/vnd.docker.container.image.v1+json"},
-                "layers": []}
-    client("ecr").put_image(repositoryName=repo_name, imageManifest=json.dumps(manifest),
-                            imageTag=tag)
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "config": {
+            "digest": f"sha256:{number:064x}",
+            "size": 1,
+            "mediaType": "application/vnd.docker.container.image.v1+json",
+        },
+        "layers": [],
+    }
+    client("ecr").put_image(
+        repositoryName=repo_name, imageManifest=json.dumps(manifest), imageTag=tag
+    )
 
 
 def test_images_are_read_from_ecr(api, world, aws):
@@ -250,8 +291,10 @@ def test_images_next_link_carries_the_ecr_token(api, world, monkeypatch):
 
     monkeypatch.setattr(services, "repo_images", one_page)
     body = api("member").get(f"{API}docker-repos/{repo.pk}/images/?page_size=5").json()
-    assert body["next"] == (f"http://testserver{API}docker-repos/{repo.pk}/images/"
-                            "?page_size=5&page_token=TOKEN%2Fwith%2Bchars")
+    assert body["next"] == (
+        f"http://testserver{API}docker-repos/{repo.pk}/images/"
+        "?page_size=5&page_token=TOKEN%2Fwith%2Bchars"
+    )
     api("member").get(body["next"].replace("http://testserver", ""))
     assert calls == [(None, 5), ("TOKEN/with+chars", 5)]
 
@@ -259,8 +302,9 @@ def test_images_next_link_carries_the_ecr_token(api, world, monkeypatch):
 @pytest.mark.parametrize("page_size", ["0", "101", "abc", "-1", "9" * 30])
 def test_images_page_size_is_checked(api, world, page_size):
     repo = make_repo(world)
-    error = error_of(api("member").get(
-        f"{API}docker-repos/{repo.pk}/images/?page_size={page_size}"), 400)
+    error = error_of(
+        api("member").get(f"{API}docker-repos/{repo.pk}/images/?page_size={page_size}"), 400
+    )
     assert list(error["fields"]) == ["page_size"]
 
 
@@ -271,8 +315,9 @@ def test_images_with_a_page_token_ecr_refuses_are_400(api, world, monkeypatch):
         raise AwsPermanentError("AWS refused", code="InvalidParameterException")
 
     monkeypatch.setattr(services, "repo_images", refuse)
-    error = error_of(api("member").get(
-        f"{API}docker-repos/{repo.pk}/images/?page_token=garbage"), 400)
+    error = error_of(
+        api("member").get(f"{API}docker-repos/{repo.pk}/images/?page_token=garbage"), 400
+    )
     assert list(error["fields"]) == ["page_token"]
 
 
@@ -298,9 +343,15 @@ def test_a_list_row_is_exactly_the_repository_object(world, client):
     """The list is built from plain rows for speed; it must say what the detail says."""
 
     repo = DockerRepo.objects.create(
-        project=world.project, service=world.service, name="web/api", description="d",
-        status="failed", status_detail="AWS refused", keep_last_images=7,
-        uri="123456789012.dkr.ecr.eu-west-2.amazonaws.com/acp/web/api")
+        project=world.project,
+        service=world.service,
+        name="web/api",
+        description="d",
+        status="failed",
+        status_detail="AWS refused",
+        keep_last_images=7,
+        uri="123456789012.dkr.ecr.eu-west-2.amazonaws.com/acp/web/api",
+    )
     client.force_login(world.users["member"])
     listed = client.get("/api/v1/projects/acp/docker-repos/").json()["results"]
     assert listed == [RepoSerializer(repo).data]

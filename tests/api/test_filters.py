@@ -20,8 +20,13 @@ def repos(world):
     api = Service.objects.create(project=world.project, name="api")
     make_repo(world, name="web-frontend", description="The shop's pages")
     make_repo(world, name="web-worker", status=Status.FAILED, description="Background jobs")
-    make_repo(world, service=api, name="Billing", status=Status.PENDING,
-              description="Invoices for the WEB shop")
+    make_repo(
+        world,
+        service=api,
+        name="Billing",
+        status=Status.PENDING,
+        description="Invoices for the WEB shop",
+    )
     make_repo(world, service=api, name="ledger", status=Status.DELETING)
     return client_for(world.users["member"])
 
@@ -34,23 +39,26 @@ def names(client, query: str) -> list[str]:
     return [row["name"] for row in body["results"]]
 
 
-@pytest.mark.parametrize(("query", "expected"), [
-    ("", ["Billing", "ledger", "web-frontend", "web-worker"]),
-    ("?status=failed", ["web-worker"]),
-    ("?status=deleting", ["ledger"]),
-    ("?status=", ["Billing", "ledger", "web-frontend", "web-worker"]),  # empty: no filter
-    ("?service=api", ["Billing", "ledger"]),
-    ("?service=hello-world-app", ["web-frontend", "web-worker"]),
-    ("?service=ap", []),  # a service's whole name, not a part of it
-    ("?name=WEB", ["web-frontend", "web-worker"]),  # contains, in any case
-    ("?name=bill", ["Billing"]),
-    ("?q=web", ["Billing", "web-frontend", "web-worker"]),  # name or description
-    ("?q=JOBS", ["web-worker"]),
-    ("?q=%20jobs%20", ["web-worker"]),  # spaces around it are not searched for
-    ("?service=api&q=web", ["Billing"]),  # filters combine
-    ("?status=active&name=web", ["web-frontend"]),
-    ("?service=nothing", []),
-])
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("", ["Billing", "ledger", "web-frontend", "web-worker"]),
+        ("?status=failed", ["web-worker"]),
+        ("?status=deleting", ["ledger"]),
+        ("?status=", ["Billing", "ledger", "web-frontend", "web-worker"]),  # empty: no filter
+        ("?service=api", ["Billing", "ledger"]),
+        ("?service=hello-world-app", ["web-frontend", "web-worker"]),
+        ("?service=ap", []),  # a service's whole name, not a part of it
+        ("?name=WEB", ["web-frontend", "web-worker"]),  # contains, in any case
+        ("?name=bill", ["Billing"]),
+        ("?q=web", ["Billing", "web-frontend", "web-worker"]),  # name or description
+        ("?q=JOBS", ["web-worker"]),
+        ("?q=%20jobs%20", ["web-worker"]),  # spaces around it are not searched for
+        ("?service=api&q=web", ["Billing"]),  # filters combine
+        ("?status=active&name=web", ["web-frontend"]),
+        ("?service=nothing", []),
+    ],
+)
 def test_each_repository_filter(repos, query, expected):
     assert names(repos, query) == expected
 
@@ -71,21 +79,38 @@ def test_filters_never_show_another_projects_repositories(world, repos):
     assert response.status_code == 404
 
 
-@pytest.mark.parametrize(("query", "field", "message"), [
-    ("?status=removing", "status",  # a state of access entries, never of a repository
-     "Select a valid choice. removing is not one of the available choices."),
-    ("?status=ACTIVE", "status",
-     "Select a valid choice. ACTIVE is not one of the available choices."),
-    ("?name=" + "x" * 257, "name", "Ensure this value has at most 256 characters (it has 257)."),
-    ("?service=" + "s" * 64, "service",
-     "Ensure this value has at most 63 characters (it has 64)."),
-    ("?q=" + "q" * 1001, "q", "Ensure this value has at most 1000 characters (it has 1001)."),
-])
+@pytest.mark.parametrize(
+    ("query", "field", "message"),
+    [
+        (
+            "?status=removing",
+            "status",  # a state of access entries, never of a repository
+            "Select a valid choice. removing is not one of the available choices.",
+        ),
+        (
+            "?status=ACTIVE",
+            "status",
+            "Select a valid choice. ACTIVE is not one of the available choices.",
+        ),
+        (
+            "?name=" + "x" * 257,
+            "name",
+            "Ensure this value has at most 256 characters (it has 257).",
+        ),
+        (
+            "?service=" + "s" * 64,
+            "service",
+            "Ensure this value has at most 63 characters (it has 64).",
+        ),
+        ("?q=" + "q" * 1001, "q", "Ensure this value has at most 1000 characters (it has 1001)."),
+    ],
+)
 def test_a_bad_filter_value_is_a_400_naming_the_filter(repos, query, field, message):
     response = repos.get(REPOS + query)
     assert response.status_code == 400
-    assert response.json() == {"error": {"code": "invalid", "message": f"{field}: {message}",
-                                         "fields": {field: [message]}}}
+    assert response.json() == {
+        "error": {"code": "invalid", "message": f"{field}: {message}", "fields": {field: [message]}}
+    }
 
 
 def test_every_bad_filter_is_named(repos):
@@ -99,13 +124,13 @@ def test_every_bad_filter_is_named(repos):
 
 @pytest.fixture
 def projects(world):
-    for shortname, name, description in [("billing", "Billing team", "Invoices"),
-                                          ("shop", "Web shop", "Pages of the SHOP"),
-                                          ("data", "Data", "Warehouse")]:
-        project = Project.objects.create(shortname=shortname, name=name,
-                                         description=description)
-        Membership.objects.create(project=project, user=world.users["member"],
-                                  role=Role.MEMBER)
+    for shortname, name, description in [
+        ("billing", "Billing team", "Invoices"),
+        ("shop", "Web shop", "Pages of the SHOP"),
+        ("data", "Data", "Warehouse"),
+    ]:
+        project = Project.objects.create(shortname=shortname, name=name, description=description)
+        Membership.objects.create(project=project, user=world.users["member"], role=Role.MEMBER)
     return client_for(world.users["member"])
 
 
@@ -115,18 +140,21 @@ def shortnames(client, query: str) -> list[str]:
     return [row["shortname"] for row in response.json()["results"]]
 
 
-@pytest.mark.parametrize(("query", "expected"), [
-    ("", ["acp", "billing", "data", "shop"]),
-    ("?name=TEAM", ["billing"]),
-    ("?name=shop", ["shop"]),
-    ("?name=billing", ["billing"]),
-    ("?q=shop", ["shop"]),  # shortname, name or description
-    ("?q=invoices", ["billing"]),
-    ("?q=a", ["acp", "billing", "data", "shop"]),
-    ("?q=house", ["data"]),
-    ("?name=web&q=pages", ["shop"]),
-    ("?q=other", []),  # a project the member does not belong to is never found
-])
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("", ["acp", "billing", "data", "shop"]),
+        ("?name=TEAM", ["billing"]),
+        ("?name=shop", ["shop"]),
+        ("?name=billing", ["billing"]),
+        ("?q=shop", ["shop"]),  # shortname, name or description
+        ("?q=invoices", ["billing"]),
+        ("?q=a", ["acp", "billing", "data", "shop"]),
+        ("?q=house", ["data"]),
+        ("?name=web&q=pages", ["shop"]),
+        ("?q=other", []),  # a project the member does not belong to is never found
+    ],
+)
 def test_each_project_filter(projects, query, expected):
     assert shortnames(projects, query) == expected
 
@@ -135,8 +163,9 @@ def test_a_bad_project_filter_value_is_a_400_naming_the_filter(projects):
     response = projects.get(f"{API}projects/?name=" + "n" * 101)
     assert response.status_code == 400
     message = "Ensure this value has at most 100 characters (it has 101)."
-    assert response.json() == {"error": {"code": "invalid", "message": f"name: {message}",
-                                         "fields": {"name": [message]}}}
+    assert response.json() == {
+        "error": {"code": "invalid", "message": f"name: {message}", "fields": {"name": [message]}}
+    }
 
 
 def test_the_schema_documents_the_filters(client, db):

@@ -15,7 +15,9 @@ ECR = f"{API}me/identities/ecr/"
 
 def identity(user, *, status=Status.ACTIVE, key="AKIAEXAMPLE", secret="s3cret"):
     return EcrIdentity.objects.create(
-        user=user, iam_username=f"hub-user-{user.username}", status=status,
+        user=user,
+        iam_username=f"hub-user-{user.username}",
+        status=status,
         iam_arn=f"arn:aws:iam::123456789012:user/platform-hub/hub-user-{user.username}",
         access_key_id=f"{key}{user.pk}" if key else "",
         secret_access_key_encrypted=encrypt(f"{secret}-{user.username}") if key else "",
@@ -24,10 +26,12 @@ def identity(user, *, status=Status.ACTIVE, key="AKIAEXAMPLE", secret="s3cret"):
 
 def everyone_has_one(path: str) -> Url:
     """Every person of `world` has an active identity (each role reads its own)."""
+
     def build(world):
         for user in world.users.values():
             identity(user)
         return path
+
     return Url(f"{path} (everyone has one)", build)
 
 
@@ -63,9 +67,12 @@ def test_get_shows_the_registry_from_the_identity(api, world):
     identity(world.users["member"])
     body = api("member").get(ECR).json()
     assert body == {
-        "status": "active", "status_detail": "", "iam_username": "hub-user-member",
+        "status": "active",
+        "status_detail": "",
+        "iam_username": "hub-user-member",
         "access_key_id": f"AKIAEXAMPLE{world.users['member'].pk}",
-        "region": "eu-west-2", "registry": "123456789012.dkr.ecr.eu-west-2.amazonaws.com",
+        "region": "eu-west-2",
+        "registry": "123456789012.dkr.ecr.eu-west-2.amazonaws.com",
     }
 
 
@@ -78,7 +85,8 @@ def test_credentials_are_the_owners_only_and_audited(api, world):
     assert response.json() == {
         "access_key_id": f"AKIAEXAMPLE{world.users['member'].pk}",
         "secret_access_key": "s3cret-member",
-        "region": "eu-west-2", "registry": "123456789012.dkr.ecr.eu-west-2.amazonaws.com",
+        "region": "eu-west-2",
+        "registry": "123456789012.dkr.ecr.eu-west-2.amazonaws.com",
     }
     event = AuditEvent.objects.get(action="ecr_identity.credentials_revealed")
     assert event.actor == world.users["member"]
@@ -116,5 +124,6 @@ def test_identity_endpoints_take_no_body(api, world):
     response = api("member").post(ECR, {"user": "padmin"}, format="json")
     assert response.status_code == 400
     assert assert_error_shape(response)["fields"] == {
-        "user": ["Unknown field: this endpoint does not accept it."]}
+        "user": ["Unknown field: this endpoint does not accept it."]
+    }
     assert not EcrIdentity.objects.exists()

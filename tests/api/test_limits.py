@@ -15,8 +15,9 @@ from .matrix import assert_error_shape
 from .support import API
 
 TOO_LONG = "x" * (DESCRIPTION_MAX + 1)  # unbroken, like the 20,000 characters once accepted
-MESSAGE = f"Ensure this value has at most {DESCRIPTION_MAX} characters (it has " \
-          f"{DESCRIPTION_MAX + 1})."
+MESSAGE = (
+    f"Ensure this value has at most {DESCRIPTION_MAX} characters (it has {DESCRIPTION_MAX + 1})."
+)
 
 
 def service_id(world) -> int:
@@ -25,27 +26,58 @@ def service_id(world) -> int:
 
 CASES = [
     # (who, method, path, body, field, message)
-    ("hub_admin", "post", "projects/", {"shortname": "acme", "name": "Acme",
-                                        "description": TOO_LONG}, "description", MESSAGE),
-    ("hub_admin", "post", "projects/", {"shortname": "acme", "name": "n" * 101},
-     "name", "Ensure this value has at most 100 characters (it has 101)."),
-    ("project_admin", "patch", "projects/acp/", {"description": TOO_LONG}, "description",
-     MESSAGE),
-    ("project_admin", "post", "projects/acp/services/", {"name": "billing",
-                                                         "description": TOO_LONG},
-     "description", MESSAGE),
-    ("project_admin", "post", "projects/acp/services/", {"name": "s" * 64},
-     "name", "Ensure this value has at most 63 characters (it has 64)."),
-    ("member", "post", "projects/acp/docker-repos/", {"service": service_id, "name": "web",
-                                                      "description": TOO_LONG},
-     "description", MESSAGE),
+    (
+        "hub_admin",
+        "post",
+        "projects/",
+        {"shortname": "acme", "name": "Acme", "description": TOO_LONG},
+        "description",
+        MESSAGE,
+    ),
+    (
+        "hub_admin",
+        "post",
+        "projects/",
+        {"shortname": "acme", "name": "n" * 101},
+        "name",
+        "Ensure this value has at most 100 characters (it has 101).",
+    ),
+    ("project_admin", "patch", "projects/acp/", {"description": TOO_LONG}, "description", MESSAGE),
+    (
+        "project_admin",
+        "post",
+        "projects/acp/services/",
+        {"name": "billing", "description": TOO_LONG},
+        "description",
+        MESSAGE,
+    ),
+    (
+        "project_admin",
+        "post",
+        "projects/acp/services/",
+        {"name": "s" * 64},
+        "name",
+        "Ensure this value has at most 63 characters (it has 64).",
+    ),
+    (
+        "member",
+        "post",
+        "projects/acp/docker-repos/",
+        {"service": service_id, "name": "web", "description": TOO_LONG},
+        "description",
+        MESSAGE,
+    ),
 ]
 
 
-@pytest.mark.parametrize(("role", "method", "path", "body", "field", "message"), CASES,
-                         ids=[f"{c[1]} {c[2]} {c[4]}" for c in CASES])
-def test_too_long_is_a_structured_400_and_changes_nothing(api, world, role, method, path,
-                                                          body, field, message):
+@pytest.mark.parametrize(
+    ("role", "method", "path", "body", "field", "message"),
+    CASES,
+    ids=[f"{c[1]} {c[2]} {c[4]}" for c in CASES],
+)
+def test_too_long_is_a_structured_400_and_changes_nothing(
+    api, world, role, method, path, body, field, message
+):
     body = {k: v(world) if callable(v) else v for k, v in body.items()}
     client = api(role)  # its token first: the snapshot is of what the request may change
     before = db_state()
@@ -58,8 +90,11 @@ def test_too_long_is_a_structured_400_and_changes_nothing(api, world, role, meth
 
 
 def test_at_the_limit_is_accepted(api, world):
-    response = api("project_admin").post(API + "projects/acp/services/", {
-        "name": "s" * 63, "description": "x" * DESCRIPTION_MAX}, format="json")
+    response = api("project_admin").post(
+        API + "projects/acp/services/",
+        {"name": "s" * 63, "description": "x" * DESCRIPTION_MAX},
+        format="json",
+    )
     assert response.status_code == 201, response.content
     assert Service.objects.get(name="s" * 63).description == "x" * DESCRIPTION_MAX
 
@@ -67,10 +102,11 @@ def test_at_the_limit_is_accepted(api, world):
 def test_the_models_refuse_it_whoever_calls(world):
     """The limit is the model's (full_clean in every service), not only the API's."""
 
-    for instance in (Project(shortname="acme", name="Acme", description=TOO_LONG),
-                     Service(project=world.project, name="svc", description=TOO_LONG),
-                     DockerRepo(project=world.project, service=world.service, name="web",
-                                description=TOO_LONG)):
+    for instance in (
+        Project(shortname="acme", name="Acme", description=TOO_LONG),
+        Service(project=world.project, name="svc", description=TOO_LONG),
+        DockerRepo(project=world.project, service=world.service, name="web", description=TOO_LONG),
+    ):
         with pytest.raises(ValidationError) as caught:
             instance.full_clean(validate_unique=False, validate_constraints=False)
         assert caught.value.message_dict == {"description": [MESSAGE]}

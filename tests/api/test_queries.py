@@ -42,18 +42,25 @@ def add_repos(world, numbers) -> None:
 
 CASES = {
     "projects (member)": ("member", f"{API}projects/", lambda w, mu, n: add_projects(w, n)),
-    "projects (hub admin)": ("hub_admin", f"{API}projects/",
-                             lambda w, mu, n: add_projects(w, n)),
+    "projects (hub admin)": ("hub_admin", f"{API}projects/", lambda w, mu, n: add_projects(w, n)),
     "members": ("member", f"{API}projects/acp/members/", lambda w, mu, n: add_members(w, mu, n)),
     "services": ("member", f"{API}projects/acp/services/", lambda w, mu, n: add_services(w, n)),
-    "docker-repos": ("member", f"{API}projects/acp/docker-repos/",
-                     lambda w, mu, n: add_repos(w, n)),
+    "docker-repos": (
+        "member",
+        f"{API}projects/acp/docker-repos/",
+        lambda w, mu, n: add_repos(w, n),
+    ),
     # Filtering (django-filter) costs no query of its own.
-    "docker-repos (filtered)": ("member",
-                                f"{API}projects/acp/docker-repos/?status=active&q=repo&name=r",
-                                lambda w, mu, n: add_repos(w, n)),
-    "projects (filtered)": ("member", f"{API}projects/?q=p&name=p",
-                            lambda w, mu, n: add_projects(w, n)),
+    "docker-repos (filtered)": (
+        "member",
+        f"{API}projects/acp/docker-repos/?status=active&q=repo&name=r",
+        lambda w, mu, n: add_repos(w, n),
+    ),
+    "projects (filtered)": (
+        "member",
+        f"{API}projects/?q=p&name=p",
+        lambda w, mu, n: add_projects(w, n),
+    ),
 }
 
 

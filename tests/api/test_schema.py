@@ -24,8 +24,9 @@ def schema(django_db_blocker):
 
 def test_the_schema_generates_without_warnings(tmp_path):
     # --fail-on-warn: any endpoint spectacular cannot describe fails the test.
-    call_command("spectacular", "--validate", "--fail-on-warn", "--file",
-                 str(tmp_path / "schema.yml"))
+    call_command(
+        "spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yml")
+    )
 
 
 def api_operations() -> set[tuple[str, str]]:
@@ -49,8 +50,12 @@ def api_operations() -> set[tuple[str, str]]:
 
 
 def test_every_endpoint_is_in_the_schema_and_nothing_else(schema):
-    documented = {(path, method) for path, item in schema["paths"].items()
-                  for method in item if method in METHODS}
+    documented = {
+        (path, method)
+        for path, item in schema["paths"].items()
+        for method in item
+        if method in METHODS
+    }
     assert documented == api_operations()
     assert len(documented) >= 25
 
@@ -77,10 +82,10 @@ def test_the_contracts_status_codes_are_documented(schema):
     assert "201" in paths["/api/v1/projects/"]["post"]["responses"]
     assert "202" in paths["/api/v1/docker-repos/{repo_id}/"]["delete"]["responses"]
     assert "409" in paths["/api/v1/docker-repos/{repo_id}/retry/"]["post"]["responses"]
-    assert "204" in paths["/api/v1/projects/{shortname}/members/{username}/"]["delete"][
-        "responses"]
-    assert "409" in paths["/api/v1/projects/{shortname}/services/{service_id}/"]["delete"][
-        "responses"]
+    assert "204" in paths["/api/v1/projects/{shortname}/members/{username}/"]["delete"]["responses"]
+    assert (
+        "409" in paths["/api/v1/projects/{shortname}/services/{service_id}/"]["delete"]["responses"]
+    )
     repos = paths["/api/v1/projects/{shortname}/docker-repos/"]["get"]["responses"]["200"]
     assert repos["content"]["application/json"]["schema"]["$ref"].endswith("PaginatedRepoList")
 
@@ -100,9 +105,12 @@ def test_the_error_component(schema):
 
 def test_token_and_session_authentication_are_described(schema):
     schemes = schema["components"]["securitySchemes"]
-    assert schemes["tokenAuth"] == {"type": "apiKey", "in": "header", "name": "Authorization",
-                                    "description": "A personal API token, sent as "
-                                                   "`Token <token>`."}
+    assert schemes["tokenAuth"] == {
+        "type": "apiKey",
+        "in": "header",
+        "name": "Authorization",
+        "description": "A personal API token, sent as `Token <token>`.",
+    }
     assert "cookieAuth" in schemes
 
 

@@ -44,18 +44,31 @@ def seeded(world, aws, settings, wsgi_in_the_test_transaction):
     repo = make_repo(world, in_ecr=True)
     make_repo(world, name="broken", status=Status.FAILED, status_detail="AWS said no")
     robot = RobotAccount.objects.create(
-        repo=repo, name="drone-ci", status=Status.ACTIVE,
-        iam_username="hub-robot-acp-web-drone-ci", access_key_id="AKIAROBOT",
-        secret_access_key_encrypted=encrypt("robot-secret"))
+        repo=repo,
+        name="drone-ci",
+        status=Status.ACTIVE,
+        iam_username="hub-robot-acp-web-drone-ci",
+        access_key_id="AKIAROBOT",
+        secret_access_key_encrypted=encrypt("robot-secret"),
+    )
     admin = world.users["hub_admin"]
     EcrIdentity.objects.create(
-        user=admin, iam_username="hub-user-hubadmin", status=Status.ACTIVE,
+        user=admin,
+        iam_username="hub-user-hubadmin",
+        status=Status.ACTIVE,
         iam_arn="arn:aws:iam::123456789012:user/platform-hub/hub-user-hubadmin",
-        access_key_id="AKIAADMIN", secret_access_key_encrypted=encrypt("admin-secret"))
+        access_key_id="AKIAADMIN",
+        secret_access_key_encrypted=encrypt("admin-secret"),
+    )
     return {
         "token": token_for(admin),
-        "path": {"shortname": "acp", "repo_id": repo.pk, "service_id": world.service.pk,
-                 "username": "member", "robot_id": robot.pk},
+        "path": {
+            "shortname": "acp",
+            "repo_id": repo.pk,
+            "service_id": world.service.pk,
+            "username": "member",
+            "robot_id": robot.pk,
+        },
     }
 
 
@@ -66,8 +79,13 @@ schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", application)
 
 @schema.parametrize()
 @schema.given(use_seeded=st.booleans())
-@settings(max_examples=10, derandomize=True, deadline=None, phases=[Phase.explicit,
-          Phase.generate], suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=10,
+    derandomize=True,
+    deadline=None,
+    phases=[Phase.explicit, Phase.generate],
+    suppress_health_check=list(HealthCheck),
+)
 def test_no_server_errors_and_responses_match_the_schema(case, use_seeded, seeded):
     if use_seeded and case.path_parameters:
         # Half the examples address real objects; the rest whatever was generated.

@@ -81,12 +81,20 @@ def test_a_broken_cache_does_not_break_the_api(world, monkeypatch):
 
 def settings_with(**env) -> dict:
     """hub.settings' CACHES and HUB_API_RATE as a fresh process sees them with `env`."""
-    code = ("import json, hub.settings as s; "
-            "print(json.dumps({'CACHES': s.CACHES, 'HUB_API_RATE': s.HUB_API_RATE}))")
-    environ = {k: v for k, v in os.environ.items()
-               if k not in ("HUB_CACHE_URL", "HUB_API_RATE")} | env
-    done = subprocess.run([sys.executable, "-c", code], env=environ, capture_output=True,
-                          text=True, cwd=settings_module_dir())
+    code = (
+        "import json, hub.settings as s; "
+        "print(json.dumps({'CACHES': s.CACHES, 'HUB_API_RATE': s.HUB_API_RATE}))"
+    )
+    environ = {
+        k: v for k, v in os.environ.items() if k not in ("HUB_CACHE_URL", "HUB_API_RATE")
+    } | env
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env=environ,
+        capture_output=True,
+        text=True,
+        cwd=settings_module_dir(),
+    )
     return json.loads(done.stdout) if done.returncode == 0 else {"error": done.stderr}
 
 
@@ -103,8 +111,7 @@ def test_the_defaults_are_600_a_minute_in_memory():
 def test_hub_cache_url_puts_the_counts_in_redis():
     loaded = settings_with(HUB_CACHE_URL="redis://cache:6379/1", HUB_API_RATE="50/s")
     assert loaded["HUB_API_RATE"] == "50/s"
-    assert loaded["CACHES"]["default"]["BACKEND"] == \
-        "django.core.cache.backends.redis.RedisCache"
+    assert loaded["CACHES"]["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
     assert loaded["CACHES"]["default"]["LOCATION"] == "redis://cache:6379/1"
 
 
@@ -112,14 +119,20 @@ def test_a_malformed_rate_stops_the_start():
     assert "HUB_API_RATE must look like" in settings_with(HUB_API_RATE="lots")["error"]
 
 
-@pytest.mark.skipif(not os.environ.get("HUB_TEST_REDIS_URL"),
-                    reason="set HUB_TEST_REDIS_URL=redis://... to throttle through Redis")
+@pytest.mark.skipif(
+    not os.environ.get("HUB_TEST_REDIS_URL"),
+    reason="set HUB_TEST_REDIS_URL=redis://... to throttle through Redis",
+)
 def test_throttling_through_redis(world, settings):
     """The counts live in Redis (never flushed here: CI shares the server with Celery)."""
 
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                                   "LOCATION": os.environ["HUB_TEST_REDIS_URL"],
-                                   "KEY_PREFIX": f"hub-test-{os.getpid()}-{time.time_ns()}"}}
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ["HUB_TEST_REDIS_URL"],
+            "KEY_PREFIX": f"hub-test-{os.getpid()}-{time.time_ns()}",
+        }
+    }
     settings.HUB_API_RATE = "2/min"
     user = world.users["member"]
     key = HubApiThrottle.cache_format % {"scope": "hub_api", "ident": user.pk}

@@ -73,7 +73,8 @@ def retry_log():
 
     def record(sender=None, request=None, reason=None, **kwargs):
         row = DockerRepo.objects.filter(pk=request.args[0]).values_list(
-            "status", "status_detail").first() or ("gone", "")
+            "status", "status_detail"
+        ).first() or ("gone", "")
         log.append(RetryNoted(request.retries + 1, *row, countdown=reason.when))
 
     signals.task_retry.connect(record, weak=False)

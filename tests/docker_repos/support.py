@@ -19,8 +19,10 @@ def aws_error(code: str, status: int = 400, message: str = "Rate exceeded"):
     client raises ClientError(code) and sends nothing (botocore's own retries are skipped,
     as if they had all been used up)."""
     http = AWSResponse("https://api.ecr.test/", status, {}, None)
-    parsed = {"Error": {"Code": code, "Message": message},
-              "ResponseMetadata": {"HTTPStatusCode": status}}
+    parsed = {
+        "Error": {"Code": code, "Message": message},
+        "ResponseMetadata": {"HTTPStatusCode": status},
+    }
     return http, parsed
 
 
@@ -36,15 +38,21 @@ def aws_http_error(request, code: str, status: int, message: str = "Try again") 
     """What a `before-send` handler returns: the HTTP answer of an AWS JSON-protocol error.
     botocore parses it and applies its own retry rules, as with a real answer."""
     body = json.dumps({"__type": code, "message": message}).encode()
-    return AWSResponse(request.url, status, {"Content-Type": "application/x-amz-json-1.1"},
-                       _Body(body))
+    return AWSResponse(
+        request.url, status, {"Content-Type": "application/x-amz-json-1.1"}, _Body(body)
+    )
 
 
 def request_repo(world, name: str = "web", *, actor: str = "member", **settings) -> DockerRepo:
     """Request a repository as a project member; the task is not run (in a test's
     transaction, on-commit callbacks never fire)."""
-    return services.repo_request(actor=world.users[actor], project=world.project,
-                                 service=world.service, name=name, **settings)
+    return services.repo_request(
+        actor=world.users[actor],
+        project=world.project,
+        service=world.service,
+        name=name,
+        **settings,
+    )
 
 
 def run(task, repo_id: int):
@@ -96,11 +104,18 @@ def push_image(ecr, name: str, tag: str, *, layer: str = "1") -> str:
     manifest = {
         "schemaVersion": 2,
         "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-        "config": {"mediaType": "application/vnd.docker.container.image.v1+json",
-                   "size": 7023, "digest": "sha256:" + "c" * 63 + layer},
-        "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
-                    "size": 32654, "digest": "sha256:" + "a" * 63 + layer}],
+        "config": {
+            "mediaType": "application/vnd.docker.container.image.v1+json",
+            "size": 7023,
+            "digest": "sha256:" + "c" * 63 + layer,
+        },
+        "layers": [
+            {
+                "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+                "size": 32654,
+                "digest": "sha256:" + "a" * 63 + layer,
+            }
+        ],
     }
-    response = ecr.put_image(repositoryName=name, imageManifest=json.dumps(manifest),
-                             imageTag=tag)
+    response = ecr.put_image(repositoryName=name, imageManifest=json.dumps(manifest), imageTag=tag)
     return response["image"]["imageId"]["imageDigest"]

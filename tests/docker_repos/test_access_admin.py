@@ -22,17 +22,22 @@ def rows(world):
     repo = fake_active_repo(world)
     robot = fake_robot(repo, "drone-ci", status=Status.FAILED)
     identity = fake_identity(world.users["member"], status=Status.FAILED)
-    access = RepoAccess.objects.create(repo=repo, user=world.users["member"],
-                                       status=Status.FAILED, status_detail="AWS said no")
+    access = RepoAccess.objects.create(
+        repo=repo, user=world.users["member"], status=Status.FAILED, status_detail="AWS said no"
+    )
     return robot, identity, access
 
 
-@pytest.mark.parametrize("model", ["docker_repos_robotaccount", "docker_repos_repoaccess",
-                                   "identities_ecridentity"])
+@pytest.mark.parametrize(
+    "model", ["docker_repos_robotaccount", "docker_repos_repoaccess", "identities_ecridentity"]
+)
 def test_lists_and_pages_show_no_secret(operator, client, rows, model):
     robot, identity, access = rows
-    obj = {"docker_repos_robotaccount": robot, "docker_repos_repoaccess": access,
-           "identities_ecridentity": identity}[model]
+    obj = {
+        "docker_repos_robotaccount": robot,
+        "docker_repos_repoaccess": access,
+        "identities_ecridentity": identity,
+    }[model]
     listing = client.get(reverse(f"admin:{model}_changelist"))
     assert listing.status_code == 200
     assert "Failed" in listing.content.decode()
@@ -52,12 +57,16 @@ def test_search_and_filters(operator, client, rows):
 
 def test_retry_failed_action(operator, client, rows, django_capture_on_commit_callbacks):
     robot, identity, access = rows
-    for model, obj in (("docker_repos_robotaccount", robot),
-                       ("docker_repos_repoaccess", access),
-                       ("identities_ecridentity", identity)):
+    for model, obj in (
+        ("docker_repos_robotaccount", robot),
+        ("docker_repos_repoaccess", access),
+        ("identities_ecridentity", identity),
+    ):
         with django_capture_on_commit_callbacks(execute=False):
-            response = client.post(reverse(f"admin:{model}_changelist"), {
-                "action": "retry_failed", "_selected_action": [obj.pk]})
+            response = client.post(
+                reverse(f"admin:{model}_changelist"),
+                {"action": "retry_failed", "_selected_action": [obj.pk]},
+            )
         assert response.status_code == 302
     assert RobotAccount.objects.get().status == Status.PENDING
     assert RepoAccess.objects.get().status == Status.PENDING

@@ -47,8 +47,9 @@ def test_the_repository_lists_robots_and_people_with_their_status(world, client,
     RobotAccount.objects.filter(pk=failed.pk).update(status_detail="IAM said no")
     fake_identity(world.users["member"])
     RepoAccess.objects.create(repo=repo, user=world.users["member"], status=Status.ACTIVE)
-    pending = RepoAccess.objects.create(repo=repo, user=world.users["project_admin"],
-                                        writable=True, status=Status.PENDING)
+    pending = RepoAccess.objects.create(
+        repo=repo, user=world.users["project_admin"], writable=True, status=Status.PENDING
+    )
     client.force_login(world.users["project_admin"])
     body = shown_page(client.get(urls(repo)["detail"]))
     assert 'data-robot="drone-ci"' in body and 'data-robot="broken"' in body
@@ -62,8 +63,10 @@ def test_the_repository_lists_robots_and_people_with_their_status(world, client,
     # Every person listed links to Connected Identities.
     assert body.count(f'href="{reverse("identities:connected")}"') >= 3
     # Something is pending: that row, and only that row, refreshes itself.
-    assert live_polls(body) == {f"person-row-{pending.pk}": f'{urls(repo)["fragment"]}'
-                                f"?person={pending.pk}&v={live.version_of(pending)}"}
+    assert live_polls(body) == {
+        f"person-row-{pending.pk}": f"{urls(repo)['fragment']}"
+        f"?person={pending.pk}&v={live.version_of(pending)}"
+    }
     assert FAKE_SECRET not in body
 
 
@@ -76,26 +79,25 @@ def test_the_list_stops_polling_once_nothing_is_in_flight(world, client, repo):
 
 
 def test_a_row_poll_swaps_nothing_until_the_entry_changed_and_goes_once_it_is_gone(
-        world, client, repo):
+    world, client, repo
+):
     robot = fake_robot(repo, "drone-ci", status=Status.REMOVING)
-    access = RepoAccess.objects.create(repo=repo, user=world.users["member"],
-                                       status=Status.PENDING)
+    access = RepoAccess.objects.create(repo=repo, user=world.users["member"], status=Status.PENDING)
     client.force_login(world.users["member"])
     polls = live_polls(page(client.get(urls(repo)["detail"])))
     robot_poll, person_poll = polls[f"robot-row-{robot.pk}"], polls[f"person-row-{access.pk}"]
     assert client.get(robot_poll).status_code == 204
     assert client.get(person_poll).status_code == 204
 
-    RepoAccess.objects.filter(pk=access.pk).update(status=Status.ACTIVE,
-                                                   updated_at=timezone.now())
+    RepoAccess.objects.filter(pk=access.pk).update(status=Status.ACTIVE, updated_at=timezone.now())
     body = page(client.get(person_poll))
     assert f'id="person-row-{access.pk}"' in body and 'data-status="active"' in body
-    assert 'data-robot=' not in body, "only the row asked for"
+    assert "data-robot=" not in body, "only the row asked for"
     assert live_polls(body) == {}, "settled: that row stops polling"
 
     robot.delete()
     response = client.get(robot_poll)
-    assert response.status_code == 200 and 'data-robot=' not in page(response)
+    assert response.status_code == 200 and "data-robot=" not in page(response)
 
 
 @pytest.mark.parametrize("role", ["member", "hub_admin", "project_admin"])
@@ -114,8 +116,7 @@ def test_members_who_do_not_manage_see_no_robot_key_id(world, client, repo, role
     assert (f'href="{urls(repo)["manage"]}"' in detail) is manages
 
 
-def test_manage_access_lists_members_with_pull_and_push_unticked_by_default(
-        world, client, repo):
+def test_manage_access_lists_members_with_pull_and_push_unticked_by_default(world, client, repo):
     client.force_login(world.users["project_admin"])
     response = client.get(urls(repo)["manage"])
     body = page(response)
@@ -130,20 +131,27 @@ def test_manage_access_lists_members_with_pull_and_push_unticked_by_default(
 def test_saving_applies_the_whole_form(world, client, repo, django_capture_on_commit_callbacks):
     keep, drop = fake_robot(repo, "keep"), fake_robot(repo, "drop")
     client.force_login(world.users["member"])
-    form = {"remove_robot": ["drop"], "new_robots": "drone-ci, gha",
-            "pull": ["member"], "push": ["padmin"]}  # push without pull ticked: both
+    form = {
+        "remove_robot": ["drop"],
+        "new_robots": "drone-ci, gha",
+        "pull": ["member"],
+        "push": ["padmin"],
+    }  # push without pull ticked: both
     # A robot goes: first the summary, nothing saved.
     before = db_state()
     summary = client.post(urls(repo)["manage"], form)
     assert summary.status_code == 200 and db_state() == before
     reviewed = re.search(r'name="reviewed" value="([0-9a-f]+)"', page(summary)).group(1)
     with django_capture_on_commit_callbacks(execute=False):
-        response = client.post(urls(repo)["manage"], {**form, "confirm": "1",
-                                                      "reviewed": reviewed})
+        response = client.post(urls(repo)["manage"], {**form, "confirm": "1", "reviewed": reviewed})
     assert response.status_code == 302 and response["Location"] == urls(repo)["detail"]
     robots = dict(RobotAccount.objects.values_list("name", "status"))
-    assert robots == {"keep": Status.ACTIVE, "drop": Status.REMOVING,
-                      "drone-ci": Status.PENDING, "gha": Status.PENDING}
+    assert robots == {
+        "keep": Status.ACTIVE,
+        "drop": Status.REMOVING,
+        "drone-ci": Status.PENDING,
+        "gha": Status.PENDING,
+    }
     people = {a.user.username: a.writable for a in RepoAccess.objects.select_related("user")}
     assert people == {"member": False, "padmin": True}
     assert keep.pk and drop.pk
@@ -156,8 +164,7 @@ def test_saving_applies_the_whole_form(world, client, repo, django_capture_on_co
 
 def test_a_refused_save_shows_why_and_keeps_what_was_ticked(world, client, repo):
     client.force_login(world.users["member"])
-    response = client.post(urls(repo)["manage"], {"new_robots": "Drone_CI",
-                                                  "pull": ["member"]})
+    response = client.post(urls(repo)["manage"], {"new_robots": "Drone_CI", "pull": ["member"]})
     assert response.status_code == 400
     assert_shows(response, "lowercase letters, digits and hyphens")
     body = page(response)
@@ -191,8 +198,9 @@ def test_revealing_a_robot_secret_shows_it_once_uncached_and_audited(world, clie
     assert response["Cache-Control"] == "no-store, private"
     assert FAKE_SECRET in page(response)
     assert 'data-copy="#robot-secret"' in page(response)
-    reveals = AuditEvent.objects.filter(action="robot.credentials_revealed",
-                                        actor=world.users["member"])
+    reveals = AuditEvent.objects.filter(
+        action="robot.credentials_revealed", actor=world.users["member"]
+    )
     assert reveals.count() == 1
     # A reload (or the address reopened): the hub's page says it was shown once; no
     # second reveal is recorded.
@@ -239,20 +247,27 @@ def test_rotate_from_the_page(world, client, repo, django_capture_on_commit_call
 def summary_of(response) -> dict[str, list[str]]:
     """The confirmation page's lists: {"removed": [...], "changed": [...], "granted": [...]}."""
     body = page(response)
-    return {kind: [re.sub(r"<[^>]+>", "", item).strip() for item in re.findall(
-        r"<li>(.*?)</li>", found.group(1))] if (found := re.search(
-            rf'<ul class="changes {kind}">(.*?)</ul>', body, re.S)) else []
-        for kind in ("removed", "changed", "granted")}
+    return {
+        kind: [
+            re.sub(r"<[^>]+>", "", item).strip()
+            for item in re.findall(r"<li>(.*?)</li>", found.group(1))
+        ]
+        if (found := re.search(rf'<ul class="changes {kind}">(.*?)</ul>', body, re.S))
+        else []
+        for kind in ("removed", "changed", "granted")
+    }
 
 
 def test_unticking_someone_shows_who_loses_what_and_asks_first(world, client, repo):
     """The issue's case: one Space on a ticked Pull cleared Push too, and Save removed all
     of that person's access. Now Save shows who loses what, and nothing changes until
     Confirm."""
-    RepoAccess.objects.create(repo=repo, user=world.users["member"], writable=True,
-                              status=Status.ACTIVE)
-    RepoAccess.objects.create(repo=repo, user=world.users["project_admin"], writable=True,
-                              status=Status.ACTIVE)
+    RepoAccess.objects.create(
+        repo=repo, user=world.users["member"], writable=True, status=Status.ACTIVE
+    )
+    RepoAccess.objects.create(
+        repo=repo, user=world.users["project_admin"], writable=True, status=Status.ACTIVE
+    )
     fake_robot(repo, "old-ci")
     client.force_login(world.users["project_admin"])
     before = db_state()
@@ -262,14 +277,20 @@ def test_unticking_someone_shows_who_loses_what_and_asks_first(world, client, re
     assert response.status_code == 200
     assert db_state() == before, "nothing is saved before Confirm"
     assert summary_of(response) == {
-        "removed": ["member loses pull + push access",
-                    "Robot account old-ci is removed (its IAM user and key are deleted)"],
+        "removed": [
+            "member loses pull + push access",
+            "Robot account old-ci is removed (its IAM user and key are deleted)",
+        ],
         "changed": ["padmin: pull + push → pull"],
-        "granted": ["Robot account new-ci is added"]}
+        "granted": ["Robot account new-ci is added"],
+    }
     assert_shows(response, "Nothing is saved yet")
     body = page(response)
-    for hidden in ('name="pull" value="padmin"', 'name="remove_robot" value="old-ci"',
-                   'name="new_robots" value="new-ci"'):
+    for hidden in (
+        'name="pull" value="padmin"',
+        'name="remove_robot" value="old-ci"',
+        'name="new_robots" value="new-ci"',
+    ):
         assert hidden in body
 
     # Change the selection: back to the form with the ticks as submitted, nothing saved.
@@ -281,13 +302,16 @@ def test_unticking_someone_shows_who_loses_what_and_asks_first(world, client, re
     reviewed = re.search(r'name="reviewed" value="([0-9a-f]+)"', body).group(1)
     done = client.post(urls(repo)["manage"], {**form, "confirm": "1", "reviewed": reviewed})
     assert done.status_code == 302
-    accesses = {a.user.username: (a.writable, a.status)
-                for a in RepoAccess.objects.select_related("user")}
+    accesses = {
+        a.user.username: (a.writable, a.status) for a in RepoAccess.objects.select_related("user")
+    }
     assert accesses == {"member": (True, Status.REMOVING), "padmin": (False, Status.PENDING)}
     message = page(client.get(urls(repo)["detail"]))
-    assert ("Access to acp/hello-world-app saved: padmin changes from pull + push to pull; "
-            "member loses pull + push; robot account new-ci is added; robot account old-ci "
-            "is removed.") in message
+    assert (
+        "Access to acp/hello-world-app saved: padmin changes from pull + push to pull; "
+        "member loses pull + push; robot account new-ci is added; robot account old-ci "
+        "is removed."
+    ) in message
     assert 'data-until-settled="#repo-access"' in message
 
 
@@ -298,8 +322,7 @@ def test_granting_only_saves_straight_away_and_says_what_changed(world, client, 
     body = page(client.get(urls(repo)["detail"]))
     assert "saved: member gets pull; padmin gets pull + push." in body
     # pull → pull + push is more, not less: no question either.
-    response = client.post(urls(repo)["manage"], {"pull": ["member"], "push": ["member",
-                                                                              "padmin"]})
+    response = client.post(urls(repo)["manage"], {"pull": ["member"], "push": ["member", "padmin"]})
     assert response.status_code == 302
     assert RepoAccess.objects.get(user=world.users["member"]).writable
 
@@ -312,14 +335,15 @@ def test_a_confirmation_of_an_older_state_is_not_saved(world, client, repo):
     summary = client.post(urls(repo)["manage"], {})
     reviewed = re.search(r'name="reviewed" value="([0-9a-f]+)"', page(summary)).group(1)
     # Meanwhile padmin is given pull by someone else.
-    RepoAccess.objects.create(repo=repo, user=world.users["project_admin"],
-                              status=Status.ACTIVE)
+    RepoAccess.objects.create(repo=repo, user=world.users["project_admin"], status=Status.ACTIVE)
     before = db_state()
     response = client.post(urls(repo)["manage"], {"confirm": "1", "reviewed": reviewed})
     assert response.status_code == 200 and db_state() == before
     assert "Someone changed this repository's access meanwhile" in page(response)
-    assert summary_of(response)["removed"] == ["member loses pull access",
-                                               "padmin loses pull access"]
+    assert summary_of(response)["removed"] == [
+        "member loses pull access",
+        "padmin loses pull access",
+    ]
 
 
 def test_robot_name_errors_are_shown_once_next_to_the_field(world, client, repo):
@@ -330,20 +354,25 @@ def test_robot_name_errors_are_shown_once_next_to_the_field(world, client, repo)
     room = 64 - len("hub-robot-acp-hello-world-app-")
     for typed, expected in [
         ("drone-ci", "A robot account named drone-ci already exists on this repository."),
-        ("x" * 80, f"Use at most {room} characters for a robot account of this repository "
-                   "(this name has 80)"),
+        (
+            "x" * 80,
+            f"Use at most {room} characters for a robot account of this repository "
+            "(this name has 80)",
+        ),
         ("Drone_CI", "Use lowercase letters, digits and hyphens"),
         ("gha gha", "gha is typed twice."),
     ]:
         response = client.post(urls(repo)["manage"], {"new_robots": typed})
         body = page(response)
         assert response.status_code == 400, typed
-        field_errors = re.search(r'<ul class="errorlist" id="new-robots-error">(.*?)</ul>',
-                                 body, re.S).group(1)
+        field_errors = re.search(
+            r'<ul class="errorlist" id="new-robots-error">(.*?)</ul>', body, re.S
+        ).group(1)
         assert len(re.findall("<li>", field_errors)) == 1, (typed, field_errors)
         assert expected in field_errors.replace("&#x27;", "'"), (typed, field_errors)
-        assert body.count(expected.split(" (")[0].replace("'", "&#x27;")) == 1, \
+        assert body.count(expected.split(" (")[0].replace("'", "&#x27;")) == 1, (
             f"{typed}: the message is shown once"
+        )
         assert "given twice" not in body and "64 characters" not in body
         assert 'aria-invalid="true"' in body and "new-robots-error" in body
         assert "Nothing was saved: correct what is marked below." in body

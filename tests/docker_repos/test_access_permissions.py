@@ -27,11 +27,18 @@ MEMBERS, ADMINS = RepoManagement.MEMBERS, RepoManagement.ADMINS
 
 MANAGE = {MEMBERS: ADMIN_ACTION | {"member": DONE}, ADMINS: ADMIN_ACTION}
 MANAGER_PAGE = {MEMBERS: READ, ADMINS: ADMIN_PAGE}
+
+
 # Managers only, and the answer is `outcome` (nothing changes unless it says so).
 def managers(mode: str, outcome: Outcome) -> dict[str, Outcome]:
     member = outcome if mode == MEMBERS else FORBIDDEN
-    return expect(non_member=NOT_FOUND, member=member, project_admin=outcome,
-                  other_admin=NOT_FOUND, hub_admin=outcome)
+    return expect(
+        non_member=NOT_FOUND,
+        member=member,
+        project_admin=outcome,
+        other_admin=NOT_FOUND,
+        hub_admin=outcome,
+    )
 
 
 # The reveal is audited, then redirected to the page that shows the secret once.
@@ -55,6 +62,7 @@ def repo_kwargs(mode: str, status: str = Status.ACTIVE):
         if status != Status.ACTIVE:
             DockerRepo.objects.filter(pk=repo.pk).update(status=status)
         return {"shortname": "acp", "repo_id": repo.pk}
+
     return kwargs
 
 
@@ -67,6 +75,7 @@ def robot_kwargs(mode: str, status: str = Status.ACTIVE):
             robot.status_detail = "IAM said no"
             robot.save()
         return {"shortname": "acp", "repo_id": repo.pk, "robot_id": robot.pk}
+
     return kwargs
 
 
@@ -77,6 +86,7 @@ def access_kwargs(mode: str, status: str):
         fake_identity(world.users["member"])
         access = RepoAccess.objects.create(repo=repo, user=world.users["member"], status=status)
         return {"shortname": "acp", "repo_id": repo.pk, "access_id": access.pk}
+
     return kwargs
 
 
@@ -84,20 +94,24 @@ def others_robot_via_acp(mode: str):
     def kwargs(world, user):
         set_mode(world, mode)
         service = Service.objects.create(project=world.other, name="other-app")
-        repo = DockerRepo.objects.create(project=world.other, service=service, name="web",
-                                         status=Status.ACTIVE)
+        repo = DockerRepo.objects.create(
+            project=world.other, service=service, name="web", status=Status.ACTIVE
+        )
         robot = fake_robot(repo)
         acp_repo = fake_active_repo(world)
         return {"shortname": "acp", "repo_id": acp_repo.pk, "robot_id": robot.pk}
+
     return kwargs
 
 
 def another_repos_robot(mode: str):
     """A robot of acp's repository `api`, addressed through acp's repository `web`."""
+
     def kwargs(world, user):
         set_mode(world, mode)
         web, api = fake_active_repo(world, "web"), fake_active_repo(world, "api")
         return {"shortname": "acp", "repo_id": web.pk, "robot_id": fake_robot(api).pk}
+
     return kwargs
 
 
@@ -108,59 +122,152 @@ def cases_for(mode: str) -> list[Case]:
     label = f"{mode} mode"
     return [
         Case("docker_repos:access", MANAGER_PAGE[mode], kwargs=repo_kwargs(mode), label=label),
-        Case("docker_repos:access", MANAGE[mode], kwargs=repo_kwargs(mode), method="post",
-             data=SAVE, label=label),
-        Case("docker_repos:access", managers(mode, INVALID), kwargs=repo_kwargs(mode),
-             method="post", data={"new_robots": "Bad_Name"}, label=f"{label}, invalid"),
-        Case("docker_repos:access", managers(mode, INVALID), kwargs=repo_kwargs(mode),
-             method="post", data={"pull": ["outsider"]}, label=f"{label}, not a member"),
-        Case("docker_repos:access", managers(mode, CONFLICT),
-             kwargs=repo_kwargs(mode, Status.PENDING), method="post", data=SAVE,
-             label=f"{label}, repository pending"),
+        Case(
+            "docker_repos:access",
+            MANAGE[mode],
+            kwargs=repo_kwargs(mode),
+            method="post",
+            data=SAVE,
+            label=label,
+        ),
+        Case(
+            "docker_repos:access",
+            managers(mode, INVALID),
+            kwargs=repo_kwargs(mode),
+            method="post",
+            data={"new_robots": "Bad_Name"},
+            label=f"{label}, invalid",
+        ),
+        Case(
+            "docker_repos:access",
+            managers(mode, INVALID),
+            kwargs=repo_kwargs(mode),
+            method="post",
+            data={"pull": ["outsider"]},
+            label=f"{label}, not a member",
+        ),
+        Case(
+            "docker_repos:access",
+            managers(mode, CONFLICT),
+            kwargs=repo_kwargs(mode, Status.PENDING),
+            method="post",
+            data=SAVE,
+            label=f"{label}, repository pending",
+        ),
         Case("docker_repos:access-fragment", READ, kwargs=repo_kwargs(mode), label=label),
-        Case("docker_repos:access-retry", MANAGE[mode],
-             kwargs=access_kwargs(mode, Status.FAILED), method="post", label=label),
-        Case("docker_repos:access-retry", managers(mode, REFUSED),
-             kwargs=access_kwargs(mode, Status.ACTIVE), method="post",
-             label=f"{label}, active"),
+        Case(
+            "docker_repos:access-retry",
+            MANAGE[mode],
+            kwargs=access_kwargs(mode, Status.FAILED),
+            method="post",
+            label=label,
+        ),
+        Case(
+            "docker_repos:access-retry",
+            managers(mode, REFUSED),
+            kwargs=access_kwargs(mode, Status.ACTIVE),
+            method="post",
+            label=f"{label}, active",
+        ),
         Case("docker_repos:robot", MANAGER_PAGE[mode], kwargs=robot_kwargs(mode), label=label),
-        Case("docker_repos:robot-reveal", managers(mode, REVEALED), kwargs=robot_kwargs(mode),
-             method="post", label=label),
-        Case("docker_repos:robot-reveal", managers(mode, REFUSED),
-             kwargs=robot_kwargs(mode, Status.PENDING), method="post",
-             label=f"{label}, pending"),
+        Case(
+            "docker_repos:robot-reveal",
+            managers(mode, REVEALED),
+            kwargs=robot_kwargs(mode),
+            method="post",
+            label=label,
+        ),
+        Case(
+            "docker_repos:robot-reveal",
+            managers(mode, REFUSED),
+            kwargs=robot_kwargs(mode, Status.PENDING),
+            method="post",
+            label=f"{label}, pending",
+        ),
         # The one-time page: nothing revealed just before, so it says so (and changes
         # nothing: no reveal is recorded by opening it).
-        Case("docker_repos:robot-secret", MANAGER_PAGE[mode], kwargs=robot_kwargs(mode),
-             label=label),
-        Case("docker_repos:robot-secret", ELSEWHERE[mode], kwargs=others_robot_via_acp(mode),
-             label=f"{label}, another project's robot"),
-        Case("docker_repos:robot-rotate", MANAGE[mode], kwargs=robot_kwargs(mode),
-             method="post", label=label),
-        Case("docker_repos:robot-rotate", managers(mode, REFUSED),
-             kwargs=robot_kwargs(mode, Status.FAILED), method="post", label=f"{label}, failed"),
-        Case("docker_repos:robot-retry", MANAGE[mode],
-             kwargs=robot_kwargs(mode, Status.FAILED), method="post", label=label),
-        Case("docker_repos:robot-retry", managers(mode, REFUSED), kwargs=robot_kwargs(mode),
-             method="post", label=f"{label}, active"),
+        Case(
+            "docker_repos:robot-secret", MANAGER_PAGE[mode], kwargs=robot_kwargs(mode), label=label
+        ),
+        Case(
+            "docker_repos:robot-secret",
+            ELSEWHERE[mode],
+            kwargs=others_robot_via_acp(mode),
+            label=f"{label}, another project's robot",
+        ),
+        Case(
+            "docker_repos:robot-rotate",
+            MANAGE[mode],
+            kwargs=robot_kwargs(mode),
+            method="post",
+            label=label,
+        ),
+        Case(
+            "docker_repos:robot-rotate",
+            managers(mode, REFUSED),
+            kwargs=robot_kwargs(mode, Status.FAILED),
+            method="post",
+            label=f"{label}, failed",
+        ),
+        Case(
+            "docker_repos:robot-retry",
+            MANAGE[mode],
+            kwargs=robot_kwargs(mode, Status.FAILED),
+            method="post",
+            label=label,
+        ),
+        Case(
+            "docker_repos:robot-retry",
+            managers(mode, REFUSED),
+            kwargs=robot_kwargs(mode),
+            method="post",
+            label=f"{label}, active",
+        ),
         # Someone else's robot is not there, whoever asks.
-        Case("docker_repos:robot", ELSEWHERE[mode], kwargs=others_robot_via_acp(mode),
-             label=f"{label}, another project's robot"),
-        Case("docker_repos:robot-reveal", ELSEWHERE[mode], kwargs=others_robot_via_acp(mode),
-             method="post", label=f"{label}, another project's robot"),
-        Case("docker_repos:robot-reveal", ELSEWHERE[mode], kwargs=another_repos_robot(mode),
-             method="post", label=f"{label}, another repository's robot"),
-        Case("docker_repos:robot-rotate", ELSEWHERE[mode], kwargs=others_robot_via_acp(mode),
-             method="post", label=f"{label}, another project's robot"),
+        Case(
+            "docker_repos:robot",
+            ELSEWHERE[mode],
+            kwargs=others_robot_via_acp(mode),
+            label=f"{label}, another project's robot",
+        ),
+        Case(
+            "docker_repos:robot-reveal",
+            ELSEWHERE[mode],
+            kwargs=others_robot_via_acp(mode),
+            method="post",
+            label=f"{label}, another project's robot",
+        ),
+        Case(
+            "docker_repos:robot-reveal",
+            ELSEWHERE[mode],
+            kwargs=another_repos_robot(mode),
+            method="post",
+            label=f"{label}, another repository's robot",
+        ),
+        Case(
+            "docker_repos:robot-rotate",
+            ELSEWHERE[mode],
+            kwargs=others_robot_via_acp(mode),
+            method="post",
+            label=f"{label}, another project's robot",
+        ),
     ]
 
 
-CASES = cases_for(MEMBERS) + cases_for(ADMINS) + [
-    # acp's robot through other's URL: not there, other's admin included.
-    Case("docker_repos:robot-reveal", NOWHERE, method="post",
-         kwargs=lambda world, user: {**robot_kwargs(MEMBERS)(world, user), "shortname": "other"},
-         label="acp's robot through other's URL"),
-]
+CASES = (
+    cases_for(MEMBERS)
+    + cases_for(ADMINS)
+    + [
+        # acp's robot through other's URL: not there, other's admin included.
+        Case(
+            "docker_repos:robot-reveal",
+            NOWHERE,
+            method="post",
+            kwargs=lambda world, user: {**robot_kwargs(MEMBERS)(world, user), "shortname": "other"},
+            label="acp's robot through other's URL",
+        ),
+    ]
+)
 
 
 @parametrize(CASES)

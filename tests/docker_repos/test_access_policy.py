@@ -36,23 +36,30 @@ def grants(policy: dict | None) -> dict[str, list[str]]:
     return result
 
 
-@pytest.mark.parametrize(("readers", "writers", "robots", "cluster", "expected"), [
-    ([], [], [], [], None),
-    ([], [], [], [CLUSTER], {"pull": [CLUSTER]}),
-    ([ALICE], [], [], [], {"pull": [ALICE]}),
-    ([], [ALICE], [], [], {"push": [ALICE]}),
-    ([], [], [ROBOT], [], {"push": [ROBOT]}),
-    ([ALICE], [BOB], [ROBOT], [CLUSTER],
-     {"pull": sorted([ALICE, CLUSTER]), "push": sorted([BOB, ROBOT])}),
-    ([ALICE, BOB], [], [], [CLUSTER], {"pull": sorted([ALICE, BOB, CLUSTER])}),
-    ([], [ALICE, BOB], [ROBOT], [], {"push": sorted([ALICE, BOB, ROBOT])}),
-    # A principal in both lists gets the wider grant, once.
-    ([ALICE], [ALICE], [], [], {"push": [ALICE]}),
-    ([CLUSTER], [], [], [CLUSTER], {"pull": [CLUSTER]}),
-])
+@pytest.mark.parametrize(
+    ("readers", "writers", "robots", "cluster", "expected"),
+    [
+        ([], [], [], [], None),
+        ([], [], [], [CLUSTER], {"pull": [CLUSTER]}),
+        ([ALICE], [], [], [], {"pull": [ALICE]}),
+        ([], [ALICE], [], [], {"push": [ALICE]}),
+        ([], [], [ROBOT], [], {"push": [ROBOT]}),
+        (
+            [ALICE],
+            [BOB],
+            [ROBOT],
+            [CLUSTER],
+            {"pull": sorted([ALICE, CLUSTER]), "push": sorted([BOB, ROBOT])},
+        ),
+        ([ALICE, BOB], [], [], [CLUSTER], {"pull": sorted([ALICE, BOB, CLUSTER])}),
+        ([], [ALICE, BOB], [ROBOT], [], {"push": sorted([ALICE, BOB, ROBOT])}),
+        # A principal in both lists gets the wider grant, once.
+        ([ALICE], [ALICE], [], [], {"push": [ALICE]}),
+        ([CLUSTER], [], [], [CLUSTER], {"pull": [CLUSTER]}),
+    ],
+)
 def test_who_may_pull_and_who_may_push(readers, writers, robots, cluster, expected):
-    policy = render_access_policy(readers=readers, writers=writers, robots=robots,
-                                  cluster=cluster)
+    policy = render_access_policy(readers=readers, writers=writers, robots=robots, cluster=cluster)
     if expected is None:
         assert policy is None
         return
@@ -82,18 +89,21 @@ def test_a_policy_at_the_limit_is_accepted_and_one_past_it_fails_clearly():
     fits = 0
     while True:
         try:
-            render_access_policy(readers=[user_arn(n) for n in range(fits + 1)], writers=[],
-                                 robots=[], cluster=[])
+            render_access_policy(
+                readers=[user_arn(n) for n in range(fits + 1)], writers=[], robots=[], cluster=[]
+            )
         except PolicyTooLarge:
             break
         fits += 1
-    policy = render_access_policy(readers=[user_arn(n) for n in range(fits)], writers=[],
-                                  robots=[], cluster=[])
+    policy = render_access_policy(
+        readers=[user_arn(n) for n in range(fits)], writers=[], robots=[], cluster=[]
+    )
     assert len(json.dumps(policy, separators=(",", ":"))) <= ECR_POLICY_MAX_CHARS
     assert fits > 100, "over a hundred people fit one repository"
     with pytest.raises(PolicyTooLarge) as caught:
-        render_access_policy(readers=[user_arn(n) for n in range(fits + 1)], writers=[],
-                             robots=[], cluster=[])
+        render_access_policy(
+            readers=[user_arn(n) for n in range(fits + 1)], writers=[], robots=[], cluster=[]
+        )
     message = str(caught.value)
     assert str(ECR_POLICY_MAX_CHARS) in message and "Remove some people or robots" in message
 
@@ -108,18 +118,19 @@ def test_placeholder_arns_are_as_long_as_real_ones():
 def access(pk, arn, *, writable=False, status=Status.ACTIVE, removal=False):
     user = User(pk=pk, username=f"u{pk}")
     user.ecr_identity = EcrIdentity(user=user, iam_arn=arn)  # no ARN: not created yet
-    return RepoAccess(pk=pk, user=user, writable=writable, status=status,
-                      removal_requested=removal)
+    return RepoAccess(pk=pk, user=user, writable=writable, status=status, removal_requested=removal)
 
 
 def robot(pk, arn, *, status=Status.ACTIVE, removal=False):
-    return RobotAccount(pk=pk, name=f"r{pk}", iam_arn=arn, status=status,
-                        removal_requested=removal)
+    return RobotAccount(pk=pk, name=f"r{pk}", iam_arn=arn, status=status, removal_requested=removal)
 
 
 def test_only_entries_whose_iam_user_exists_go_in():
-    plan = plan_from([robot(1, ROBOT), robot(2, "", status=Status.PENDING)],
-                     [access(1, ALICE), access(2, "", status=Status.PENDING)], cluster=[CLUSTER])
+    plan = plan_from(
+        [robot(1, ROBOT), robot(2, "", status=Status.PENDING)],
+        [access(1, ALICE), access(2, "", status=Status.PENDING)],
+        cluster=[CLUSTER],
+    )
     assert plan.robots == {1: ROBOT}
     assert plan.readers == {1: ALICE}
     assert plan.cluster == (CLUSTER,)
@@ -127,10 +138,15 @@ def test_only_entries_whose_iam_user_exists_go_in():
 
 def test_entries_on_their_way_out_are_left_out_and_listed_for_deletion():
     plan = plan_from(
-        [robot(1, ROBOT, status=Status.REMOVING, removal=True),
-         robot(2, ROBOT + "2", status=Status.FAILED, removal=True)],
-        [access(1, ALICE, status=Status.REMOVING, removal=True),
-         access(2, BOB, writable=True, status=Status.PENDING)])
+        [
+            robot(1, ROBOT, status=Status.REMOVING, removal=True),
+            robot(2, ROBOT + "2", status=Status.FAILED, removal=True),
+        ],
+        [
+            access(1, ALICE, status=Status.REMOVING, removal=True),
+            access(2, BOB, writable=True, status=Status.PENDING),
+        ],
+    )
     assert plan.robots == {} and plan.readers == {}
     assert plan.writers == {2: BOB}
     assert plan.removing_robots == {1} and plan.removing_accesses == {1}
@@ -138,6 +154,7 @@ def test_entries_on_their_way_out_are_left_out_and_listed_for_deletion():
 
 
 def test_a_failed_grant_keeps_what_aws_already_has():
-    plan = plan_from([robot(1, ROBOT, status=Status.FAILED)],
-                     [access(1, ALICE, status=Status.FAILED)])
+    plan = plan_from(
+        [robot(1, ROBOT, status=Status.FAILED)], [access(1, ALICE, status=Status.FAILED)]
+    )
     assert plan.robots == {1: ROBOT} and plan.readers == {1: ALICE}

@@ -14,17 +14,23 @@ from tests.access_helpers import active_repo, converging, db_grants, policy_gran
 
 
 def age(model, settings):
-    model.objects.update(updated_at=timezone.now() - timedelta(
-        seconds=settings.HUB_RECONCILE_STUCK_AFTER + 1))
+    model.objects.update(
+        updated_at=timezone.now() - timedelta(seconds=settings.HUB_RECONCILE_STUCK_AFTER + 1)
+    )
 
 
 def test_lost_messages_are_sent_again_and_everything_ends_active(
-        world, aws, settings, django_capture_on_commit_callbacks):
+    world, aws, settings, django_capture_on_commit_callbacks
+):
     repo = active_repo(world)
     # The request committed, but none of its messages reached a worker.
     with django_capture_on_commit_callbacks(execute=False):
-        access_set(actor=world.users["member"], repo=repo, robots=[{"name": "ci"}],
-                            users=[{"username": "padmin", "writable": False}])
+        access_set(
+            actor=world.users["member"],
+            repo=repo,
+            robots=[{"name": "ci"}],
+            users=[{"username": "padmin", "writable": False}],
+        )
     for model in (RobotAccount, RepoAccess, EcrIdentity):
         age(model, settings)
     with converging(django_capture_on_commit_callbacks):
@@ -36,12 +42,15 @@ def test_lost_messages_are_sent_again_and_everything_ends_active(
     assert policy_grants("acp/web") == db_grants(repo)
 
 
-def test_recent_entries_are_left_to_their_tasks(world, aws,
-                                                django_capture_on_commit_callbacks):
+def test_recent_entries_are_left_to_their_tasks(world, aws, django_capture_on_commit_callbacks):
     repo = active_repo(world)
     with django_capture_on_commit_callbacks(execute=False):
-        access_set(actor=world.users["member"], repo=repo, robots=[{"name": "ci"}],
-                            users=[{"username": "padmin", "writable": False}])
+        access_set(
+            actor=world.users["member"],
+            repo=repo,
+            robots=[{"name": "ci"}],
+            users=[{"username": "padmin", "writable": False}],
+        )
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         report = reconcile()
     assert report.requeued == [] and callbacks == []
@@ -50,8 +59,7 @@ def test_recent_entries_are_left_to_their_tasks(world, aws,
 def test_a_dry_run_only_reports(world, aws, settings, django_capture_on_commit_callbacks):
     repo = active_repo(world)
     with django_capture_on_commit_callbacks(execute=False):
-        access_set(actor=world.users["member"], repo=repo, robots=[{"name": "ci"}],
-                            users=[])
+        access_set(actor=world.users["member"], repo=repo, robots=[{"name": "ci"}], users=[])
     age(RobotAccount, settings)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         report = reconcile(dry_run=True)

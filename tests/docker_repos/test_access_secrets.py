@@ -15,7 +15,8 @@ from tests.helpers import page, shown_page
 
 
 def test_no_secret_in_any_log_line_of_a_full_flow(
-        world, aws, client, caplog, created_secrets, django_capture_on_commit_callbacks):
+    world, aws, client, caplog, created_secrets, django_capture_on_commit_callbacks
+):
     caplog.set_level(logging.DEBUG)
     # botocore would log response bodies (with new keys) at DEBUG: the hub keeps it at
     # WARNING whatever HUB_LOG_LEVEL says.
@@ -23,19 +24,31 @@ def test_no_secret_in_any_log_line_of_a_full_flow(
     member, padmin = world.users["member"], world.users["project_admin"]
     repo = active_repo(world)
     with converging(django_capture_on_commit_callbacks):
-        access_set(actor=member, repo=repo, robots=[{"name": "ci"}],
-                            users=[{"username": "member", "writable": True},
-                                   {"username": "padmin", "writable": False}])
+        access_set(
+            actor=member,
+            repo=repo,
+            robots=[{"name": "ci"}],
+            users=[
+                {"username": "member", "writable": True},
+                {"username": "padmin", "writable": False},
+            ],
+        )
     robot = RobotAccount.objects.get()
     args = ["acp", repo.pk]
     client.force_login(member)
-    for url in (reverse("docker_repos:detail", args=args),
-                reverse("docker_repos:access-fragment", args=args),
-                reverse("docker_repos:robot", args=[*args, robot.pk]),
-                reverse("identities:connected")):
+    for url in (
+        reverse("docker_repos:detail", args=args),
+        reverse("docker_repos:access-fragment", args=args),
+        reverse("docker_repos:robot", args=[*args, robot.pk]),
+        reverse("identities:connected"),
+    ):
         assert client.get(url).status_code == 200
-    assert client.post(reverse("docker_repos:robot-reveal", args=[*args, robot.pk]),
-                       follow=True).status_code == 200
+    assert (
+        client.post(
+            reverse("docker_repos:robot-reveal", args=[*args, robot.pk]), follow=True
+        ).status_code
+        == 200
+    )
     assert client.post(reverse("identities:ecr-reveal"), follow=True).status_code == 200
     with converging(django_capture_on_commit_callbacks):
         client.post(reverse("docker_repos:robot-rotate", args=[*args, robot.pk]))
@@ -60,19 +73,24 @@ def test_no_secret_in_any_log_line_of_a_full_flow(
 def flow(world, aws, created_secrets, django_capture_on_commit_callbacks):
     repo = active_repo(world)
     with converging(django_capture_on_commit_callbacks):
-        access_set(actor=world.users["project_admin"], repo=repo,
-                            robots=[{"name": "ci"}],
-                            users=[{"username": "member", "writable": False},
-                                   {"username": "padmin", "writable": False}])
+        access_set(
+            actor=world.users["project_admin"],
+            repo=repo,
+            robots=[{"name": "ci"}],
+            users=[
+                {"username": "member", "writable": False},
+                {"username": "padmin", "writable": False},
+            ],
+        )
     assert len(created_secrets) == 3
     return repo
 
 
 @pytest.mark.parametrize("mode", ["members", "admins"])
-@pytest.mark.parametrize("role", ["member", "project_admin", "hub_admin", "non_member",
-                                  "other_admin"])
-def test_no_page_shows_a_secret_unless_revealed(world, client, flow, created_secrets, role,
-                                               mode):
+@pytest.mark.parametrize(
+    "role", ["member", "project_admin", "hub_admin", "non_member", "other_admin"]
+)
+def test_no_page_shows_a_secret_unless_revealed(world, client, flow, created_secrets, role, mode):
     Project.objects.filter(pk=world.project.pk).update(repo_management=mode)
     robot = RobotAccount.objects.get()
     args = ["acp", flow.pk]
@@ -80,22 +98,25 @@ def test_no_page_shows_a_secret_unless_revealed(world, client, flow, created_sec
     # Each page, with its answer and something it then shows (an error page shows nothing).
     in_project = role in ("member", "project_admin", "hub_admin")
     manages = in_project and (role != "member" or mode == "members")
-    pages = {reverse("docker_repos:project-repos", args=["acp"]): 'data-repo="acp/web"',
-             reverse("docker_repos:project-repos-fragment", args=["acp"]): 'data-repo="acp/web"',
-             reverse("docker_repos:detail", args=args): 'data-robot="ci"',
-             reverse("docker_repos:access", args=args): 'value="member"',
-             reverse("docker_repos:access-fragment", args=args): 'data-robot="ci"',
-             reverse("docker_repos:robot", args=[*args, robot.pk]):
-                 'Robot account <span class="mono">ci</span>',
-             # The one-time page, with nothing revealed just before.
-             reverse("docker_repos:robot-secret", args=[*args, robot.pk]):
-                 'id="secret-shown-once"'}
-    expected = {url: (200, shown) if in_project else (404, None)
-                for url, shown in pages.items()}
+    pages = {
+        reverse("docker_repos:project-repos", args=["acp"]): 'data-repo="acp/web"',
+        reverse("docker_repos:project-repos-fragment", args=["acp"]): 'data-repo="acp/web"',
+        reverse("docker_repos:detail", args=args): 'data-robot="ci"',
+        reverse("docker_repos:access", args=args): 'value="member"',
+        reverse("docker_repos:access-fragment", args=args): 'data-robot="ci"',
+        reverse(
+            "docker_repos:robot", args=[*args, robot.pk]
+        ): 'Robot account <span class="mono">ci</span>',
+        # The one-time page, with nothing revealed just before.
+        reverse("docker_repos:robot-secret", args=[*args, robot.pk]): 'id="secret-shown-once"',
+    }
+    expected = {url: (200, shown) if in_project else (404, None) for url, shown in pages.items()}
     if in_project and not manages:  # managing access and robots is for repo managers
-        for url in (reverse("docker_repos:access", args=args),
-                    reverse("docker_repos:robot", args=[*args, robot.pk]),
-                    reverse("docker_repos:robot-secret", args=[*args, robot.pk])):
+        for url in (
+            reverse("docker_repos:access", args=args),
+            reverse("docker_repos:robot", args=[*args, robot.pk]),
+            reverse("docker_repos:robot-secret", args=[*args, robot.pk]),
+        ):
             expected[url] = (403, None)
     for url in (reverse("identities:connected"), reverse("identities:ecr-status")):
         expected[url] = (200, 'id="ecr-identity"')

@@ -26,17 +26,25 @@ THREADS = 20
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(connection.vendor == "sqlite",
-                       reason="SQLite serialises every write, so requests never race; run "
-                              "with DATABASE_URL=postgres://... to test concurrency"),
+    pytest.mark.skipif(
+        connection.vendor == "sqlite",
+        reason="SQLite serialises every write, so requests never race; run "
+        "with DATABASE_URL=postgres://... to test concurrency",
+    ),
 ]
 
 
 def test_concurrent_requests_for_one_name_make_exactly_one_repository(world, ecr, eager):
     people = [world.users["member"], world.users["project_admin"]]
-    outcomes = race(lambda index: services.repo_request(
-        actor=people[index % 2], project=world.project, service=world.service,
-        name="hello-world-app"), THREADS)
+    outcomes = race(
+        lambda index: services.repo_request(
+            actor=people[index % 2],
+            project=world.project,
+            service=world.service,
+            name="hello-world-app",
+        ),
+        THREADS,
+    )
 
     created = [o for o in outcomes if isinstance(o, DockerRepo)]
     refused = [o for o in outcomes if isinstance(o, Conflict)]
@@ -46,8 +54,9 @@ def test_concurrent_requests_for_one_name_make_exactly_one_repository(world, ecr
     assert len(refused) == THREADS - 1
     for conflict in refused:
         assert conflict.message == "A repository named acp/hello-world-app already exists."
-        assert conflict.fields == {"name": ["A repository with this name already exists in "
-                                            "the project."]}
+        assert conflict.fields == {
+            "name": ["A repository with this name already exists in the project."]
+        }
     [repo] = DockerRepo.objects.filter(project=world.project, name="hello-world-app")
     assert repo.pk == created[0].pk
     assert AuditEvent.objects.filter(action="docker_repo.requested").count() == 1
@@ -97,48 +106,56 @@ def second_converger_waits_for_the_first(boto_events):
 
 
 def _robot(world, *, rotating: bool) -> RobotAccount:
-    repo = services.repo_request(actor=world.users["member"], project=world.project,
-                                 service=world.service, name="web")
+    repo = services.repo_request(
+        actor=world.users["member"], project=world.project, service=world.service, name="web"
+    )
     services.repo_provision(repo.pk)
     robot = RobotAccount.objects.create(
-        repo=repo, name="ci", iam_username=robot_iam_username("acp", "web", "ci"))
+        repo=repo, name="ci", iam_username=robot_iam_username("acp", "web", "ci")
+    )
     if rotating:
         robot_provision(robot.pk)  # eager: the sync names it, it becomes active
-        RobotAccount.objects.filter(pk=robot.pk).update(status=Status.PENDING,
-                                                        rotation_requested=True)
+        RobotAccount.objects.filter(pk=robot.pk).update(
+            status=Status.PENDING, rotation_requested=True
+        )
     return robot
 
 
 def _identity(world, *, rotating: bool) -> EcrIdentity:
     user = world.users["member"]
-    identity = EcrIdentity.objects.create(user=user,
-                                          iam_username=identity_iam_username(user.username))
+    identity = EcrIdentity.objects.create(
+        user=user, iam_username=identity_iam_username(user.username)
+    )
     if rotating:
         identity_services.ecr_identity_provision(identity.pk)
-        EcrIdentity.objects.filter(pk=identity.pk).update(status=Status.PENDING,
-                                                          rotation_requested=True)
+        EcrIdentity.objects.filter(pk=identity.pk).update(
+            status=Status.PENDING, rotation_requested=True
+        )
     return identity
 
 
 @pytest.mark.parametrize("rotating", [False, True], ids=["create", "rotate"])
 @pytest.mark.parametrize("kind", ["robot", "identity"])
 def test_two_convergers_of_one_row_end_with_the_one_key_iam_has(
-        world, aws, eager, second_converger_waits_for_the_first, kind, rotating):
+    world, aws, eager, second_converger_waits_for_the_first, kind, rotating
+):
     """Figure: two runs converge the same robot (or person's identity) at once, a first
     creation or a rotation -> exactly 1 access key in IAM, the one the row stores, and the
     row active; the run turned away says so with a transient error (its task retries)."""
-    make, converge = {"robot": (_robot, robot_provision),
-                      "identity": (_identity, identity_services.ecr_identity_provision)}[kind]
+    make, converge = {
+        "robot": (_robot, robot_provision),
+        "identity": (_identity, identity_services.ecr_identity_provision),
+    }[kind]
     row = make(world, rotating=rotating)
     before = type(row).objects.get(pk=row.pk).access_key_id
 
-    outcomes = race(lambda index: second_converger_waits_for_the_first(
-        lambda: converge(row.pk)), 2)
+    outcomes = race(lambda index: second_converger_waits_for_the_first(lambda: converge(row.pk)), 2)
 
-    assert all(o is None or (isinstance(o, AwsTransientError) and o.code == "ConvergenceBusy")
-               for o in outcomes), outcomes
+    assert all(
+        o is None or (isinstance(o, AwsTransientError) and o.code == "ConvergenceBusy")
+        for o in outcomes
+    ), outcomes
     after = type(row).objects.get(pk=row.pk)
     assert after.status == Status.ACTIVE, after.status_detail
     assert iam_keys(after.iam_username) == [after.access_key_id]
     assert after.access_key_id != before
-

@@ -23,8 +23,7 @@ from .support import (
     run,
 )
 
-SETTINGS = {"tag_mutability": TagMutability.IMMUTABLE, "scan_on_push": False,
-            "keep_last_images": 3}
+SETTINGS = {"tag_mutability": TagMutability.IMMUTABLE, "scan_on_push": False, "keep_last_images": 3}
 
 
 class CrashAfter:
@@ -56,8 +55,12 @@ def expected_state(repo: DockerRepo) -> dict:
     return {
         "tag_mutability": "IMMUTABLE",
         "scan_on_push": False,
-        "tags": {"managed-by": "platform-hub", "hub-project": "acp",
-                 "hub-service": "hello-world-app", "hub-repo-id": str(repo.pk)},
+        "tags": {
+            "managed-by": "platform-hub",
+            "hub-project": "acp",
+            "hub-service": "hello-world-app",
+            "hub-repo-id": str(repo.pk),
+        },
         "lifecycle": render_lifecycle_policy(keep_last_images=3),
         "policy": render_repository_policy(pull=PULL_ROLES, push=[]),
     }
@@ -70,12 +73,14 @@ def assert_converged(ecr, repo: DockerRepo) -> None:
     assert (repo.uri, repo.arn) == (state.pop("uri"), state.pop("arn"))
     assert state == expected_state(repo)
     assert ecr_repositories(ecr).count(repo.full_name) == 1
-    assert AuditEvent.objects.filter(action="docker_repo.active",
-                                     target_id=str(repo.pk)).count() == 1
+    assert (
+        AuditEvent.objects.filter(action="docker_repo.active", target_id=str(repo.pk)).count() == 1
+    )
 
 
-def test_a_crash_after_any_aws_call_then_a_rerun_ends_in_the_same_state(world, ecr, crash,
-                                                                        settings):
+def test_a_crash_after_any_aws_call_then_a_rerun_ends_in_the_same_state(
+    world, ecr, crash, settings
+):
     settings.HUB_ECR_PULL_PRINCIPALS = PULL_ROLES
     # A clean run first: the ECR calls provisioning makes, in order.
     clean = request_repo(world, "clean", **SETTINGS)
@@ -152,8 +157,9 @@ def test_a_crash_during_deletion_then_a_rerun_completes(world, ecr, boto_events)
     run(tasks.destroy_repo, repo.pk)
 
     assert not DockerRepo.objects.filter(pk=repo.pk).exists()
-    assert AuditEvent.objects.filter(action="docker_repo.deleted",
-                                     target_id=str(repo.pk)).count() == 1
+    assert (
+        AuditEvent.objects.filter(action="docker_repo.deleted", target_id=str(repo.pk)).count() == 1
+    )
 
 
 # --- Partial states made by hand, as a crash would leave them ---------------------------
@@ -161,22 +167,29 @@ def test_a_crash_during_deletion_then_a_rerun_completes(world, ecr, boto_events)
 
 def create_in_ecr(ecr, name: str, *, tags: dict[str, str], **settings) -> dict:
     return ecr.create_repository(
-        repositoryName=name, tags=[{"Key": k, "Value": v} for k, v in tags.items()],
-        **settings)["repository"]
+        repositoryName=name, tags=[{"Key": k, "Value": v} for k, v in tags.items()], **settings
+    )["repository"]
 
 
 def ours(repo: DockerRepo) -> dict[str, str]:
-    return {"managed-by": "platform-hub", "hub-project": "acp",
-            "hub-service": "hello-world-app", "hub-repo-id": str(repo.pk)}
+    return {
+        "managed-by": "platform-hub",
+        "hub-project": "acp",
+        "hub-service": "hello-world-app",
+        "hub-repo-id": str(repo.pk),
+    }
 
 
-def test_our_repository_without_settings_or_policies_is_adopted_and_completed(world, ecr,
-                                                                              settings):
+def test_our_repository_without_settings_or_policies_is_adopted_and_completed(world, ecr, settings):
     settings.HUB_ECR_PULL_PRINCIPALS = PULL_ROLES
     repo = request_repo(world, "half-made", **SETTINGS)
-    made = create_in_ecr(ecr, "acp/half-made", tags=ours(repo),
-                         imageTagMutability="MUTABLE",
-                         imageScanningConfiguration={"scanOnPush": True})
+    made = create_in_ecr(
+        ecr,
+        "acp/half-made",
+        tags=ours(repo),
+        imageTagMutability="MUTABLE",
+        imageScanningConfiguration={"scanOnPush": True},
+    )
 
     run(tasks.provision_repo, repo.pk)
 
@@ -189,10 +202,14 @@ def test_adoption_replaces_stale_policies_with_the_rendered_ones(world, ecr, set
     settings.HUB_ECR_PULL_PRINCIPALS = []
     repo = request_repo(world, "stale")
     create_in_ecr(ecr, "acp/stale", tags=ours(repo))
-    ecr.put_lifecycle_policy(repositoryName="acp/stale", lifecyclePolicyText=json.dumps(
-        render_lifecycle_policy(keep_last_images=9)))
-    ecr.set_repository_policy(repositoryName="acp/stale", policyText=json.dumps(
-        render_repository_policy(pull=PULL_ROLES, push=[])))
+    ecr.put_lifecycle_policy(
+        repositoryName="acp/stale",
+        lifecyclePolicyText=json.dumps(render_lifecycle_policy(keep_last_images=9)),
+    )
+    ecr.set_repository_policy(
+        repositoryName="acp/stale",
+        policyText=json.dumps(render_repository_policy(pull=PULL_ROLES, push=[])),
+    )
 
     run(tasks.provision_repo, repo.pk)
 
@@ -204,10 +221,16 @@ def test_adoption_replaces_stale_policies_with_the_rendered_ones(world, ecr, set
 
 FOREIGN_TAGS = {
     "no tags": {},
-    "another hub repo id": {"managed-by": "platform-hub", "hub-project": "acp",
-                            "hub-repo-id": "999999"},
-    "another hub project": {"managed-by": "platform-hub", "hub-project": "other",
-                            "hub-repo-id": None},  # None: this repository's id
+    "another hub repo id": {
+        "managed-by": "platform-hub",
+        "hub-project": "acp",
+        "hub-repo-id": "999999",
+    },
+    "another hub project": {
+        "managed-by": "platform-hub",
+        "hub-project": "other",
+        "hub-repo-id": None,
+    },  # None: this repository's id
 }
 
 
@@ -215,10 +238,17 @@ FOREIGN_TAGS = {
 def test_a_name_taken_by_a_foreign_repository_fails_and_deleting_keeps_it(world, ecr, tags):
     repo = request_repo(world, "taken")
     tags = {k: (v if v is not None else str(repo.pk)) for k, v in tags.items()}
-    foreign = create_in_ecr(ecr, "acp/taken", tags=tags, imageTagMutability="MUTABLE",
-                            imageScanningConfiguration={"scanOnPush": True})
-    ecr.put_lifecycle_policy(repositoryName="acp/taken", lifecyclePolicyText=json.dumps(
-        render_lifecycle_policy(keep_last_images=50)))
+    foreign = create_in_ecr(
+        ecr,
+        "acp/taken",
+        tags=tags,
+        imageTagMutability="MUTABLE",
+        imageScanningConfiguration={"scanOnPush": True},
+    )
+    ecr.put_lifecycle_policy(
+        repositoryName="acp/taken",
+        lifecyclePolicyText=json.dumps(render_lifecycle_policy(keep_last_images=50)),
+    )
     push_image(ecr, "acp/taken", "v1")
     before = ecr_state(ecr, "acp/taken")
 
@@ -226,8 +256,9 @@ def test_a_name_taken_by_a_foreign_repository_fails_and_deleting_keeps_it(world,
 
     repo.refresh_from_db()
     assert repo.status == Status.FAILED
-    assert repo.status_detail.startswith("The name acp/taken is already taken in ECR by a "
-                                         "repository the hub does not manage.")
+    assert repo.status_detail.startswith(
+        "The name acp/taken is already taken in ECR by a repository the hub does not manage."
+    )
     assert (repo.uri, repo.arn) == ("", "")
     assert ecr_state(ecr, "acp/taken") == before, "the foreign repository is left as it was"
 

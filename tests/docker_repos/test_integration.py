@@ -29,11 +29,14 @@ DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "t
 pytestmark = [
     pytest.mark.integration,
     pytest.mark.django_db(transaction=True),  # committed rows: the worker must see them
-    pytest.mark.skipif(not REDIS_URL, reason="set HUB_TEST_REDIS_URL=redis://... to run the "
-                                             "real-worker test"),
-    pytest.mark.skipif(connection.vendor != "postgresql",
-                       reason="the worker process needs a database server it can share "
-                              "(DATABASE_URL=postgres://...)"),
+    pytest.mark.skipif(
+        not REDIS_URL, reason="set HUB_TEST_REDIS_URL=redis://... to run the real-worker test"
+    ),
+    pytest.mark.skipif(
+        connection.vendor != "postgresql",
+        reason="the worker process needs a database server it can share "
+        "(DATABASE_URL=postgres://...)",
+    ),
 ]
 
 
@@ -65,10 +68,14 @@ def queue():
     tasks there and the worker consumes only it, so no other worker takes them."""
 
     name = f"hub-integration-{os.getpid()}-{secrets.token_hex(4)}"
-    saved = {key: app.conf[key] for key in ("broker_url", "broker_transport_options",
-                                            "task_routes")}
-    app.conf.update(broker_url=REDIS_URL, broker_transport_options={},
-                    task_routes={"docker_repos.tasks.*": {"queue": name}})
+    saved = {
+        key: app.conf[key] for key in ("broker_url", "broker_transport_options", "task_routes")
+    }
+    app.conf.update(
+        broker_url=REDIS_URL,
+        broker_transport_options={},
+        task_routes={"docker_repos.tasks.*": {"queue": name}},
+    )
     _reset_broker_connections(app)
     try:
         yield name
@@ -85,27 +92,50 @@ def worker_database_url() -> str:
 
 @pytest.fixture
 def worker(transactional_db, moto_server, queue, tmp_path):
-    env = dict(os.environ) | DUMMY_CREDENTIALS | {
-        "DJANGO_SETTINGS_MODULE": "hub.settings",
-        "DATABASE_URL": worker_database_url(),
-        "HUB_DB_CONN_MAX_AGE": "0",
-        "CELERY_BROKER_URL": REDIS_URL,
-        "AWS_ENDPOINT_URL": moto_server,
-        "AWS_DEFAULT_REGION": REGION,
-        "HUB_ECR_PULL_PRINCIPALS": NODE_ROLE,
-        "HUB_VAR_DIR": str(tmp_path / "var"),
-        "HUB_TASK_RETRY_BASE": "0.2",
-    }
+    env = (
+        dict(os.environ)
+        | DUMMY_CREDENTIALS
+        | {
+            "DJANGO_SETTINGS_MODULE": "hub.settings",
+            "DATABASE_URL": worker_database_url(),
+            "HUB_DB_CONN_MAX_AGE": "0",
+            "CELERY_BROKER_URL": REDIS_URL,
+            "AWS_ENDPOINT_URL": moto_server,
+            "AWS_DEFAULT_REGION": REGION,
+            "HUB_ECR_PULL_PRINCIPALS": NODE_ROLE,
+            "HUB_VAR_DIR": str(tmp_path / "var"),
+            "HUB_TASK_RETRY_BASE": "0.2",
+        }
+    )
     for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "HUB_TEST_REDIS_URL"):
         env.pop(name, None)
-    proc = start("celery_worker", [
-        bin_path("celery"), "-A", "hub", "worker", "--pool=solo", "-Q", queue,
-        "-n", f"{queue}@%h", "--loglevel=INFO", "--without-gossip", "--without-mingle",
-        "--without-heartbeat",
-    ], env=env, log_dir=tmp_path)
+    proc = start(
+        "celery_worker",
+        [
+            bin_path("celery"),
+            "-A",
+            "hub",
+            "worker",
+            "--pool=solo",
+            "-Q",
+            queue,
+            "-n",
+            f"{queue}@%h",
+            "--loglevel=INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ],
+        env=env,
+        log_dir=tmp_path,
+    )
     try:
-        wait_until(lambda: " ready." in proc.log(), timeout=60, proc=proc,
-                   what="the Celery worker to be ready")
+        wait_until(
+            lambda: " ready." in proc.log(),
+            timeout=60,
+            proc=proc,
+            what="the Celery worker to be ready",
+        )
         yield proc
     finally:
         stop(proc)
@@ -113,38 +143,50 @@ def worker(transactional_db, moto_server, queue, tmp_path):
 
 def moto_ecr(endpoint: str):
     return boto3.session.Session(**{k.lower(): v for k, v in DUMMY_CREDENTIALS.items()}).client(
-        "ecr", region_name=REGION, endpoint_url=endpoint)
+        "ecr", region_name=REGION, endpoint_url=endpoint
+    )
 
 
 def test_a_real_worker_creates_and_deletes_the_repository(world, worker, moto_server):
     ecr = moto_ecr(moto_server)
     member = world.users["member"]
 
-    repo = services.repo_request(actor=member, project=world.project, service=world.service,
-                                 name="hello-world-app", keep_last_images=7)
+    repo = services.repo_request(
+        actor=member,
+        project=world.project,
+        service=world.service,
+        name="hello-world-app",
+        keep_last_images=7,
+    )
 
     def settled(repo_id: int):
         row = DockerRepo.objects.filter(pk=repo_id).first()
         return row if row is not None and row.status in (Status.ACTIVE, Status.FAILED) else None
 
-    repo = wait_until(lambda: settled(repo.pk), timeout=30, proc=worker,
-                      what="the repository to become active")
+    repo = wait_until(
+        lambda: settled(repo.pk), timeout=30, proc=worker, what="the repository to become active"
+    )
     assert repo.status == Status.ACTIVE, f"{repo.status_detail}\n{worker.log()}"
     assert repo.uri == f"123456789012.dkr.ecr.{REGION}.amazonaws.com/acp/hello-world-app"
     [found] = ecr.describe_repositories(repositoryNames=["acp/hello-world-app"])["repositories"]
     assert found["repositoryArn"] == repo.arn
-    tags = {t["Key"]: t["Value"]
-            for t in ecr.list_tags_for_resource(resourceArn=repo.arn)["tags"]}
+    tags = {t["Key"]: t["Value"] for t in ecr.list_tags_for_resource(resourceArn=repo.arn)["tags"]}
     assert tags["hub-repo-id"] == str(repo.pk)
-    policy = json.loads(ecr.get_repository_policy(
-        repositoryName="acp/hello-world-app")["policyText"])
+    policy = json.loads(
+        ecr.get_repository_policy(repositoryName="acp/hello-world-app")["policyText"]
+    )
     assert policy["Statement"][0]["Principal"]["AWS"] in (NODE_ROLE, [NODE_ROLE])
-    lifecycle = json.loads(ecr.get_lifecycle_policy(
-        repositoryName="acp/hello-world-app")["lifecyclePolicyText"])
+    lifecycle = json.loads(
+        ecr.get_lifecycle_policy(repositoryName="acp/hello-world-app")["lifecyclePolicyText"]
+    )
     assert lifecycle["rules"][0]["selection"]["countNumber"] == 7
 
     services.repo_delete(actor=member, repo=repo)
 
-    wait_until(lambda: not DockerRepo.objects.filter(pk=repo.pk).exists(), timeout=30,
-               proc=worker, what="the repository to be deleted")
+    wait_until(
+        lambda: not DockerRepo.objects.filter(pk=repo.pk).exists(),
+        timeout=30,
+        proc=worker,
+        what="the repository to be deleted",
+    )
     assert ecr.describe_repositories()["repositories"] == []

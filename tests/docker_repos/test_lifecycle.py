@@ -23,21 +23,29 @@ ACCOUNT = "123456789012"  # moto's account
 
 
 def audit_trail(repo_id) -> list[tuple[str, str]]:
-    return list(AuditEvent.objects.filter(target_type="dockerrepo", target_id=str(repo_id))
-                .order_by("id").values_list("action", "actor_username"))
+    return list(
+        AuditEvent.objects.filter(target_type="dockerrepo", target_id=str(repo_id))
+        .order_by("id")
+        .values_list("action", "actor_username")
+    )
 
 
-def test_request_provision_delete_destroy(world, ecr, settings,
-                                          django_capture_on_commit_callbacks):
+def test_request_provision_delete_destroy(world, ecr, settings, django_capture_on_commit_callbacks):
     settings.HUB_ECR_PULL_PRINCIPALS = PULL_ROLES
     region = settings.AWS_DEFAULT_REGION
     member = world.users["member"]
 
     with django_capture_on_commit_callbacks() as sent:
         repo = services.repo_request(
-            actor=member, project=world.project, service=world.service, name="hello-world-app",
-            description="The app", tag_mutability=TagMutability.IMMUTABLE, scan_on_push=True,
-            keep_last_images=5)
+            actor=member,
+            project=world.project,
+            service=world.service,
+            name="hello-world-app",
+            description="The app",
+            tag_mutability=TagMutability.IMMUTABLE,
+            scan_on_push=True,
+            keep_last_images=5,
+        )
     assert len(sent) == 1, "one task is sent, after the commit"
     repo.refresh_from_db()
     assert (repo.status, repo.uri, repo.arn) == (Status.PENDING, "", "")
@@ -53,13 +61,20 @@ def test_request_provision_delete_destroy(world, ecr, settings,
     assert repo.arn == f"arn:aws:ecr:{region}:{ACCOUNT}:repository/acp/hello-world-app"
     state = ecr_state(ecr, "acp/hello-world-app")
     assert (state["uri"], state["arn"]) == (repo.uri, repo.arn)
-    assert state["tags"] == {"managed-by": "platform-hub", "hub-project": "acp",
-                             "hub-service": "hello-world-app", "hub-repo-id": str(repo.pk)}
+    assert state["tags"] == {
+        "managed-by": "platform-hub",
+        "hub-project": "acp",
+        "hub-service": "hello-world-app",
+        "hub-repo-id": str(repo.pk),
+    }
     assert state["tag_mutability"] == "IMMUTABLE"
     assert state["scan_on_push"] is True
     [rule] = state["lifecycle"]["rules"]
-    assert rule["selection"] == {"tagStatus": "any", "countType": "imageCountMoreThan",
-                                 "countNumber": 5}
+    assert rule["selection"] == {
+        "tagStatus": "any",
+        "countType": "imageCountMoreThan",
+        "countNumber": 5,
+    }
     assert rule["action"] == {"type": "expire"}
     [statement] = state["policy"]["Statement"]
     assert statement["Effect"] == "Allow"
@@ -86,11 +101,13 @@ def test_request_provision_delete_destroy(world, ecr, settings,
 
 
 def test_without_lifecycle_rule_or_pull_principals_nothing_extra_is_written(
-        world, ecr, settings, django_capture_on_commit_callbacks):
+    world, ecr, settings, django_capture_on_commit_callbacks
+):
     settings.HUB_ECR_PULL_PRINCIPALS = []
     with converging(django_capture_on_commit_callbacks):
-        repo = request_repo(world, "plain", tag_mutability=TagMutability.MUTABLE,
-                            scan_on_push=False)
+        repo = request_repo(
+            world, "plain", tag_mutability=TagMutability.MUTABLE, scan_on_push=False
+        )
 
     repo.refresh_from_db()
     assert repo.status == Status.ACTIVE, repo.status_detail
@@ -100,8 +117,7 @@ def test_without_lifecycle_rule_or_pull_principals_nothing_extra_is_written(
     assert state["policy"] is None
 
 
-def test_sent_on_commit_and_run_by_celery(world, ecr, eager,
-                                          django_capture_on_commit_callbacks):
+def test_sent_on_commit_and_run_by_celery(world, ecr, eager, django_capture_on_commit_callbacks):
     """The request's own on-commit message runs the task (Celery eager mode)."""
     with django_capture_on_commit_callbacks(execute=True):
         repo = request_repo(world, "wired")
@@ -146,7 +162,8 @@ def test_failure_and_retry_are_audited(world, ecr, django_capture_on_commit_call
 
 
 def test_deleting_a_repository_with_images_deletes_them_too(
-        world, ecr, django_capture_on_commit_callbacks):
+    world, ecr, django_capture_on_commit_callbacks
+):
     with converging(django_capture_on_commit_callbacks):
         repo = request_repo(world, "with-images")
     for number, tag in enumerate(["v1", "v2", "latest"]):
@@ -164,7 +181,8 @@ def test_deleting_a_repository_with_images_deletes_them_too(
 
 
 def test_deleting_a_repository_already_gone_from_ecr_completes(
-        world, ecr, django_capture_on_commit_callbacks):
+    world, ecr, django_capture_on_commit_callbacks
+):
     with converging(django_capture_on_commit_callbacks):
         repo = request_repo(world, "vanished")
     ecr.delete_repository(repositoryName="acp/vanished", force=True)  # outside the hub
@@ -174,8 +192,9 @@ def test_deleting_a_repository_already_gone_from_ecr_completes(
         services.repo_delete(actor=world.users["member"], repo=repo)
 
     assert not DockerRepo.objects.filter(pk=repo.pk).exists()
-    assert AuditEvent.objects.filter(action="docker_repo.deleted",
-                                     target_id=str(repo.pk)).count() == 1
+    assert (
+        AuditEvent.objects.filter(action="docker_repo.deleted", target_id=str(repo.pk)).count() == 1
+    )
 
 
 def test_a_pending_repository_cannot_be_deleted_yet(world, ecr):
@@ -184,4 +203,3 @@ def test_a_pending_repository_cannot_be_deleted_yet(world, ecr):
         services.repo_delete(actor=world.users["member"], repo=repo)
     repo.refresh_from_db()
     assert repo.status == Status.PENDING
-

@@ -26,16 +26,24 @@ STATUSES = [Status.PENDING, Status.ACTIVE, Status.DELETING, Status.FAILED]
 
 def make_repos(world, first: int, count: int) -> None:
     """Repositories that differ in everything the list shows: service, requester, status."""
-    requesters = [world.users["member"], world.users["project_admin"],
-                  world.users["hub_admin"], None]
+    requesters = [
+        world.users["member"],
+        world.users["project_admin"],
+        world.users["hub_admin"],
+        None,
+    ]
     for number in range(first, first + count):
         service = Service.objects.create(project=world.project, name=f"service-{number}")
         DockerRepo.objects.create(
-            project=world.project, service=service, name=f"repo-{number:02}",
-            description=f"Repository {number}", status=STATUSES[number % len(STATUSES)],
+            project=world.project,
+            service=service,
+            name=f"repo-{number:02}",
+            description=f"Repository {number}",
+            status=STATUSES[number % len(STATUSES)],
             status_detail="AWS refused the name" if number % 4 == 3 else "",
             uri=f"123456789012.dkr.ecr.eu-west-2.amazonaws.com/acp/repo-{number:02}",
-            requested_by=requesters[number % len(requesters)])
+            requested_by=requesters[number % len(requesters)],
+        )
 
 
 def queries(client, url) -> tuple[list[str], str]:
@@ -63,7 +71,8 @@ def test_the_query_count_does_not_grow_with_the_repositories(world, client, url_
 
 
 def test_only_the_rows_in_flight_poll_and_each_polls_itself(
-        world, client, ecr, django_capture_on_commit_callbacks):
+    world, client, ecr, django_capture_on_commit_callbacks
+):
     """A live row re-fetches itself alone (`?repo=<id>&v=<version>`, hx-select picks it
     from the answer); a settled row, or a page with nothing in flight, polls nothing."""
     client.force_login(world.users["member"])
@@ -76,21 +85,24 @@ def test_only_the_rows_in_flight_poll_and_each_polls_itself(
     repo = request_repo(world, "web")
     body = client.get(page).content.decode()
     assert live_polls(body) == {
-        f"repo-row-{repo.pk}": f"{fragment}?repo={repo.pk}&v={live.version_of(repo)}"}
+        f"repo-row-{repo.pk}": f"{fragment}?repo={repo.pk}&v={live.version_of(repo)}"
+    }
     assert f'hx-select="#repo-row-{repo.pk}" hx-trigger="every 2s" hx-swap="outerHTML"' in body
     assert f'id="repo-row-{settled.pk}"' in body, "a settled row keeps its id, nothing more"
 
 
 def test_a_row_poll_swaps_nothing_until_its_row_changed(
-        world, client, ecr, django_capture_on_commit_callbacks):
+    world, client, ecr, django_capture_on_commit_callbacks
+):
     """204 (htmx swaps nothing) while the row is as shown; the changed row once it moved,
     without polling once settled; an empty list once the repository is gone."""
     capture = django_capture_on_commit_callbacks
     client.force_login(world.users["member"])
     with capture() as sent:
         repo = request_repo(world, "web")
-    poll = live_polls(client.get(reverse("docker_repos:project-repos", args=["acp"]))
-                      .content.decode())[f"repo-row-{repo.pk}"]
+    poll = live_polls(
+        client.get(reverse("docker_repos:project-repos", args=["acp"])).content.decode()
+    )[f"repo-row-{repo.pk}"]
     assert client.get(poll).status_code == 204
     assert client.get(poll).status_code == 204, "asking again changes nothing"
 
@@ -114,7 +126,8 @@ def test_a_row_poll_swaps_nothing_until_its_row_changed(
 
 
 def test_the_repository_page_polls_its_status_until_settled(
-        world, client, ecr, django_capture_on_commit_callbacks):
+    world, client, ecr, django_capture_on_commit_callbacks
+):
     client.force_login(world.users["member"])
     with django_capture_on_commit_callbacks() as sent:
         repo = request_repo(world, "web")
@@ -137,7 +150,8 @@ def test_the_repository_page_polls_its_status_until_settled(
 
 
 def test_a_failed_repository_shows_the_reason_and_retry(
-        world, client, ecr, django_capture_on_commit_callbacks):
+    world, client, ecr, django_capture_on_commit_callbacks
+):
     ecr.create_repository(repositoryName="acp/taken")  # not the hub's
     with converging(django_capture_on_commit_callbacks):
         repo = request_repo(world, "taken")
@@ -146,10 +160,12 @@ def test_a_failed_repository_shows_the_reason_and_retry(
     client.force_login(world.users["member"])
     retry = reverse("docker_repos:retry", args=["acp", repo.pk])
 
-    for url in (reverse("docker_repos:project-repos", args=["acp"]),
-                reverse("docker_repos:project-repos-fragment", args=["acp"]),
-                reverse("docker_repos:detail", args=["acp", repo.pk]),
-                reverse("docker_repos:status-fragment", args=["acp", repo.pk])):
+    for url in (
+        reverse("docker_repos:project-repos", args=["acp"]),
+        reverse("docker_repos:project-repos-fragment", args=["acp"]),
+        reverse("docker_repos:detail", args=["acp", repo.pk]),
+        reverse("docker_repos:status-fragment", args=["acp", repo.pk]),
+    ):
         response = client.get(url)
         body = response.content.decode()
         assert 'data-status="failed"' in body and ">Failed</span>" in body, url
@@ -163,12 +179,15 @@ def test_a_failed_repository_shows_the_reason_and_retry(
     assert response.status_code == 302
     repo.refresh_from_db()
     assert (repo.status, repo.status_detail) == (Status.PENDING, "")
-    assert live_polls(client.get(reverse("docker_repos:project-repos", args=["acp"]))
-                      .content.decode()) != {}
+    assert (
+        live_polls(client.get(reverse("docker_repos:project-repos", args=["acp"])).content.decode())
+        != {}
+    )
 
 
 def test_the_repository_page_lists_its_images_commands_and_history(
-        world, client, ecr, django_capture_on_commit_callbacks):
+    world, client, ecr, django_capture_on_commit_callbacks
+):
     with converging(django_capture_on_commit_callbacks):
         repo = request_repo(world, "web")
     repo.refresh_from_db()
@@ -207,7 +226,8 @@ def test_the_list_is_paged_and_searchable_at_a_constant_cost(world, client):
 
     _, body = queries(client, url + "?q=repo-5")
     assert sorted(re.findall(r'<tr data-repo="acp/(repo-\d+)"', body)) == [
-        f"repo-{n}" for n in range(50, 60)]
+        f"repo-{n}" for n in range(50, 60)
+    ]
     _, body = queries(client, url + "?q=nothing-like-this")
     assert "No repository name or description contains \u201cnothing-like-this\u201d" in body
 
@@ -216,9 +236,18 @@ def page_rows(body: str) -> list[str]:
     return re.findall(r'<tr data-repo="acp/([^"]+)"', body)
 
 
-@pytest.mark.parametrize("query", [
-    "q=repo-1", "q=REPOSITORY%2012", "status=failed", "status=pending&q=repo-0",
-    "service=service-7", "name=O-2", "q=%20repo-2%20"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "q=repo-1",
+        "q=REPOSITORY%2012",
+        "status=failed",
+        "status=pending&q=repo-0",
+        "service=service-7",
+        "name=O-2",
+        "q=%20repo-2%20",
+    ],
+)
 def test_the_search_finds_what_the_api_finds(world, client, query):
     """The page's search is the API's FilterSet (docker_repos/filters.py): the same query
     gives the same rows, the descriptions searched by `q` included."""
@@ -250,9 +279,11 @@ def test_a_bad_filter_value_is_said_and_the_other_filters_apply(world, client):
     response = client.get(url + "?status=removing&q=repo-0")
     assert response.status_code == 400
     body = response.content.decode()
-    assert ('<div class="alert alert-error" role="alert" id="filter-errors">Not applied: '
-            "Status: Select a valid choice. removing is not one of the available choices."
-            "</div>") in body
+    assert (
+        '<div class="alert alert-error" role="alert" id="filter-errors">Not applied: '
+        "Status: Select a valid choice. removing is not one of the available choices."
+        "</div>"
+    ) in body
     assert page_rows(body) == [f"repo-0{n}" for n in range(8)]
 
 
@@ -260,7 +291,8 @@ def test_updated_just_now_not_0_minutes_ago(world, client):
     client.force_login(world.users["member"])
     make_repos(world, 0, 2)
     DockerRepo.objects.filter(name="repo-01").update(
-        updated_at=timezone.now() - timedelta(minutes=5))
+        updated_at=timezone.now() - timedelta(minutes=5)
+    )
     body = client.get(reverse("docker_repos:project-repos", args=["acp"])).content.decode()
     assert "0 minutes ago" not in body
     assert re.search(r'<time datetime="[^"]+">just now</time>', body)
@@ -268,22 +300,27 @@ def test_updated_just_now_not_0_minutes_ago(world, client):
 
 
 def test_the_request_notice_waits_for_its_row(world, client, django_capture_on_commit_callbacks):
-    """"it becomes Active in a few seconds" names the row it is about; hub.js removes it
+    """ "it becomes Active in a few seconds" names the row it is about; hub.js removes it
     once that row has settled (the e2e test watches it go)."""
     client.force_login(world.users["member"])
     with django_capture_on_commit_callbacks(execute=False):
-        client.post(reverse("docker_repos:request", args=["acp"]),
-                    {"service": world.service.pk, "name": "web", "tag_mutability": "MUTABLE"})
+        client.post(
+            reverse("docker_repos:request", args=["acp"]),
+            {"service": world.service.pk, "name": "web", "tag_mutability": "MUTABLE"},
+        )
     repo = DockerRepo.objects.get(name="web")
     body = client.get(reverse("docker_repos:project-repos", args=["acp"])).content.decode()
-    assert (f'data-until-settled="#repo-row-{repo.pk}">Repository acp/web requested: it '
-            "becomes Active in a few seconds.") in body
+    assert (
+        f'data-until-settled="#repo-row-{repo.pk}">Repository acp/web requested: it '
+        "becomes Active in a few seconds."
+    ) in body
     assert f'id="repo-row-{repo.pk}" hx-get=' in body
 
 
-@pytest.mark.parametrize(("mode", "role", "says_why"), [
-    ("admins", "member", True), ("admins", "project_admin", False),
-    ("members", "member", False)])
+@pytest.mark.parametrize(
+    ("mode", "role", "says_why"),
+    [("admins", "member", True), ("admins", "project_admin", False), ("members", "member", False)],
+)
 def test_a_member_who_may_not_request_is_told_why(world, client, mode, role, says_why):
     world.project.repo_management = mode
     world.project.save()
@@ -295,8 +332,7 @@ def test_a_member_who_may_not_request_is_told_why(world, client, mode, role, say
         assert "only project admins request repositories" in body
 
 
-def test_a_poll_after_the_session_ended_reloads_the_page_instead_of_swapping_sign_in(
-        world, client):
+def test_a_poll_after_the_session_ended_reloads_the_page_instead_of_swapping_sign_in(world, client):
     """The sign-in page must never be swapped into a table row: htmx gets HX-Refresh (the
     page reloads, and that goes to sign in); a plain request still gets the redirect."""
     repo = DockerRepo.objects.create(project=world.project, service=world.service, name="web")
@@ -319,7 +355,8 @@ def test_the_request_form_names_each_service_once(world, client):
 
 
 def test_on_a_phone_each_repository_cell_says_what_it_is(
-        world, client, ecr, django_capture_on_commit_callbacks):
+    world, client, ecr, django_capture_on_commit_callbacks
+):
     """On a phone the table is a stack of cards without its header row: each cell carries
     its column's name (data-label), shown before it."""
     with converging(django_capture_on_commit_callbacks):

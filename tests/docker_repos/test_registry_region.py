@@ -16,9 +16,13 @@ REGISTRY = "210987654321.dkr.ecr.ap-southeast-2.amazonaws.com"
 def repo(world):
     """An active repository in another account and region than the hub's defaults."""
     return DockerRepo.objects.create(
-        project=world.project, service=world.service, name="web", status=Status.ACTIVE,
+        project=world.project,
+        service=world.service,
+        name="web",
+        status=Status.ACTIVE,
         uri=f"{REGISTRY}/acp/web",
-        arn="arn:aws:ecr:ap-southeast-2:210987654321:repository/acp/web")
+        arn="arn:aws:ecr:ap-southeast-2:210987654321:repository/acp/web",
+    )
 
 
 def test_the_registry_and_region_are_read_from_the_uri_and_arn(repo, settings):
@@ -31,8 +35,10 @@ def test_the_pages_show_the_repositorys_registry_and_region(world, client, repo,
     client.force_login(world.users["member"])
     detail = client.get(reverse("docker_repos:detail", args=["acp", repo.pk]))
     assert detail.status_code == 200
-    assert (f"aws ecr get-login-password --region ap-southeast-2 | docker login --username "
-            f"AWS --password-stdin {REGISTRY}") in page(detail)
+    assert (
+        f"aws ecr get-login-password --region ap-southeast-2 | docker login --username "
+        f"AWS --password-stdin {REGISTRY}"
+    ) in page(detail)
     robot = fake_robot(repo, "drone-ci")
     robot_page = client.get(reverse("docker_repos:robot", args=["acp", repo.pk, robot.pk]))
     assert robot_page.status_code == 200

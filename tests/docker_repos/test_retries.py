@@ -36,7 +36,8 @@ def throttled(**kwargs):
 
 
 def test_throttled_create_retries_with_backoff_then_becomes_active(
-        world, ecr, boto_events, retry_log, settings):
+    world, ecr, boto_events, retry_log, settings
+):
     settings.HUB_TASK_MAX_RETRIES = 6
     settings.HUB_TASK_RETRY_BASE = 2  # eager mode does not wait: only the countdown is seen
     settings.HUB_TASK_RETRY_CAP = 300
@@ -60,8 +61,9 @@ def test_throttled_create_retries_with_backoff_then_becomes_active(
     assert ecr_repositories(ecr) == ["acp/web"]
 
 
-def test_throttled_past_the_last_retry_fails_with_a_reason(world, ecr, boto_events, retry_log,
-                                                           settings):
+def test_throttled_past_the_last_retry_fails_with_a_reason(
+    world, ecr, boto_events, retry_log, settings
+):
     settings.HUB_TASK_MAX_RETRIES = 2
     boto_events.register("before-call.ecr.CreateRepository", Fail(throttled))
     repo = request_repo(world, "web")
@@ -73,19 +75,21 @@ def test_throttled_past_the_last_retry_fails_with_a_reason(world, ecr, boto_even
     assert repo.status == Status.FAILED
     assert repo.status_detail == (
         "AWS is busy (ThrottlingException) while trying to create repository acp/web — gave "
-        "up after 3 attempts; press Retry to try again")
-    assert AuditEvent.objects.filter(action="docker_repo.failed",
-                                     target_id=str(repo.pk)).count() == 1
+        "up after 3 attempts; press Retry to try again"
+    )
+    assert (
+        AuditEvent.objects.filter(action="docker_repo.failed", target_id=str(repo.pk)).count() == 1
+    )
     assert ecr_repositories(ecr) == []
 
 
-def test_botocore_absorbs_a_short_server_error_itself(world, ecr, boto_events, retry_log,
-                                                      settings):
+def test_botocore_absorbs_a_short_server_error_itself(world, ecr, boto_events, retry_log, settings):
     """A 5xx answered once: botocore's standard retry mode sends the call again, within
     the same task run (no Celery retry, no message on the row)."""
     settings.HUB_AWS_MAX_ATTEMPTS = 3
-    server_error = Fail(lambda request, **kw: aws_http_error(request, "ServerException", 500),
-                        times=1)
+    server_error = Fail(
+        lambda request, **kw: aws_http_error(request, "ServerException", 500), times=1
+    )
     boto_events.register("before-send.ecr.DescribeRepositories", server_error)
     repo = request_repo(world, "web")
 
@@ -97,27 +101,31 @@ def test_botocore_absorbs_a_short_server_error_itself(world, ecr, boto_events, r
     assert repo.status == Status.ACTIVE, repo.status_detail
 
 
-def test_hub_aws_max_attempts_counts_the_first_try(world, ecr, boto_events, retry_log,
-                                                   settings):
+def test_hub_aws_max_attempts_counts_the_first_try(world, ecr, boto_events, retry_log, settings):
     """HUB_AWS_MAX_ATTEMPTS=1: one try per call, so the 5xx goes straight to Celery."""
     settings.HUB_AWS_MAX_ATTEMPTS = 1
-    server_error = Fail(lambda request, **kw: aws_http_error(request, "ServerException", 500),
-                        times=1)
+    server_error = Fail(
+        lambda request, **kw: aws_http_error(request, "ServerException", 500), times=1
+    )
     boto_events.register("before-send.ecr.DescribeRepositories", server_error)
     repo = request_repo(world, "web")
 
     run(tasks.provision_repo, repo.pk)
 
     assert [(r.attempt, r.detail) for r in retry_log] == [
-        (1, "AWS is busy (ServerException) while trying to look up repository acp/web — "
-            "retrying (attempt 1 of 7)"),
+        (
+            1,
+            "AWS is busy (ServerException) while trying to look up repository acp/web — "
+            "retrying (attempt 1 of 7)",
+        ),
     ]
     repo.refresh_from_db()
     assert repo.status == Status.ACTIVE, repo.status_detail
 
 
-def test_unreachable_endpoint_retries_then_fails_and_retry_recovers(world, ecr, retry_log,
-                                                                     settings):
+def test_unreachable_endpoint_retries_then_fails_and_retry_recovers(
+    world, ecr, retry_log, settings
+):
     settings.AWS_ENDPOINT_URL = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     settings.HUB_AWS_MAX_ATTEMPTS = 1
     settings.HUB_AWS_CONNECT_TIMEOUT = 0.5
@@ -133,8 +141,9 @@ def test_unreachable_endpoint_retries_then_fails_and_retry_recovers(world, ecr, 
     ]
     repo.refresh_from_db()
     assert repo.status == Status.FAILED
-    assert repo.status_detail == (f"{unreachable} — gave up after 3 attempts; press Retry to "
-                                  "try again")
+    assert repo.status_detail == (
+        f"{unreachable} — gave up after 3 attempts; press Retry to try again"
+    )
 
     settings.AWS_ENDPOINT_URL = ""  # AWS (moto) is back
     services.repo_retry(actor=world.users["member"], repo=repo)
@@ -158,11 +167,13 @@ def test_a_permanent_error_fails_at_once(world, ecr, boto_events, retry_log):
     assert repo.status == Status.FAILED
     assert repo.status_detail == (
         "AWS denied the hub permission to create repository acp/web (AccessDeniedException): "
-        "an operator must check the hub's IAM policy")
+        "an operator must check the hub's IAM policy"
+    )
 
 
 def test_an_unexpected_error_fails_with_a_message_instead_of_staying_pending(
-        world, ecr, boto_events, retry_log):
+    world, ecr, boto_events, retry_log
+):
     def bug(**kwargs):
         raise RuntimeError("boom")
 
@@ -177,8 +188,7 @@ def test_an_unexpected_error_fails_with_a_message_instead_of_staying_pending(
     assert "boom" not in repo.status_detail
 
 
-def test_a_failed_deletion_is_retried_as_a_deletion(world, ecr, boto_events, retry_log,
-                                                    settings):
+def test_a_failed_deletion_is_retried_as_a_deletion(world, ecr, boto_events, retry_log, settings):
     settings.HUB_TASK_MAX_RETRIES = 1
     repo = request_repo(world, "web")
     run(tasks.provision_repo, repo.pk)

@@ -37,8 +37,13 @@ def test_a_robot_is_an_iam_user_under_the_hub_path_allowed_only_to_log_in(robot)
     assert user["Path"] == IAM_PATH
     assert robot.iam_arn == user["Arn"] == f"arn:aws:iam::123456789012:user/platform-hub/{ROBOT}"
     tags = {t["Key"]: t["Value"] for t in iam.list_user_tags(UserName=ROBOT)["Tags"]}
-    assert tags == {"managed-by": "platform-hub", "hub-kind": "robot", "hub-project": "acp",
-                    "hub-repo-id": str(robot.repo_id), "hub-robot": "drone-ci"}
+    assert tags == {
+        "managed-by": "platform-hub",
+        "hub-kind": "robot",
+        "hub-project": "acp",
+        "hub-repo-id": str(robot.repo_id),
+        "hub-robot": "drone-ci",
+    }
     assert iam.list_user_policies(UserName=ROBOT)["PolicyNames"] == [LOGIN_POLICY_NAME]
     document = iam.get_user_policy(UserName=ROBOT, PolicyName=LOGIN_POLICY_NAME)["PolicyDocument"]
     document = json.loads(document) if isinstance(document, str) else document
@@ -49,10 +54,10 @@ def test_a_robot_is_an_iam_user_under_the_hub_path_allowed_only_to_log_in(robot)
 
 
 def test_the_secret_is_stored_encrypted_and_revealed_to_repo_managers_with_an_audit_event(
-        world, robot):
+    world, robot
+):
     assert robot.secret_access_key_encrypted.startswith("gAAAAA")
-    key_id, secret = robot_reveal_credentials(actor=world.users["project_admin"],
-                                                       robot=robot)
+    key_id, secret = robot_reveal_credentials(actor=world.users["project_admin"], robot=robot)
     assert key_id == robot.access_key_id
     assert secret == decrypt(robot.secret_access_key_encrypted)
     assert len(secret) == 40 and secret not in robot.secret_access_key_encrypted
@@ -80,16 +85,15 @@ def test_credentials_are_revealed_only_while_active(world, robot):
 
 
 def test_rotation_stores_the_new_key_and_deletes_the_old_one(
-        world, robot, django_capture_on_commit_callbacks):
-    old_key, old_secret = robot_reveal_credentials(actor=world.users["member"],
-                                                            robot=robot)
+    world, robot, django_capture_on_commit_callbacks
+):
+    old_key, old_secret = robot_reveal_credentials(actor=world.users["member"], robot=robot)
     with converging(django_capture_on_commit_callbacks):
         rotating = robot_rotate(actor=world.users["member"], robot=robot)
         assert rotating.status == Status.PENDING
     robot.refresh_from_db()
     assert robot.status == Status.ACTIVE and not robot.rotation_requested
-    new_key, new_secret = robot_reveal_credentials(actor=world.users["member"],
-                                                            robot=robot)
+    new_key, new_secret = robot_reveal_credentials(actor=world.users["member"], robot=robot)
     assert new_key != old_key and new_secret != old_secret
     assert iam_keys(ROBOT) == [new_key]  # the old key is gone in IAM
     assert AuditEvent.objects.filter(action="robot.rotated").exists()
@@ -109,9 +113,12 @@ def _fail(operation: str, *, times: int, code: str = "ServiceUnavailable"):
         if model.name != operation or calls["n"] >= times:
             return None
         calls["n"] += 1
-        parsed = {"Error": {"Code": code, "Message": "try later"},
-                  "ResponseMetadata": {"HTTPStatusCode": 503}}
+        parsed = {
+            "Error": {"Code": code, "Message": "try later"},
+            "ResponseMetadata": {"HTTPStatusCode": 503},
+        }
         return AWSResponse("https://iam.test/", 503, {}, None), parsed
+
     return handler
 
 
@@ -122,13 +129,14 @@ def hub_events(boto_events):
 
 
 def test_a_rotation_failing_half_way_leaves_the_stored_key_working(
-        world, robot, hub_events, settings, django_capture_on_commit_callbacks):
+    world, robot, hub_events, settings, django_capture_on_commit_callbacks
+):
     settings.HUB_TASK_MAX_RETRIES = 0
-    old_key, old_secret = robot_reveal_credentials(actor=world.users["member"],
-                                                            robot=robot)
+    old_key, old_secret = robot_reveal_credentials(actor=world.users["member"], robot=robot)
     # CreateAccessKey fails for good: the old key must be untouched and still stored.
-    hub_events.register("before-call.iam.CreateAccessKey",
-                        _fail("CreateAccessKey", times=100, code="LimitExceeded"))
+    hub_events.register(
+        "before-call.iam.CreateAccessKey", _fail("CreateAccessKey", times=100, code="LimitExceeded")
+    )
     with converging(django_capture_on_commit_callbacks):
         robot_rotate(actor=world.users["member"], robot=robot)
     robot.refresh_from_db()
@@ -136,17 +144,19 @@ def test_a_rotation_failing_half_way_leaves_the_stored_key_working(
     assert "Rotating the access key failed" in robot.status_detail
     assert iam_keys(ROBOT) == [old_key]
     assert robot_reveal_credentials(actor=world.users["member"], robot=robot) == (
-        old_key, old_secret)
+        old_key,
+        old_secret,
+    )
 
 
 def test_a_crash_after_storing_the_new_key_still_ends_with_one_working_key(
-        world, robot, hub_events):
+    world, robot, hub_events
+):
     """DeleteAccessKey (of the old key) fails after the new key was stored: the stored key
     works, and the next run deletes the leftover old key."""
     old_key = robot.access_key_id
     robot_rotate(actor=world.users["member"], robot=robot)
-    hub_events.register("before-call.iam.DeleteAccessKey",
-                        _fail("DeleteAccessKey", times=1))
+    hub_events.register("before-call.iam.DeleteAccessKey", _fail("DeleteAccessKey", times=1))
     with pytest.raises(AwsTransientError):
         robot_provision(robot.pk)
     robot.refresh_from_db()
@@ -181,13 +191,13 @@ def test_provisioning_again_changes_nothing(world, robot):
 
 
 def test_a_failed_creation_is_retried_into_an_active_robot(
-        world, aws, hub_events, settings, django_capture_on_commit_callbacks):
+    world, aws, hub_events, settings, django_capture_on_commit_callbacks
+):
     settings.HUB_TASK_MAX_RETRIES = 1
     repo = active_repo(world)
     hub_events.register("before-call.iam.CreateUser", _fail("CreateUser", times=2))
     with converging(django_capture_on_commit_callbacks):
-        access_set(actor=world.users["member"], repo=repo, robots=[{"name": "ci"}],
-                            users=[])
+        access_set(actor=world.users["member"], repo=repo, robots=[{"name": "ci"}], users=[])
     robot = RobotAccount.objects.get()
     assert robot.status == Status.FAILED
     assert "gave up after 2 attempts" in robot.status_detail
@@ -198,7 +208,8 @@ def test_a_failed_creation_is_retried_into_an_active_robot(
 
 
 def test_removing_a_robot_deletes_its_iam_user_keys_and_policies_first(
-        world, robot, hub_events, django_capture_on_commit_callbacks):
+    world, robot, hub_events, django_capture_on_commit_callbacks
+):
     iam_calls = []
     hub_events.register("before-call.iam", lambda model, **kwargs: iam_calls.append(model.name))
     with converging(django_capture_on_commit_callbacks):
@@ -211,11 +222,11 @@ def test_removing_a_robot_deletes_its_iam_user_keys_and_policies_first(
 
 
 def test_a_robot_removed_while_being_created_leaves_no_iam_user(
-        world, aws, django_capture_on_commit_callbacks):
+    world, aws, django_capture_on_commit_callbacks
+):
     repo = active_repo(world)
     with django_capture_on_commit_callbacks(execute=False) as late:
-        access_set(actor=world.users["member"], repo=repo, robots=[{"name": "ci"}],
-                            users=[])
+        access_set(actor=world.users["member"], repo=repo, robots=[{"name": "ci"}], users=[])
     assert RobotAccount.objects.get().status == Status.PENDING
     # Removed before its task ran; then the (late) messages of the creation and the sync.
     with converging(django_capture_on_commit_callbacks):

@@ -51,33 +51,38 @@ def assert_rotated(robot: RobotAccount, old_key: str, reason: str) -> None:
     assert robot.status_detail == f"Key rotated because {reason}."
     requested = AuditEvent.objects.get(action="robot.rotation_requested")
     assert requested.actor is None and requested.project_id == robot.repo.project_id
-    assert requested.detail == {"access_key_id": old_key, "seen_by": "member",
-                                "reason": reason}
+    assert requested.detail == {"access_key_id": old_key, "seen_by": "member", "reason": reason}
     rotated = AuditEvent.objects.get(action="robot.rotated")
     assert rotated.detail == {"access_key_id": robot.access_key_id, "reason": reason}
 
 
 def test_a_key_seen_by_someone_removed_from_the_project_is_rotated_and_the_page_says_why(
-        world, robot, client, django_capture_on_commit_callbacks):
+    world, robot, client, django_capture_on_commit_callbacks
+):
     old_key = seen_by(world, "member", robot)
     with converging(django_capture_on_commit_callbacks):
-        project_services.membership_remove(actor=world.users["project_admin"],
-                                           project=world.project, user=world.users["member"])
+        project_services.membership_remove(
+            actor=world.users["project_admin"], project=world.project, user=world.users["member"]
+        )
     assert_rotated(robot, old_key, "member, who had seen it, left the project")
 
     client.force_login(world.users["project_admin"])
-    response = client.get(reverse("docker_repos:robot",
-                                  args=[world.project.shortname, robot.repo_id, robot.pk]))
+    response = client.get(
+        reverse("docker_repos:robot", args=[world.project.shortname, robot.repo_id, robot.pk])
+    )
     assert_shows(response, "Key rotated because member, who had seen it, left the project.")
     response = client_for(world.users["project_admin"]).get(
-        reverse("api:repo-access", args=[robot.repo_id]))
+        reverse("api:repo-access", args=[robot.repo_id])
+    )
     [shown] = response.json()["robots"]
-    assert shown["status_detail"] == ("Key rotated because member, who had seen it, left the "
-                                      "project.")
+    assert shown["status_detail"] == (
+        "Key rotated because member, who had seen it, left the project."
+    )
 
 
 def test_a_key_seen_by_someone_deactivated_is_rotated(
-        world, robot, django_capture_on_commit_callbacks):
+    world, robot, django_capture_on_commit_callbacks
+):
     old_key = seen_by(world, "member", robot)
     member = world.users["member"]
     member.is_active = False
@@ -86,8 +91,7 @@ def test_a_key_seen_by_someone_deactivated_is_rotated(
     assert_rotated(robot, old_key, "member, who had seen it, was deactivated")
 
 
-def test_a_key_seen_by_someone_deleted_is_rotated(
-        world, robot, django_capture_on_commit_callbacks):
+def test_a_key_seen_by_someone_deleted_is_rotated(world, robot, django_capture_on_commit_callbacks):
     old_key = seen_by(world, "member", robot)
     with converging(django_capture_on_commit_callbacks):
         world.users["member"].delete()
@@ -95,7 +99,8 @@ def test_a_key_seen_by_someone_deleted_is_rotated(
 
 
 def test_only_the_current_key_seen_by_someone_who_left_counts(
-        world, robot, django_capture_on_commit_callbacks):
+    world, robot, django_capture_on_commit_callbacks
+):
     """Keys seen by people who stay, keys that were already rotated since someone saw
     them, and the project someone leaves: none of these rotate anything."""
     seen_by(world, "member", robot)
@@ -105,11 +110,13 @@ def test_only_the_current_key_seen_by_someone_who_left_counts(
     seen_by(world, "project_admin", robot)  # the current key: seen by someone who stays
     # The member also leaves another project: not the robot's.
     Membership.objects.create(project=world.other, user=world.users["member"], role=Role.MEMBER)
-    project_services.membership_remove(actor=world.users["other_admin"], project=world.other,
-                                       user=world.users["member"])
+    project_services.membership_remove(
+        actor=world.users["other_admin"], project=world.other, user=world.users["member"]
+    )
     with converging(django_capture_on_commit_callbacks):
-        project_services.membership_remove(actor=world.users["project_admin"],
-                                           project=world.project, user=world.users["member"])
+        project_services.membership_remove(
+            actor=world.users["project_admin"], project=world.project, user=world.users["member"]
+        )
     key = robot.access_key_id
     robot.refresh_from_db()
     assert (robot.status, robot.access_key_id, robot.status_detail) == (Status.ACTIVE, key, "")
@@ -121,15 +128,17 @@ def test_only_the_current_key_seen_by_someone_who_left_counts(
 
 
 def test_a_robot_not_active_when_its_viewer_leaves_is_rotated_once_it_is_active(
-        world, robot, django_capture_on_commit_callbacks):
+    world, robot, django_capture_on_commit_callbacks
+):
     """Decided: only an active robot is rotated at once (one rotating gets a key nobody
     saw, one being removed loses its IAM user); any other is rotated by the reconciler's
     catch-up once it is active again."""
     old_key = seen_by(world, "member", robot)
     RobotAccount.objects.filter(pk=robot.pk).update(status=Status.FAILED)
     with converging(django_capture_on_commit_callbacks):
-        project_services.membership_remove(actor=world.users["project_admin"],
-                                           project=world.project, user=world.users["member"])
+        project_services.membership_remove(
+            actor=world.users["project_admin"], project=world.project, user=world.users["member"]
+        )
     robot.refresh_from_db()
     assert (robot.status, robot.access_key_id) == (Status.FAILED, old_key)
 
@@ -137,15 +146,18 @@ def test_a_robot_not_active_when_its_viewer_leaves_is_rotated_once_it_is_active(
     with converging(django_capture_on_commit_callbacks):
         report = reconcile()
     assert f"{ROBOT}: key seen by member who is no longer a member of the project, rotated" in (
-        report.repaired)
+        report.repaired
+    )
     robot.refresh_from_db()
     assert robot.status == Status.ACTIVE and robot.access_key_id != old_key
-    assert robot.status_detail == ("Key rotated because member, who had seen it, is no longer "
-                                   "a member of the project.")
+    assert robot.status_detail == (
+        "Key rotated because member, who had seen it, is no longer a member of the project."
+    )
 
 
 def test_the_reconciler_rotates_keys_seen_by_people_deactivated_without_a_signal(
-        world, robot, django_capture_on_commit_callbacks):
+    world, robot, django_capture_on_commit_callbacks
+):
     old_key = seen_by(world, "member", robot)
     User.objects.filter(pk=world.users["member"].pk).update(is_active=False)  # no save()
     line = f"{ROBOT}: key seen by member who was deactivated, rotated"
@@ -165,7 +177,8 @@ def test_the_reconciler_rotates_keys_seen_by_people_deactivated_without_a_signal
 
 
 def test_the_reconciler_rotates_keys_seen_by_people_deleted_without_a_signal(
-        world, robot, django_capture_on_commit_callbacks):
+    world, robot, django_capture_on_commit_callbacks
+):
     old_key = seen_by(world, "member", robot)
     # Deleted behind the hub's back: the reveal's actor is gone (the name stays).
     AuditEvent.objects.filter(action="robot.credentials_revealed").update(actor=None)
@@ -206,26 +219,35 @@ def queries(work) -> int:
 
 
 def rotating(robots) -> int:
-    return RobotAccount.objects.filter(pk__in=[r.pk for r in robots], status=Status.PENDING,
-                                       rotation_requested=True).count()
+    return RobotAccount.objects.filter(
+        pk__in=[r.pk for r in robots], status=Status.PENDING, rotation_requested=True
+    ).count()
 
 
 def test_offboarding_queries_do_not_grow_with_the_number_of_robots(
-        world, make_user, django_capture_on_commit_callbacks):
+    world, make_user, django_capture_on_commit_callbacks
+):
     few, many = make_user("few"), make_user("many")
     few_robots = revealed_robots(world, 2, few)
     many_robots = revealed_robots(world, 6, many, start=2)
     admin = world.users["project_admin"]
 
     with django_capture_on_commit_callbacks(execute=False):
-        counts = [queries(lambda p=p: project_services.membership_remove(
-            actor=admin, project=world.project, user=p)) for p in (few, many)]
+        counts = [
+            queries(
+                lambda p=p: project_services.membership_remove(
+                    actor=admin, project=world.project, user=p
+                )
+            )
+            for p in (few, many)
+        ]
     assert counts[0] == counts[1]
     assert (rotating(few_robots), rotating(many_robots)) == (2, 6)
 
 
 def test_deactivation_queries_do_not_grow_with_the_number_of_robots(
-        world, make_user, django_capture_on_commit_callbacks):
+    world, make_user, django_capture_on_commit_callbacks
+):
     few, many = make_user("few"), make_user("many")
     few_robots = revealed_robots(world, 2, few)
     many_robots = revealed_robots(world, 6, many, start=2)
@@ -241,7 +263,8 @@ def test_deactivation_queries_do_not_grow_with_the_number_of_robots(
 
 
 def test_the_catch_up_reads_a_fixed_number_of_queries_per_page(
-        world, make_user, django_capture_on_commit_callbacks):
+    world, make_user, django_capture_on_commit_callbacks
+):
     stays, leaves = world.users["project_admin"], make_user("leaver")
     revealed_robots(world, 2, stays)  # seen by someone who stays: read, left alone
     seen = revealed_robots(world, 2, leaves, start=2)

@@ -46,8 +46,9 @@ class Refusal:
 def converged_repo(world, capture, name: str = "web") -> DockerRepo:
     """A repository requested by a member, its provisioning run as the request enqueued."""
     with converging(capture):
-        repo = services.repo_request(actor=world.users["member"], project=world.project,
-                                     service=world.service, name=name)
+        repo = services.repo_request(
+            actor=world.users["member"], project=world.project, service=world.service, name=name
+        )
     repo.refresh_from_db()
     assert repo.status == Status.ACTIVE, repo.status_detail
     return repo
@@ -66,11 +67,13 @@ def arns(grants: dict[str, set[str]]) -> set[str]:
 
 
 def test_a_person_whose_removal_failed_is_not_put_back_into_the_policy(
-        world, repo, boto_events, django_capture_on_commit_callbacks):
+    world, repo, boto_events, django_capture_on_commit_callbacks
+):
     capture, manager = django_capture_on_commit_callbacks, world.users["member"]
     with converging(capture):
-        access_set(actor=manager, repo=repo, robots=[],
-                            users=[{"username": "padmin", "writable": True}])
+        access_set(
+            actor=manager, repo=repo, robots=[], users=[{"username": "padmin", "writable": True}]
+        )
     padmin_arn = EcrIdentity.objects.get(user=world.users["project_admin"]).iam_arn
     assert policy_grants("acp/web")["push"] == {padmin_arn}
 
@@ -87,8 +90,9 @@ def test_a_person_whose_removal_failed_is_not_put_back_into_the_policy(
     # out of it (a failed entry otherwise keeps its grant).
     refusal.on = False
     with converging(capture):
-        access_set(actor=manager, repo=repo, robots=[],
-                            users=[{"username": "member", "writable": False}])
+        access_set(
+            actor=manager, repo=repo, robots=[], users=[{"username": "member", "writable": False}]
+        )
     member_arn = EcrIdentity.objects.get(user=world.users["member"]).iam_arn
     assert policy_grants("acp/web") == {"pull": {member_arn}, "push": set()}
     access.refresh_from_db()
@@ -98,10 +102,12 @@ def test_a_person_whose_removal_failed_is_not_put_back_into_the_policy(
 # --- 2. Deactivated accounts get no access ------------------------------------------------
 
 
-@pytest.mark.parametrize("had_credentials", [True, False],
-                         ids=["had-credentials", "never-had-credentials"])
+@pytest.mark.parametrize(
+    "had_credentials", [True, False], ids=["had-credentials", "never-had-credentials"]
+)
 def test_a_deactivated_account_cannot_be_granted_access(
-        world, repo, had_credentials, django_capture_on_commit_callbacks):
+    world, repo, had_credentials, django_capture_on_commit_callbacks
+):
     capture, padmin = django_capture_on_commit_callbacks, world.users["project_admin"]
     if had_credentials:
         with converging(capture):
@@ -117,8 +123,12 @@ def test_a_deactivated_account_cannot_be_granted_access(
 
     with capture(execute=False) as enqueued:
         with pytest.raises(InvalidInput) as refused:
-            access_set(actor=world.users["member"], repo=repo, robots=[],
-                                users=[{"username": "padmin", "writable": False}])
+            access_set(
+                actor=world.users["member"],
+                repo=repo,
+                robots=[],
+                users=[{"username": "padmin", "writable": False}],
+            )
 
     message = "Deactivated accounts cannot be given access: padmin."
     assert (refused.value.message, refused.value.fields) == (message, {"users": [message]})
@@ -131,22 +141,29 @@ def test_a_deactivated_account_cannot_be_granted_access(
 
 
 def test_access_waiting_for_an_identity_that_failed_is_failed_too(
-        world, repo, boto_events, django_capture_on_commit_callbacks):
+    world, repo, boto_events, django_capture_on_commit_callbacks
+):
     refusal = Refusal("AccessDenied", 403, "not authorized to perform iam:CreateUser")
     boto_events.register("before-call.iam.CreateUser", refusal)
 
     with converging(django_capture_on_commit_callbacks):
-        access_set(actor=world.users["member"], repo=repo, robots=[],
-                            users=[{"username": "padmin", "writable": False}])
+        access_set(
+            actor=world.users["member"],
+            repo=repo,
+            robots=[],
+            users=[{"username": "padmin", "writable": False}],
+        )
 
     identity = EcrIdentity.objects.get(user=world.users["project_admin"])
     assert identity.status == Status.FAILED
-    assert "AWS denied the hub permission to create IAM user hub-user-padmin" in \
-        identity.status_detail
+    assert (
+        "AWS denied the hub permission to create IAM user hub-user-padmin" in identity.status_detail
+    )
     access = RepoAccess.objects.get(repo=repo)
     assert access.status == Status.FAILED, "left pending forever, waiting for nothing"
-    assert access.status_detail == ("padmin's ECR credentials could not be created: "
-                                    f"{identity.status_detail}")
+    assert access.status_detail == (
+        f"padmin's ECR credentials could not be created: {identity.status_detail}"
+    )
     event = AuditEvent.objects.get(action="repo_access.failed")
     assert event.detail == {"reason": identity.status_detail}
 
@@ -163,7 +180,8 @@ def test_access_waiting_for_an_identity_that_failed_is_failed_too(
 
 
 def test_retry_of_a_failed_deletion_sends_the_deletion_not_a_provision(
-        world, repo, ecr, boto_events, django_capture_on_commit_callbacks):
+    world, repo, ecr, boto_events, django_capture_on_commit_callbacks
+):
     capture, manager = django_capture_on_commit_callbacks, world.users["member"]
     refusal = Refusal("AccessDeniedException", 400, "not authorized to delete")
     boto_events.register("before-call.ecr.DeleteRepository", refusal)
@@ -181,10 +199,15 @@ def test_retry_of_a_failed_deletion_sends_the_deletion_not_a_provision(
     assert retried.status == Status.DELETING
     assert not DockerRepo.objects.filter(pk=repo.pk).exists()
     assert ecr_repositories(ecr) == []
-    trail = list(AuditEvent.objects.filter(target_type="dockerrepo", target_id=str(repo.pk))
-                 .order_by("pk").values_list("action", "detail"))
-    assert trail[-2:] == [("docker_repo.retried", {"status": Status.DELETING}),
-                          ("docker_repo.deleted", {"name": "acp/web"})]
+    trail = list(
+        AuditEvent.objects.filter(target_type="dockerrepo", target_id=str(repo.pk))
+        .order_by("pk")
+        .values_list("action", "detail")
+    )
+    assert trail[-2:] == [
+        ("docker_repo.retried", {"status": Status.DELETING}),
+        ("docker_repo.deleted", {"name": "acp/web"}),
+    ]
 
 
 # --- 5. One principal: a string or a one-item list ----------------------------------------
@@ -194,9 +217,17 @@ ARN = "arn:aws:iam::123456789012:user/platform-hub/hub-user-member"
 
 
 def _policy(principal) -> dict:
-    return {"Version": "2012-10-17", "Statement": [{
-        "Sid": "HubPull", "Effect": "Allow", "Principal": {"AWS": principal},
-        "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]}]}
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "HubPull",
+                "Effect": "Allow",
+                "Principal": {"AWS": principal},
+                "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+            }
+        ],
+    }
 
 
 def test_same_policy_treats_a_single_principal_string_and_a_one_item_list_as_equal():
@@ -208,11 +239,16 @@ def test_same_policy_treats_a_single_principal_string_and_a_one_item_list_as_equ
 
 
 def test_the_reconciler_leaves_a_policy_aws_gave_back_with_a_single_principal_string(
-        world, repo, settings, django_capture_on_commit_callbacks):
+    world, repo, settings, django_capture_on_commit_callbacks
+):
     settings.HUB_ECR_PULL_PRINCIPALS = []
     with converging(django_capture_on_commit_callbacks):
-        access_set(actor=world.users["member"], repo=repo, robots=[],
-                            users=[{"username": "member", "writable": False}])
+        access_set(
+            actor=world.users["member"],
+            repo=repo,
+            robots=[],
+            users=[{"username": "member", "writable": False}],
+        )
     ecr = own_client("ecr")
     written = json.loads(ecr.get_repository_policy(repositoryName="acp/web")["policyText"])
     [statement] = written["Statement"]
@@ -233,13 +269,17 @@ def test_the_reconciler_leaves_a_policy_aws_gave_back_with_a_single_principal_st
 # --- 6. and 7. repo_delete: only managers, and only once ----------------------------------
 
 
-@pytest.mark.parametrize(("role", "mode"), [
-    ("non_member", RepoManagement.MEMBERS),
-    ("other_admin", RepoManagement.MEMBERS),
-    ("member", RepoManagement.ADMINS),
-])
+@pytest.mark.parametrize(
+    ("role", "mode"),
+    [
+        ("non_member", RepoManagement.MEMBERS),
+        ("other_admin", RepoManagement.MEMBERS),
+        ("member", RepoManagement.ADMINS),
+    ],
+)
 def test_repo_delete_refuses_a_non_manager_at_the_service_level(
-        world, role, mode, django_capture_on_commit_callbacks):
+    world, role, mode, django_capture_on_commit_callbacks
+):
     world.project.repo_management = mode
     world.project.save()
     repo = fake_active_repo(world)
@@ -271,7 +311,8 @@ def test_a_second_delete_is_a_no_op(world, django_capture_on_commit_callbacks):
 
 
 def test_a_delete_after_the_repository_is_gone_is_not_found(
-        world, repo, ecr, django_capture_on_commit_callbacks):
+    world, repo, ecr, django_capture_on_commit_callbacks
+):
     """The page (or API view) found the repository; the worker deleted it before the
     second request's service locked it: 404 in the API, a message on the page, no crash."""
     stale = DockerRepo.objects.get(pk=repo.pk)
@@ -316,8 +357,9 @@ def test_a_policy_of_exactly_10240_characters_is_accepted_and_one_more_is_refuse
     assert len(json.dumps(document, separators=(",", ":"))) == 10240
 
     one_over = [*fits[:-1], fits[-1] + "y"]
-    with pytest.raises(PolicyTooLarge, match="needs a 10241-character repository policy; "
-                                             "ECR allows 10240"):
+    with pytest.raises(
+        PolicyTooLarge, match="needs a 10241-character repository policy; ECR allows 10240"
+    ):
         render_access_policy(readers=[], writers=[], robots=one_over, cluster=[])
 
 
@@ -325,13 +367,16 @@ def _robot_names_for(size: int) -> list[str]:
     """Robot names of acp/web whose policy (placeholder ARNs, 12-digit account like a real
     one) is exactly `size` characters."""
     prefix = placeholder_user_arn("hub-robot-acp-web-")
-    return [arn.removeprefix(prefix)
-            for arn in _principals_rendering_to(size, prefix="hub-robot-acp-web-r")]
+    return [
+        arn.removeprefix(prefix)
+        for arn in _principals_rendering_to(size, prefix="hub-robot-acp-web-r")
+    ]
 
 
 @pytest.mark.parametrize(("size", "accepted"), [(10240, True), (10241, False)])
 def test_access_set_accepts_an_access_list_whose_policy_is_exactly_the_limit(
-        world, settings, size, accepted, django_capture_on_commit_callbacks):
+    world, settings, size, accepted, django_capture_on_commit_callbacks
+):
     settings.HUB_ECR_PULL_PRINCIPALS = []
     repo = fake_active_repo(world)
     names = _robot_names_for(10240)
@@ -341,12 +386,21 @@ def test_access_set_accepts_an_access_list_whose_policy_is_exactly_the_limit(
 
     with django_capture_on_commit_callbacks(execute=False):
         if accepted:
-            access_set(actor=world.users["member"], repo=repo,
-                                robots=[{"name": n} for n in names], users=[])
+            access_set(
+                actor=world.users["member"],
+                repo=repo,
+                robots=[{"name": n} for n in names],
+                users=[],
+            )
         else:
-            with pytest.raises(InvalidInput, match=f"needs a {size}-character repository "
-                                                   "policy; ECR allows 10240"):
-                access_set(actor=world.users["member"], repo=repo,
-                                    robots=[{"name": n} for n in names], users=[])
+            with pytest.raises(
+                InvalidInput, match=f"needs a {size}-character repository policy; ECR allows 10240"
+            ):
+                access_set(
+                    actor=world.users["member"],
+                    repo=repo,
+                    robots=[{"name": n} for n in names],
+                    users=[],
+                )
 
     assert RobotAccount.objects.filter(repo=repo).count() == (len(names) if accepted else 0)

@@ -27,8 +27,12 @@ SCHEMAS = {
 @pytest.fixture(scope="module")
 def snippets():
     registry, path = URI.split("/", 1)
-    return {s.key: s for s in robot_snippets(registry=registry, path=path,
-                                             region="eu-west-2", robot_name="drone-ci")}
+    return {
+        s.key: s
+        for s in robot_snippets(
+            registry=registry, path=path, region="eu-west-2", robot_name="drone-ci"
+        )
+    }
 
 
 def parsed(text: str):
@@ -38,8 +42,10 @@ def parsed(text: str):
 
 def schema_errors(key: str, document) -> list[str]:
     validator = jsonschema.validators.validator_for(SCHEMAS[key])(SCHEMAS[key])
-    return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
-            for e in validator.iter_errors(document)]
+    return [
+        f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
+        for e in validator.iter_errors(document)
+    ]
 
 
 @pytest.mark.parametrize("key", ["drone", "drone1", "github"])
@@ -59,11 +65,12 @@ def test_drone_1_takes_the_robot_credentials_from_secrets(snippets):
     assert (pipeline["kind"], pipeline["type"]) == ("pipeline", "docker")
     push = next(step for step in pipeline["steps"] if step["name"] == "ecr_push")
     assert push["environment"]["AWS_ACCESS_KEY_ID"] == {"from_secret": "aws_access_key_id"}
-    assert push["environment"]["AWS_SECRET_ACCESS_KEY"] == {
-        "from_secret": "aws_secret_access_key"}
+    assert push["environment"]["AWS_SECRET_ACCESS_KEY"] == {"from_secret": "aws_secret_access_key"}
     assert push["environment"]["REGISTRY_URL"] == URI.split("/")[0]
-    assert push["commands"][-1] == "docker push $${REGISTRY_URL}/acp/hello-world-app:" \
-                                   "$${DRONE_COMMIT_SHA}"
+    assert (
+        push["commands"][-1] == "docker push $${REGISTRY_URL}/acp/hello-world-app:"
+        "$${DRONE_COMMIT_SHA}"
+    )
 
 
 def test_the_github_workflow_says_when_it_runs_and_what_its_token_may_do(snippets):
@@ -82,8 +89,12 @@ def _drone_commands(document) -> list[str]:
 
 def _github_commands(document) -> list[str]:
     # `${{ expression }}` is GitHub's, replaced before the shell runs.
-    return [re.sub(r"\$\{\{[^}]*\}\}", "x", step["run"])
-            for job in document["jobs"].values() for step in job["steps"] if "run" in step]
+    return [
+        re.sub(r"\$\{\{[^}]*\}\}", "x", step["run"])
+        for job in document["jobs"].values()
+        for step in job["steps"]
+        if "run" in step
+    ]
 
 
 @pytest.mark.parametrize("key", ["drone", "drone1", "github", "kubernetes"])

@@ -24,8 +24,14 @@ except ImportError:  # the `e2e` extra is not installed (`make e2e` installs it)
 
 CHROMIUM = os.environ.get("HUB_E2E_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 SCREENSHOTS = ROOT / "var" / "e2e-screenshots"
 DOCS_SCREENSHOTS = ROOT / "docs" / "screenshots"
@@ -46,14 +52,17 @@ def hub(tmp_path_factory):
 @pytest.fixture(scope="session")
 def browser():
     if not Path(CHROMIUM).is_file():
-        pytest.fail(f"No Chromium at {CHROMIUM}: `apt-get install -y chromium` (Debian's "
-                    "package; Playwright's own browser download does not work here).")
+        pytest.fail(
+            f"No Chromium at {CHROMIUM}: `apt-get install -y chromium` (Debian's "
+            "package; Playwright's own browser download does not work here)."
+        )
 
     expect.set_options(timeout=TIMEOUT_MS)
     with sync_playwright() as pw:
         # launch() gives Chromium a fresh, empty user data dir of its own, removed on close.
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
-                                      headless=True, timeout=60_000)
+        chromium = pw.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True, timeout=60_000
+        )
         try:
             yield chromium
         finally:
@@ -78,8 +87,11 @@ def new_page(browser, hub, request):
     contexts, errors = [], []
 
     def make(viewport=None):
-        context = browser.new_context(base_url=hub.url, viewport=viewport or VIEWPORT,
-                                      permissions=["clipboard-read", "clipboard-write"])
+        context = browser.new_context(
+            base_url=hub.url,
+            viewport=viewport or VIEWPORT,
+            permissions=["clipboard-read", "clipboard-write"],
+        )
         context.set_default_timeout(TIMEOUT_MS)
         page = context.new_page()
         page.on("pageerror", lambda exc: errors.append(f"{page.url}: {exc}"))

@@ -32,13 +32,15 @@ def open_project(page: Page, shortname: str) -> None:
     """Projects list → the project's detail page."""
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Projects").click()
     page.get_by_role("table", name="Your projects").get_by_role(
-        "link", name=shortname, exact=True).click()
+        "link", name=shortname, exact=True
+    ).click()
     expect(page.get_by_role("navigation", name="Project sections")).to_be_visible()
 
 
 def repos_tab(page: Page) -> Locator:
     return page.get_by_role("navigation", name="Project sections").get_by_role(
-        "link", name="All Docker repos")
+        "link", name="All Docker repos"
+    )
 
 
 def open_repos_tab(page: Page) -> None:
@@ -52,8 +54,7 @@ def expect_shown_as(locator: Locator, text: str) -> None:
 
     Text only for screen readers (class visually-hidden, e.g. "MANAGE ACCESS<hidden> to
     acp/hello-world-app</hidden>") may follow it."""
-    expect(locator).to_have_text(re.compile(rf"^\s*{re.escape(text)}(\s|$)"),
-                                 use_inner_text=True)
+    expect(locator).to_have_text(re.compile(rf"^\s*{re.escape(text)}(\s|$)"), use_inner_text=True)
 
 
 def request_repo(page: Page, project: str, *, service: str, name: str) -> None:
@@ -71,8 +72,11 @@ def request_repo(page: Page, project: str, *, service: str, name: str) -> None:
 def repo_row(page: Page, project: str, name: str) -> Locator:
     """The list's row of repository `<project>/<name>` (its link reads `acp / name`)."""
     link = page.get_by_role("link", name=f"{project} / {name}", exact=True)
-    return page.get_by_role("table", name=f"Docker repositories of {project}").get_by_role(
-        "row").filter(has=link)
+    return (
+        page.get_by_role("table", name=f"Docker repositories of {project}")
+        .get_by_role("row")
+        .filter(has=link)
+    )
 
 
 def status_of(row: Locator) -> Locator:
@@ -105,7 +109,8 @@ def ensure_active_repo(page: Page, project: str, *, service: str, name: str) -> 
 def open_manage_access(page: Page, project: str, name: str) -> None:
     """The row's `MANAGE ACCESS` button (its accessible name also names the repository)."""
     repo_row(page, project, name).get_by_role(
-        "link", name=f"Manage access to {project}/{name}").click()
+        "link", name=f"Manage access to {project}/{name}"
+    ).click()
     expect(page.get_by_role("heading", name=f"Manage access {project}/{name}")).to_be_visible()
 
 
@@ -118,14 +123,20 @@ def save_access(page: Page, project: str, name: str) -> None:
 
 def robot_row(page: Page, repo_full_name: str, robot: str) -> Locator:
     """The row of `robot` in the repository page's robot accounts."""
-    return page.get_by_role("table", name=f"Robot accounts of {repo_full_name}").get_by_role(
-        "row").filter(has=page.get_by_text(robot, exact=True))
+    return (
+        page.get_by_role("table", name=f"Robot accounts of {repo_full_name}")
+        .get_by_role("row")
+        .filter(has=page.get_by_text(robot, exact=True))
+    )
 
 
 def person_row(page: Page, repo_full_name: str, username: str) -> Locator:
     """The row of `username` in the repository page's people with access."""
-    return page.get_by_role("table", name=f"People who may pull or push {repo_full_name}") \
-        .get_by_role("row").filter(has=page.get_by_text(username, exact=True))
+    return (
+        page.get_by_role("table", name=f"People who may pull or push {repo_full_name}")
+        .get_by_role("row")
+        .filter(has=page.get_by_text(username, exact=True))
+    )
 
 
 def clipboard(page: Page) -> str:

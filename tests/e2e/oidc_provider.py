@@ -43,36 +43,62 @@ def ensure_installed() -> None:
         return
     npm = shutil.which("npm")
     if npm is None:
-        raise AssertionError("The OpenID provider of the browser tests needs Node and npm "
-                             "(`apt-get install -y nodejs npm`).")
-    result = subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=OIDC_DIR,
-                            capture_output=True, text=True, timeout=300,
-                            stdin=subprocess.DEVNULL)
+        raise AssertionError(
+            "The OpenID provider of the browser tests needs Node and npm "
+            "(`apt-get install -y nodejs npm`)."
+        )
+    result = subprocess.run(
+        [npm, "ci", "--no-audit", "--no-fund"],
+        cwd=OIDC_DIR,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
+    )
     if result.returncode != 0:
         raise AssertionError(f"npm ci in {OIDC_DIR} failed:\n{result.stdout}\n{result.stderr}")
 
 
 @contextlib.contextmanager
-def running_provider(log_dir: Path, *, users: dict, redirect_uri: str,
-                     post_logout_redirect_uri: str) -> Iterator[Provider]:
+def running_provider(
+    log_dir: Path, *, users: dict, redirect_uri: str, post_logout_redirect_uri: str
+) -> Iterator[Provider]:
     ensure_installed()
     port = free_port()
     relay = TcpRelay(port)
     issuer = f"http://127.0.0.1:{relay.port}"
     request_log = log_dir / "oidc-requests.log"
-    client = {"client_id": "platform-hub", "client_secret": "e2e-client-secret",
-              "redirect_uris": [redirect_uri],
-              "post_logout_redirect_uris": [post_logout_redirect_uri]}
-    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "OIDC_PORT": str(port),
-           "OIDC_ISSUER": issuer, "OIDC_CLIENT": json.dumps(client),
-           "OIDC_USERS": json.dumps(users), "OIDC_LOG": str(request_log)}
-    proc = start("oidc", [shutil.which("node") or "node", "provider.mjs"], log_dir=log_dir,
-                 env=env, cwd=OIDC_DIR)
+    client = {
+        "client_id": "platform-hub",
+        "client_secret": "e2e-client-secret",
+        "redirect_uris": [redirect_uri],
+        "post_logout_redirect_uris": [post_logout_redirect_uri],
+    }
+    env = {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "OIDC_PORT": str(port),
+        "OIDC_ISSUER": issuer,
+        "OIDC_CLIENT": json.dumps(client),
+        "OIDC_USERS": json.dumps(users),
+        "OIDC_LOG": str(request_log),
+    }
+    proc = start(
+        "oidc",
+        [shutil.which("node") or "node", "provider.mjs"],
+        log_dir=log_dir,
+        env=env,
+        cwd=OIDC_DIR,
+    )
     try:
         wait_for_port(port, proc=proc)
-        yield Provider(issuer=issuer, client_id=client["client_id"],
-                       client_secret=client["client_secret"], relay=relay, proc=proc,
-                       request_log=request_log)
+        yield Provider(
+            issuer=issuer,
+            client_id=client["client_id"],
+            client_secret=client["client_secret"],
+            relay=relay,
+            proc=proc,
+            request_log=request_log,
+        )
     finally:
         stop(proc, timeout=10, group=True)
         relay.close()

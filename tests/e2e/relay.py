@@ -27,8 +27,9 @@ class TcpRelay:
         self._listener: socket.socket | None = None
         self.port = port
         self.up()
-        self._acceptor = threading.Thread(target=self._accept_loop, name="relay-accept",
-                                          daemon=True)
+        self._acceptor = threading.Thread(
+            target=self._accept_loop, name="relay-accept", daemon=True
+        )
         self._acceptor.start()
 
     # --- what tests call -----------------------------------------------------------
@@ -88,8 +89,9 @@ class TcpRelay:
             except OSError:  # closed by down()
                 continue
             client.settimeout(None)
-            threading.Thread(target=self._serve, args=(client,), daemon=True,
-                             name="relay-conn").start()
+            threading.Thread(
+                target=self._serve, args=(client,), daemon=True, name="relay-conn"
+            ).start()
 
     def _serve(self, client: socket.socket) -> None:
         try:
@@ -104,8 +106,9 @@ class TcpRelay:
                 _close(upstream)
                 return
             self._connections.update((client, upstream))
-        threading.Thread(target=self._pump, args=(upstream, client, False), daemon=True,
-                         name="relay-down").start()
+        threading.Thread(
+            target=self._pump, args=(upstream, client, False), daemon=True, name="relay-down"
+        ).start()
         self._pump(client, upstream, True)
 
     def _pump(self, source: socket.socket, sink: socket.socket, to_aws: bool) -> None:

@@ -101,14 +101,15 @@ class Hub:
 
     def logs(self, tail: int = 3000) -> str:
         """The end of every process's output, for failure reports."""
-        return "\n".join(f"----- {name} ({proc.log_path}) -----\n{proc.log(tail)}"
-                         for name, proc in self.procs.items())
+        return "\n".join(
+            f"----- {name} ({proc.log_path}) -----\n{proc.log(tail)}"
+            for name, proc in self.procs.items()
+        )
 
     def check_running(self) -> None:
         for name, proc in self.procs.items():
             if not proc.running():
-                raise AssertionError(f"{name} exited with {proc.popen.returncode}:\n"
-                                     f"{proc.log()}")
+                raise AssertionError(f"{name} exited with {proc.popen.returncode}:\n{proc.log()}")
 
 
 # --- the database ---------------------------------------------------------------------
@@ -145,9 +146,15 @@ def postgres_database(server_url: str, run: str) -> Iterator[str]:
 def _manage(env: dict[str, str], *args: str, log_dir: Path, name: str) -> None:
     log = log_dir / f"{name}.log"
     with open(log, "wb") as out:
-        result = subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], env=env,
-                                cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, timeout=180,
-                                stdin=subprocess.DEVNULL)
+        result = subprocess.run(
+            [sys.executable, str(ROOT / "manage.py"), *args],
+            env=env,
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            timeout=180,
+            stdin=subprocess.DEVNULL,
+        )
     if result.returncode != 0:
         raise AssertionError(f"manage.py {' '.join(args)} failed:\n{log.read_text()[-4000:]}")
 
@@ -161,8 +168,9 @@ def _healthy(url: str) -> bool:
 
 
 @contextlib.contextmanager
-def running_hub(tmp: Path, *, extra_env: Mapping[str, str] | None = None,
-                web_port: int | None = None) -> Iterator[Hub]:
+def running_hub(
+    tmp: Path, *, extra_env: Mapping[str, str] | None = None, web_port: int | None = None
+) -> Iterator[Hub]:
     """`extra_env`: more settings for the hub's processes (e.g. HUB_OIDC_*); `web_port`:
     the web server's port when the caller must know it beforehand (a redirect URI)."""
     log_dir = tmp / "logs"
@@ -183,31 +191,36 @@ def running_hub(tmp: Path, *, extra_env: Mapping[str, str] | None = None,
         redis_url = os.environ.get("HUB_TEST_REDIS_URL", "")
         broker_url = redis_url or "filesystem://"
 
-        env = {key: value for key, value in os.environ.items()
-               if not key.startswith(("AWS_", "HUB_", "CELERY_", "DJANGO_"))}
-        env.update({
-            "PYTHONPATH": str(ROOT),
-            "PYTHONUNBUFFERED": "1",
-            "DJANGO_SETTINGS_MODULE": "tests.e2e.hub_settings",
-            "HUB_ENV": "development",
-            "HUB_DEBUG": "0",
-            "HUB_VAR_DIR": str(var_dir),
-            "DATABASE_URL": database_url,
-            "CELERY_BROKER_URL": broker_url,
-            "HUB_E2E_QUEUE": f"hub-e2e-{run}",
-            "SECRET_KEY": secrets.token_urlsafe(40),
-            "HUB_FERNET_KEYS": _fernet_key(),
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": "eu-west-2",
-            # An outage ends `Failed` in seconds: few, quick retries; one try per call.
-            "HUB_TASK_MAX_RETRIES": str(TASK_MAX_RETRIES),
-            "HUB_TASK_RETRY_BASE": str(TASK_RETRY_BASE),
-            "HUB_AWS_MAX_ATTEMPTS": "1",
-            "HUB_AWS_CONNECT_TIMEOUT": "2",
-            "HUB_AWS_READ_TIMEOUT": "15",
-            "HUB_E2E_PEOPLE": json.dumps({p.username: p.password for p in PEOPLE.values()}),
-        })
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith(("AWS_", "HUB_", "CELERY_", "DJANGO_"))
+        }
+        env.update(
+            {
+                "PYTHONPATH": str(ROOT),
+                "PYTHONUNBUFFERED": "1",
+                "DJANGO_SETTINGS_MODULE": "tests.e2e.hub_settings",
+                "HUB_ENV": "development",
+                "HUB_DEBUG": "0",
+                "HUB_VAR_DIR": str(var_dir),
+                "DATABASE_URL": database_url,
+                "CELERY_BROKER_URL": broker_url,
+                "HUB_E2E_QUEUE": f"hub-e2e-{run}",
+                "SECRET_KEY": secrets.token_urlsafe(40),
+                "HUB_FERNET_KEYS": _fernet_key(),
+                "AWS_ACCESS_KEY_ID": "testing",
+                "AWS_SECRET_ACCESS_KEY": "testing",
+                "AWS_DEFAULT_REGION": "eu-west-2",
+                # An outage ends `Failed` in seconds: few, quick retries; one try per call.
+                "HUB_TASK_MAX_RETRIES": str(TASK_MAX_RETRIES),
+                "HUB_TASK_RETRY_BASE": str(TASK_RETRY_BASE),
+                "HUB_AWS_MAX_ATTEMPTS": "1",
+                "HUB_AWS_CONNECT_TIMEOUT": "2",
+                "HUB_AWS_READ_TIMEOUT": "15",
+                "HUB_E2E_PEOPLE": json.dumps({p.username: p.password for p in PEOPLE.values()}),
+            }
+        )
         env.update(extra_env or {})
 
         try:
@@ -221,25 +234,71 @@ def running_hub(tmp: Path, *, extra_env: Mapping[str, str] | None = None,
             wait_for_port(moto_port, proc=procs["moto"])
 
             web_port = web_port or free_port()
-            procs["web"] = start("web", [
-                bin_path("gunicorn"), "hub.wsgi:application", "--bind", f"127.0.0.1:{web_port}",
-                "--workers", "1", "--threads", "4", "--timeout", "60",
-                "--access-logfile", "-", "--error-logfile", "-", *_gunicorn_private_socket(tmp),
-            ], log_dir=log_dir, env=env)
-            procs["worker"] = start("worker", [
-                bin_path("celery"), "-A", "hub", "worker", "--pool=threads", "--concurrency=2",
-                "-Q", env["HUB_E2E_QUEUE"], "-n", f"e2e-{run}@%h", "-l", "info",
-                "--without-gossip", "--without-mingle", "--without-heartbeat",
-            ], log_dir=log_dir, env=env)
+            procs["web"] = start(
+                "web",
+                [
+                    bin_path("gunicorn"),
+                    "hub.wsgi:application",
+                    "--bind",
+                    f"127.0.0.1:{web_port}",
+                    "--workers",
+                    "1",
+                    "--threads",
+                    "4",
+                    "--timeout",
+                    "60",
+                    "--access-logfile",
+                    "-",
+                    "--error-logfile",
+                    "-",
+                    *_gunicorn_private_socket(tmp),
+                ],
+                log_dir=log_dir,
+                env=env,
+            )
+            procs["worker"] = start(
+                "worker",
+                [
+                    bin_path("celery"),
+                    "-A",
+                    "hub",
+                    "worker",
+                    "--pool=threads",
+                    "--concurrency=2",
+                    "-Q",
+                    env["HUB_E2E_QUEUE"],
+                    "-n",
+                    f"e2e-{run}@%h",
+                    "-l",
+                    "info",
+                    "--without-gossip",
+                    "--without-mingle",
+                    "--without-heartbeat",
+                ],
+                log_dir=log_dir,
+                env=env,
+            )
 
             url = f"http://127.0.0.1:{web_port}"
-            wait_until(lambda: _healthy(url), timeout=60, proc=procs["web"],
-                       what="the hub's /healthz")
-            wait_until(lambda: " ready." in procs["worker"].log(), timeout=60,
-                       proc=procs["worker"], what="the Celery worker to be ready")
-            hub = Hub(url=url, relay=relay, people=dict(PEOPLE), log_dir=log_dir, env=env,
-                      database=database_url.split("://", 1)[0], broker=broker_url.split(":")[0],
-                      procs=procs)
+            wait_until(
+                lambda: _healthy(url), timeout=60, proc=procs["web"], what="the hub's /healthz"
+            )
+            wait_until(
+                lambda: " ready." in procs["worker"].log(),
+                timeout=60,
+                proc=procs["worker"],
+                what="the Celery worker to be ready",
+            )
+            hub = Hub(
+                url=url,
+                relay=relay,
+                people=dict(PEOPLE),
+                log_dir=log_dir,
+                env=env,
+                database=database_url.split("://", 1)[0],
+                broker=broker_url.split(":")[0],
+                procs=procs,
+            )
             yield hub
         finally:
             for name in ("worker", "web", "moto"):
@@ -258,8 +317,7 @@ def _gunicorn_private_socket(tmp: Path) -> list[str]:
     """gunicorn 27 opens a control socket, by default one per machine under ~/.gunicorn:
     give the run its own so two hubs (or a developer's) don't share it."""
 
-    return ["--control-socket", str(tmp / "gunicorn.ctl")] \
-        if gunicorn.version_info >= (27,) else []
+    return ["--control-socket", str(tmp / "gunicorn.ctl")] if gunicorn.version_info >= (27,) else []
 
 
 def _forget_queue(redis_url: str, queue: str) -> None:

@@ -38,11 +38,13 @@ def test_1_sign_in_and_open_the_projects_docker_repos(page, hub, shot):
     expect_shown_as(repos_tab(page), "ALL DOCKER REPOS")
     # The guide: "Ensure you have a Service defined ... (check under the SERVICES tab)".
     page.get_by_role("navigation", name="Project sections").get_by_role(
-        "link", name="Services").click()
+        "link", name="Services"
+    ).click()
     expect(page.get_by_role("table", name="Services of acp")).to_contain_text("hello-world-app")
     open_repos_tab(page)
-    expect_shown_as(page.get_by_role("link", name="Request new Docker repo"),
-                    "REQUEST NEW DOCKER REPO")
+    expect_shown_as(
+        page.get_by_role("link", name="Request new Docker repo"), "REQUEST NEW DOCKER REPO"
+    )
     expect_shown_as(page.get_by_role("link", name="Refresh"), "REFRESH")
     shot(page, "1-project-repos-tab")
 
@@ -80,8 +82,9 @@ def test_2_request_a_repo_and_watch_it_become_active(page, hub, shot):
     expect(row.get_by_role("button", name="Copied", exact=True)).to_be_visible()
     assert clipboard(page).endswith(".dkr.ecr.eu-west-2.amazonaws.com/acp/hello-world-app")
     expect(copy_uri).to_be_visible()  # its name is back
-    assert copy_uri.bounding_box()["width"] == pytest.approx(width, abs=1), \
+    assert copy_uri.bounding_box()["width"] == pytest.approx(width, abs=1), (
         "the Copy button grew: its words for screen readers are shown"
+    )
 
     with page.expect_navigation():
         page.get_by_role("link", name="Refresh").click()
@@ -97,8 +100,9 @@ def test_3_manage_access_robot_and_own_pull_access(page, hub, shot):
     open_project(page, "acp")
     open_repos_tab(page)
     row = ensure_active_repo(page, "acp", service="hello-world-app", name="hello-world-app")
-    expect_shown_as(row.get_by_role("link", name="Manage access to acp/hello-world-app"),
-                    "MANAGE ACCESS")
+    expect_shown_as(
+        row.get_by_role("link", name="Manage access to acp/hello-world-app"), "MANAGE ACCESS"
+    )
     open_manage_access(page, "acp", "hello-world-app")
 
     page.get_by_label("Add robot accounts").fill("drone-ci")
@@ -125,8 +129,11 @@ def test_3_manage_access_robot_and_own_pull_access(page, hub, shot):
     # MANAGE ACCESS again, from the repository's page: what is saved, with its status.
     page.get_by_role("link", name="Manage access", exact=True).click()
     expect(page.get_by_role("heading", name="Manage access acp/hello-world-app")).to_be_visible()
-    expect(page.get_by_role("table", name="Robot accounts of acp/hello-world-app")
-           .get_by_role("row").filter(has_text="drone-ci")).to_contain_text("Active")
+    expect(
+        page.get_by_role("table", name="Robot accounts of acp/hello-world-app")
+        .get_by_role("row")
+        .filter(has_text="drone-ci")
+    ).to_contain_text("Active")
     expect(page.get_by_label("alice may pull")).to_be_checked()
     shot(page, "manage-access")
     page.get_by_role("link", name="Cancel").click()
@@ -149,7 +156,8 @@ def test_4_connected_identities_shows_my_ecr_credentials(page, hub, shot):
     """Connected Identities: your own IAM credentials under Amazon ECR, and how to log in."""
     sign_in(page, hub.people["alice"])
     page.get_by_role("navigation", name="Main").get_by_role(
-        "link", name="Connected Identities").click()
+        "link", name="Connected Identities"
+    ).click()
     expect(page.get_by_role("heading", name="Connected Identities", exact=True)).to_be_visible()
     ecr = page.locator("section").filter(has=page.get_by_role("heading", name="Amazon ECR"))
     expect(ecr.get_by_role("heading", name="Amazon ECR")).to_be_visible()
@@ -205,8 +213,7 @@ def test_5_plain_member_by_repository_management(new_page, hub, shot):
     alice = new_page()
     sign_in(alice, hub.people["alice"])
     open_project(alice, "vault")
-    alice.get_by_label("Only project admins may request repositories and manage access") \
-        .check()
+    alice.get_by_label("Only project admins may request repositories and manage access").check()
     alice.get_by_role("button", name="Save settings").click()
     expect(alice.get_by_role("status")).to_contain_text("Project settings saved.")
     open_repos_tab(alice)

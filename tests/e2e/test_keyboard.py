@@ -39,13 +39,16 @@ def focus_by_keyboard(page: Page, locator, *, limit: int = 80) -> None:
 
 def remember_focus(page: Page) -> str:
     """Keep the focused element itself (not a copy): it must still be the one afterwards."""
-    return page.evaluate("() => { window.__focused = document.activeElement; "
-                         "return document.activeElement.id }")
+    return page.evaluate(
+        "() => { window.__focused = document.activeElement; return document.activeElement.id }"
+    )
 
 
 def focus_unchanged(page: Page) -> bool:
-    return page.evaluate("() => document.activeElement === window.__focused "
-                         "&& document.activeElement !== document.body")
+    return page.evaluate(
+        "() => document.activeElement === window.__focused "
+        "&& document.activeElement !== document.body"
+    )
 
 
 def count_polls(page: Page) -> dict[str, list[int]]:
@@ -55,7 +58,8 @@ def count_polls(page: Page) -> dict[str, list[int]]:
     def on_response(response):
         if response.request.headers.get("hx-request") == "true":
             seen.setdefault(response.url.split("?", 1)[-1].split("&v=")[0], []).append(
-                response.status)
+                response.status
+            )
 
     page.on("response", on_response)
     return seen
@@ -90,12 +94,12 @@ def test_keyboard_request_and_manage_access_keep_focus_across_live_refreshes(pag
         pending = repo_row(page, "acp", "kbd-pending")
         expect_status(pending, "Pending", timeout=5_000)
         notice = page.get_by_role("status").get_by_text(
-            "Repository acp/kbd-pending requested: it becomes Active in a few seconds.")
+            "Repository acp/kbd-pending requested: it becomes Active in a few seconds."
+        )
         expect(notice).to_be_visible()
 
         # Focus on another row's MANAGE ACCESS, by Tab; the pending row polls meanwhile.
-        focus_by_keyboard(page, page.get_by_role("link", name="Manage access to "
-                                                              "acp/kbd-settled"))
+        focus_by_keyboard(page, page.get_by_role("link", name="Manage access to acp/kbd-settled"))
         assert remember_focus(page).startswith("manage-access-")
         page.wait_for_timeout(WAIT_MS)
         assert focus_unchanged(page), "a live refresh took the focus away"
@@ -111,8 +115,9 @@ def test_keyboard_request_and_manage_access_keep_focus_across_live_refreshes(pag
     expect_status(pending, "Active", timeout=CONVERGE_MS)
     # The row was swapped (its old link is gone) and the focus is on the new row's link.
     assert page.evaluate("""() => !document.body.contains(window.__focused)
-        && document.activeElement.matches('tr[data-repo="acp/kbd-pending"] a.mono')"""), \
+        && document.activeElement.matches('tr[data-repo="acp/kbd-pending"] a.mono')"""), (
         "the swapped row did not keep the focus on its link"
+    )
     expect(notice).to_have_count(0)  # "becomes Active in a few seconds" went with it
     shot(page, "keyboard-1-focus-kept")
 
@@ -130,7 +135,8 @@ def test_keyboard_request_and_manage_access_keep_focus_across_live_refreshes(pag
         # The repository's page reads its images from ECR, which is held: it loads once
         # that read times out (HUB_AWS_READ_TIMEOUT, 15 s here).
         expect(page.get_by_role("status")).to_contain_text(
-            "Access to acp/kbd-settled saved: alice gets pull.", timeout=30_000)
+            "Access to acp/kbd-settled saved: alice gets pull.", timeout=30_000
+        )
         me = person_row(page, "acp/kbd-settled", "alice")
         expect_status(me, "Pending", timeout=5_000)
         focus_by_keyboard(page, page.locator("#repo-manage-access"))  # the page-head button
@@ -150,8 +156,9 @@ def test_keyboard_request_and_manage_access_keep_focus_across_live_refreshes(pag
     page.keyboard.press("Space")
     focus_by_keyboard(page, page.get_by_role("button", name="Save", exact=True))
     page.keyboard.press("Enter")
-    expect(page.get_by_role("heading", name="Confirm the changes to acp/kbd-settled")) \
-        .to_be_visible()
+    expect(
+        page.get_by_role("heading", name="Confirm the changes to acp/kbd-settled")
+    ).to_be_visible()
     expect(page.locator("ul.changes.removed")).to_have_text("alice loses pull access")
     shot(page, "keyboard-3-confirm-removal")
     focus_by_keyboard(page, page.get_by_role("button", name="Change the selection"))
@@ -185,7 +192,8 @@ def test_arrow_up_on_a_role_changes_nothing_until_save(page, hub):
 def test_a_reload_after_a_reveal_does_not_reveal_again(page, hub):
     sign_in(page, hub.people["alice"])
     page.get_by_role("navigation", name="Main").get_by_role(
-        "link", name="Connected Identities").click()
+        "link", name="Connected Identities"
+    ).click()
     ecr = page.locator("section").filter(has=page.get_by_role("heading", name="Amazon ECR"))
     create = ecr.get_by_role("button", name="Create my credentials")
     if create.count():
@@ -198,8 +206,7 @@ def test_a_reload_after_a_reveal_does_not_reveal_again(page, hub):
     expect(page.locator("#ecr-secret")).to_have_count(0)
     expect(page.get_by_text("This secret was shown once")).to_be_visible()
     page.goto("/identities/ecr/reveal/")  # the form's address, opened as a page
-    expect(page.get_by_role("heading", name="This address is a form's, not a page")) \
-        .to_be_visible()
+    expect(page.get_by_role("heading", name="This address is a form's, not a page")).to_be_visible()
     page.get_by_role("link", name="Go to the page").click()
     expect(page.get_by_role("heading", name="Connected Identities", exact=True)).to_be_visible()
 
@@ -209,7 +216,8 @@ def test_long_names_keep_edit_and_delete_within_reach(new_page, hub, shot):
     sign_in(page, hub.people["alice"])
     open_project(page, "acp")
     page.get_by_role("navigation", name="Project sections").get_by_role(
-        "link", name="Services").click()
+        "link", name="Services"
+    ).click()
     name = "a" + "b" * 62  # 63 characters, the most a service name may have
     page.get_by_label("Name").fill(name)
     page.get_by_label("Description").fill("x" * 1000)  # unbroken, the longest allowed
@@ -222,9 +230,10 @@ def test_long_names_keep_edit_and_delete_within_reach(new_page, hub, shot):
             target.scroll_into_view_if_needed()
             box = target.bounding_box()
             assert box["x"] >= 0 and box["x"] + box["width"] <= width, (width, button, box)
-            hit = page.evaluate("([x, y]) => document.elementFromPoint(x, y).closest('a')"
-                                "?.textContent", [box["x"] + box["width"] / 2,
-                                                  box["y"] + box["height"] / 2])
+            hit = page.evaluate(
+                "([x, y]) => document.elementFromPoint(x, y).closest('a')?.textContent",
+                [box["x"] + box["width"] / 2, box["y"] + box["height"] / 2],
+            )
             assert hit and hit.startswith(button.split()[0]), (width, button, hit)
     shot(page, "keyboard-4-long-service-name")
     page.set_viewport_size({"width": 1280, "height": 860})

@@ -24,10 +24,19 @@ PROVIDER_NAME = "Test Keycloak"
 # The provider's people: jane is new to the hub; mallory claims alice's address
 # (alice is a local user of the hub, see stack.SEED) without the provider verifying it.
 USERS = {
-    "jane": {"sub": "9f1c2e0a-jane", "password": "jane-at-the-idp", "name": "Jane Doe",
-             "email": "jane@example.com", "email_verified": True},
-    "mallory": {"sub": "4b7d9a31-mallory", "password": "mallory-at-the-idp",
-                "email": "alice@example.com", "email_verified": False},
+    "jane": {
+        "sub": "9f1c2e0a-jane",
+        "password": "jane-at-the-idp",
+        "name": "Jane Doe",
+        "email": "jane@example.com",
+        "email_verified": True,
+    },
+    "mallory": {
+        "sub": "4b7d9a31-mallory",
+        "password": "mallory-at-the-idp",
+        "email": "alice@example.com",
+        "email_verified": False,
+    },
 }
 
 
@@ -37,7 +46,8 @@ def oidc_provider(tmp_path_factory):
     web_port = free_port()
     hub_url = f"http://127.0.0.1:{web_port}"
     with running_provider(
-        log_dir, users=USERS,
+        log_dir,
+        users=USERS,
         redirect_uri=f"{hub_url}/accounts/oidc/keycloak/login/callback/",
         post_logout_redirect_uri=f"{hub_url}/accounts/login/",
     ) as provider:
@@ -48,25 +58,36 @@ def oidc_provider(tmp_path_factory):
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory, oidc_provider):
     """This module's hub, signing in with the provider (overrides the guide's `hub`)."""
-    env = {"HUB_OIDC_SERVER_URL": oidc_provider.issuer,
-           "HUB_OIDC_CLIENT_ID": oidc_provider.client_id,
-           "HUB_OIDC_CLIENT_SECRET": oidc_provider.client_secret,
-           "HUB_OIDC_NAME": PROVIDER_NAME}
-    with running_hub(tmp_path_factory.mktemp("oidc-hub"), extra_env=env,
-                     web_port=oidc_provider.web_port) as running:
+    env = {
+        "HUB_OIDC_SERVER_URL": oidc_provider.issuer,
+        "HUB_OIDC_CLIENT_ID": oidc_provider.client_id,
+        "HUB_OIDC_CLIENT_SECRET": oidc_provider.client_secret,
+        "HUB_OIDC_NAME": PROVIDER_NAME,
+    }
+    with running_hub(
+        tmp_path_factory.mktemp("oidc-hub"), extra_env=env, web_port=oidc_provider.web_port
+    ) as running:
         running.procs["oidc"] = oidc_provider.proc  # its log in failure reports
         yield running
 
 
 def hub_users(hub) -> dict[str, dict]:
     """The hub's people as its database has them: email, provider accounts."""
-    code = ("import json; from django.contrib.auth import get_user_model; "
-            "print(json.dumps({u.username: {'pk': u.pk, 'email': u.email, 'uids': "
-            "[a.uid for a in u.socialaccount_set.all()]} "
-            "for u in get_user_model().objects.all()}))")
-    out = subprocess.run([sys.executable, str(ROOT / "manage.py"), "shell", "-c", code],
-                         env=hub.env, cwd=ROOT, capture_output=True, text=True, timeout=60,
-                         check=True).stdout
+    code = (
+        "import json; from django.contrib.auth import get_user_model; "
+        "print(json.dumps({u.username: {'pk': u.pk, 'email': u.email, 'uids': "
+        "[a.uid for a in u.socialaccount_set.all()]} "
+        "for u in get_user_model().objects.all()}))"
+    )
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), "shell", "-c", code],
+        env=hub.env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
@@ -99,8 +120,7 @@ def signed_in_username(page: Page) -> str | None:
 def test_first_sign_in_creates_the_person_from_the_claims(page, hub, oidc_provider, shot):
     start_provider_sign_in(page)  # the CSP lets the browser follow the hub to the provider
     enter_credentials(page, "jane")
-    assert any(" GET /auth?client_id=platform-hub&" in line
-               for line in oidc_provider.requests())
+    assert any(" GET /auth?client_id=platform-hub&" in line for line in oidc_provider.requests())
     expect_signed_in_as(page, "jane")
     shot(page, "oidc-1-signed-in")
     jane = hub_users(hub)["jane"]
@@ -141,9 +161,12 @@ def test_sign_out_ends_the_provider_session(page, hub, oidc_provider):
     assert signed_in_username(page) is None
 
     end_session = [line for line in oidc_provider.requests() if " /session/end" in line]
-    assert any("GET /session/end?" in line and "id_token_hint" in line
-               and f"post_logout_redirect_uri={hub.url}/accounts/login/" in line
-               for line in end_session), end_session
+    assert any(
+        "GET /session/end?" in line
+        and "id_token_hint" in line
+        and f"post_logout_redirect_uri={hub.url}/accounts/login/" in line
+        for line in end_session
+    ), end_session
     # Signing in again asks the provider for credentials again.
     start_provider_sign_in(page)
     enter_credentials(page, "jane")
@@ -155,12 +178,16 @@ def test_provider_down_is_a_503_page(page, hub, oidc_provider, shot):
     page.get_by_role("link", name=PROVIDER_NAME).click()
     oidc_provider.relay.down()
     try:
-        with page.expect_response(lambda r: r.request.method == "POST"
-                                  and "/accounts/oidc/keycloak/login/" in r.url) as answer:
+        with page.expect_response(
+            lambda r: r.request.method == "POST" and "/accounts/oidc/keycloak/login/" in r.url
+        ) as answer:
             page.get_by_role("button", name="Continue").click()
         assert answer.value.status == 503
-        expect(page.get_by_role("heading", name=(
-            f"The sign-in provider ({PROVIDER_NAME}) cannot be reached right now"))
+        expect(
+            page.get_by_role(
+                "heading",
+                name=(f"The sign-in provider ({PROVIDER_NAME}) cannot be reached right now"),
+            )
         ).to_be_visible()
         expect(page.get_by_text("Try again in a minute")).to_be_visible()
         shot(page, "oidc-provider-down")

@@ -60,17 +60,23 @@ class Findings:
         for size in (PHONE, VIEWPORT):
             page.set_viewport_size(size)
             results = Axe().run(page, context={"exclude": AXE_EXCLUDE})
-            found += [f"{size['width']}px {v['id']} ({v['impact']}, {len(v['nodes'])}×): "
-                      + "; ".join(n["target"][0] if isinstance(n["target"][0], str)
-                                  else str(n["target"][0]) for n in v["nodes"][:3])
-                      for v in results.response["violations"] if v["impact"] in SERIOUS]
+            found += [
+                f"{size['width']}px {v['id']} ({v['impact']}, {len(v['nodes'])}×): "
+                + "; ".join(
+                    n["target"][0] if isinstance(n["target"][0], str) else str(n["target"][0])
+                    for n in v["nodes"][:3]
+                )
+                for v in results.response["violations"]
+                if v["impact"] in SERIOUS
+            ]
         self.violations[name] = found
         page.set_viewport_size(PHONE)
 
     def visit(self, page: Page, name: str, path: str, status: int = 200) -> None:
         response = page.goto(path)
-        assert response is not None and response.status == status, \
+        assert response is not None and response.status == status, (
             f"{name}: {path} answered {response and response.status}, not {status}"
+        )
         self.check(page, name)
 
     def report(self) -> dict:
@@ -79,9 +85,11 @@ class Findings:
             "pages": len(self.widths),
             "widest": max(self.widths.items(), key=lambda item: item[1]),
             "too_wide": {n: w for n, w in self.widths.items() if w > PHONE["width"]},
-            "serious_or_critical": sum(int(re.search(r"\((?:serious|critical), (\d+)×\)", f)
-                                           .group(1)) for found in serious.values()
-                                       for f in found),
+            "serious_or_critical": sum(
+                int(re.search(r"\((?:serious|critical), (\d+)×\)", f).group(1))
+                for found in serious.values()
+                for f in found
+            ),
             "violations": serious,
             "widths": self.widths,
         }
@@ -143,9 +151,11 @@ def test_every_page_fits_a_phone_and_passes_axe(new_page, hub, shot):
     expect(username).to_have_attribute("aria-invalid", "true")
     expect(username).to_have_accessible_description(re.compile("already exists"))
     expect(visitor.get_by_label("Password (again)")).to_have_accessible_description(
-        re.compile("same password"))
+        re.compile("same password")
+    )
     expect(visitor.get_by_label("Password", exact=True)).not_to_have_attribute(
-        "aria-invalid", "true")
+        "aria-invalid", "true"
+    )
     found.check(visitor, "sign-up, with errors")
     found.visit(visitor, "password reset", "/accounts/password/reset/")
     found.visit(visitor, "password reset sent", "/accounts/password/reset/done/")
@@ -198,10 +208,12 @@ def test_every_page_fits_a_phone_and_passes_axe(new_page, hub, shot):
     # A plain member, and someone in no project.
     bob = new_page(viewport=PHONE)
     sign_in(bob, hub.people["bob"])
-    for name, path in [("member: project", "/projects/acp/"),
-                       ("member: repos", paths["repos"]),
-                       ("member: repo", paths["repo"]),
-                       ("member: identities", "/identities/")]:
+    for name, path in [
+        ("member: project", "/projects/acp/"),
+        ("member: repos", paths["repos"]),
+        ("member: repo", paths["repo"]),
+        ("member: identities", "/identities/"),
+    ]:
         found.visit(bob, name, path)
     found.visit(bob, "member: activity (403)", "/projects/acp/activity/", status=403)
     carol = new_page(viewport=PHONE)
@@ -215,4 +227,5 @@ def test_every_page_fits_a_phone_and_passes_axe(new_page, hub, shot):
     print(json.dumps({k: report[k] for k in ("pages", "widest", "serious_or_critical")}))
     assert not report["too_wide"], f"wider than {PHONE['width']} px: {report['too_wide']}"
     assert not report["violations"], "axe: serious or critical:\n" + json.dumps(
-        report["violations"], indent=2)
+        report["violations"], indent=2
+    )

@@ -32,7 +32,8 @@ def ecr_repository_names(ecr) -> list[str]:
     show up as a name counted twice)."""
     names = []
     for page in ecr.get_paginator("describe_repositories").paginate(
-            PaginationConfig={"PageSize": 20}):
+        PaginationConfig={"PageSize": 20}
+    ):
         names += [r["repositoryName"] for r in page["repositories"]]
     return names
 
@@ -43,8 +44,7 @@ def ecr_repo_ids(ecr) -> dict[str, str]:
     for page in ecr.get_paginator("describe_repositories").paginate():
         for repo in page["repositories"]:
             tags = ecr.list_tags_for_resource(resourceArn=repo["repositoryArn"])["tags"]
-            found[repo["repositoryName"]] = {t["Key"]: t["Value"] for t in tags}.get(
-                "hub-repo-id")
+            found[repo["repositoryName"]] = {t["Key"]: t["Value"] for t in tags}.get("hub-repo-id")
     return found
 
 
@@ -53,8 +53,9 @@ def status_counts(model=DockerRepo) -> dict[str, int]:
 
 
 def audit_counts(*actions: str) -> dict[str, int]:
-    counted = Counter(AuditEvent.objects.filter(action__in=actions)
-                      .values_list("action", flat=True))
+    counted = Counter(
+        AuditEvent.objects.filter(action__in=actions).values_list("action", flat=True)
+    )
     return {action: counted.get(action, 0) for action in actions}
 
 
@@ -140,7 +141,6 @@ def forget_queue(redis_url: str, name: str) -> None:
     unacked messages of a killed worker (which Redis would otherwise hand out again to
     nobody, an hour later)."""
 
-
     server = redis.Redis.from_url(redis_url)
     server.delete(name, f"_kombu.binding.{name}", f"_kombu.binding_permanent.{name}")
     for tag, entry in server.hgetall("unacked").items():
@@ -164,32 +164,56 @@ def worker_database_url() -> str:
     return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
-def start_worker(name: str, *, queue: str, redis_url: str, aws_endpoint: str,
-                 log_dir: Path, pool: str = "solo") -> Proc:
+def start_worker(
+    name: str, *, queue: str, redis_url: str, aws_endpoint: str, log_dir: Path, pool: str = "solo"
+) -> Proc:
     """A Celery worker of the hub, in its own process group, consuming only `queue`, on
     this test's PostgreSQL database, with AWS at `aws_endpoint`."""
-    env = dict(os.environ) | DUMMY_CREDENTIALS | {
-        "DJANGO_SETTINGS_MODULE": "hub.settings",
-        "DATABASE_URL": worker_database_url(),
-        "HUB_DB_CONN_MAX_AGE": "0",
-        "CELERY_BROKER_URL": redis_url,
-        "AWS_ENDPOINT_URL": aws_endpoint,
-        "AWS_DEFAULT_REGION": REGION,
-        "HUB_ECR_PULL_PRINCIPALS": NODE_ROLE,
-        "HUB_VAR_DIR": str(log_dir / "var"),
-        "HUB_TASK_RETRY_BASE": "0.2",
-        "HUB_AWS_READ_TIMEOUT": "60",  # a held AWS call waits for the kill, not a timeout
-    }
+    env = (
+        dict(os.environ)
+        | DUMMY_CREDENTIALS
+        | {
+            "DJANGO_SETTINGS_MODULE": "hub.settings",
+            "DATABASE_URL": worker_database_url(),
+            "HUB_DB_CONN_MAX_AGE": "0",
+            "CELERY_BROKER_URL": redis_url,
+            "AWS_ENDPOINT_URL": aws_endpoint,
+            "AWS_DEFAULT_REGION": REGION,
+            "HUB_ECR_PULL_PRINCIPALS": NODE_ROLE,
+            "HUB_VAR_DIR": str(log_dir / "var"),
+            "HUB_TASK_RETRY_BASE": "0.2",
+            "HUB_AWS_READ_TIMEOUT": "60",  # a held AWS call waits for the kill, not a timeout
+        }
+    )
     for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "HUB_TEST_REDIS_URL"):
         env.pop(key, None)
     pool_args = ["--pool=solo"] if pool == "solo" else ["--pool=prefork", "--concurrency=1"]
-    proc = start(name, [
-        bin_path("celery"), "-A", "hub", "worker", *pool_args, "-Q", queue,
-        "-n", f"{name}-{queue}@%h", "--loglevel=INFO", "--without-gossip",
-        "--without-mingle", "--without-heartbeat",
-    ], env=env, log_dir=log_dir)
-    wait_until(lambda: " ready." in proc.log(), timeout=60, proc=proc,
-               what=f"the Celery worker {name} to be ready")
+    proc = start(
+        name,
+        [
+            bin_path("celery"),
+            "-A",
+            "hub",
+            "worker",
+            *pool_args,
+            "-Q",
+            queue,
+            "-n",
+            f"{name}-{queue}@%h",
+            "--loglevel=INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ],
+        env=env,
+        log_dir=log_dir,
+    )
+    wait_until(
+        lambda: " ready." in proc.log(),
+        timeout=60,
+        proc=proc,
+        what=f"the Celery worker {name} to be ready",
+    )
     return proc
 
 

@@ -68,7 +68,8 @@ def outage(settings, boto_events):
 
 
 def test_aws_down_while_50_repositories_are_requested_then_all_50_end_active(
-        world, aws, ecr, outage, settings, client, django_capture_on_commit_callbacks):
+    world, aws, ecr, outage, settings, client, django_capture_on_commit_callbacks
+):
     """Figure: 50 requested during an AWS outage -> 4 active, 36 failed, 10 pending (lost)
     while it lasts; after AWS is back, one reconciler pass re-sends the 10 pending and the
     admin's bulk Retry the 36 failed -> 50 active, 50 repositories in ECR, 0 duplicates,
@@ -82,23 +83,27 @@ def test_aws_down_while_50_repositories_are_requested_then_all_50_end_active(
     names = [f"app-{n:02d}" for n in range(REPOS)]
 
     def request(name):
-        return services.repo_request(actor=member, project=world.project,
-                                     service=world.service, name=name)
+        return services.repo_request(
+            actor=member, project=world.project, service=world.service, name=name
+        )
 
     # Requested one after another; each task runs at once (eager) with its retries.
     with converging(django_capture_on_commit_callbacks):
-        for name in names[:REPOS - LOST]:
+        for name in names[: REPOS - LOST]:
             request(name)
     # The last ten commit, but their messages never reach a worker.
     with django_capture_on_commit_callbacks(execute=False) as lost_messages:
-        for name in names[REPOS - LOST:]:
+        for name in names[REPOS - LOST :]:
             request(name)
     assert len(lost_messages) == LOST
 
     # --- While AWS is down ------------------------------------------------------------
     assert outage.created == BEFORE_OUTAGE
-    assert status_counts() == {Status.ACTIVE: BEFORE_OUTAGE - 1, Status.FAILED: FAILED,
-                               Status.PENDING: LOST}
+    assert status_counts() == {
+        Status.ACTIVE: BEFORE_OUTAGE - 1,
+        Status.FAILED: FAILED,
+        Status.PENDING: LOST,
+    }
     # 1 policy write of the 5th + 2 retries of it + 35 repositories x 3 attempts.
     assert outage.refused == 1 + MAX_RETRIES + (FAILED - 1) * (MAX_RETRIES + 1) == 108
     for repo in DockerRepo.objects.filter(status=Status.FAILED):
@@ -111,7 +116,9 @@ def test_aws_down_while_50_repositories_are_requested_then_all_50_end_active(
     during = reconcile()
     assert (during.requeued, during.recreated, during.repaired) == ([], [], [])
     assert [error.object for error in during.errors] == [
-        "listing the hub's IAM users", "listing the ECR repositories"]
+        "listing the hub's IAM users",
+        "listing the ECR repositories",
+    ]
     assert all("unreachable" in error.reason for error in during.errors)
     assert status_counts()[Status.ACTIVE] == BEFORE_OUTAGE - 1
     outage.end()
@@ -121,8 +128,8 @@ def test_aws_down_while_50_repositories_are_requested_then_all_50_end_active(
     settings.HUB_RECONCILE_STUCK_AFTER = 0
     with converging(django_capture_on_commit_callbacks):
         report = reconcile()
-    given_up = names[BEFORE_OUTAGE - 1:REPOS - LOST]  # the 36 that failed on the outage
-    lost = names[REPOS - LOST:]
+    given_up = names[BEFORE_OUTAGE - 1 : REPOS - LOST]  # the 36 that failed on the outage
+    lost = names[REPOS - LOST :]
     assert sorted(report.requeued) == sorted(f"acp/{name}" for name in [*lost, *given_up])
     assert (report.recreated, report.repaired, report.errors) == ([], [], [])
     assert status_counts() == {Status.ACTIVE: REPOS}
@@ -132,10 +139,14 @@ def test_aws_down_while_50_repositories_are_requested_then_all_50_end_active(
 
     # --- The operator's bulk Retry (admin action) has nothing left to do --------------
     client.force_login(world.users["hub_admin"])
-    response = client.post(reverse("admin:docker_repos_dockerrepo_changelist"), {
-        "action": "retry_failed",
-        "_selected_action": list(DockerRepo.objects.values_list("pk", flat=True)),
-    }, follow=True)
+    response = client.post(
+        reverse("admin:docker_repos_dockerrepo_changelist"),
+        {
+            "action": "retry_failed",
+            "_selected_action": list(DockerRepo.objects.values_list("pk", flat=True)),
+        },
+        follow=True,
+    )
     assert response.status_code == 200
     shown = [str(message) for message in response.context["messages"]]
     assert any(re.match(r"0 \w* ?retried", message) for message in shown), shown
@@ -146,9 +157,13 @@ def test_aws_down_while_50_repositories_are_requested_then_all_50_end_active(
     assert len(in_ecr) == REPOS and len(set(in_ecr)) == REPOS  # none duplicated
     rows = {repo.full_name: str(repo.pk) for repo in DockerRepo.objects.all()}
     assert ecr_repo_ids(ecr) == rows  # none lost, each ECR repository is its own row's
-    assert audit_counts("docker_repo.requested", "docker_repo.active", "docker_repo.failed",
-                        "docker_repo.retried") == {
-        "docker_repo.requested": REPOS, "docker_repo.active": REPOS,
-        "docker_repo.failed": FAILED, "docker_repo.retried": FAILED}
+    assert audit_counts(
+        "docker_repo.requested", "docker_repo.active", "docker_repo.failed", "docker_repo.retried"
+    ) == {
+        "docker_repo.requested": REPOS,
+        "docker_repo.active": REPOS,
+        "docker_repo.failed": FAILED,
+        "docker_repo.retried": FAILED,
+    }
     final = reconcile()
     assert (final.checked, final.changes, final.errors) == (REPOS, 0, [])

@@ -29,9 +29,11 @@ PEOPLE = 8
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(connection.vendor == "sqlite",
-                       reason="SQLite serialises every write, so requests never race; run "
-                              "with DATABASE_URL=postgres://... to test concurrency"),
+    pytest.mark.skipif(
+        connection.vendor == "sqlite",
+        reason="SQLite serialises every write, so requests never race; run "
+        "with DATABASE_URL=postgres://... to test concurrency",
+    ),
 ]
 
 
@@ -39,8 +41,11 @@ def desired_state(index: int) -> tuple[list[dict], list[dict]]:
     """The access list thread `index` asks for: one robot always, and its own mix of the
     people (pull or push), different for every thread."""
     pick = random.Random(index)
-    users = [{"username": f"person{n}", "writable": pick.random() < 0.4}
-             for n in range(PEOPLE) if pick.random() < 0.6]
+    users = [
+        {"username": f"person{n}", "writable": pick.random() < 0.4}
+        for n in range(PEOPLE)
+        if pick.random() < 0.6
+    ]
     return [{"name": "ci"}], users
 
 
@@ -49,27 +54,32 @@ def as_state(users: list[dict]) -> dict[str, bool]:
 
 
 def test_20_concurrent_access_changes_leave_the_policy_equal_to_the_database(
-        world, aws, eager, make_user, settings):
+    world, aws, eager, make_user, settings
+):
     """Figure: 20 threads set 20 different access lists on one repository at once -> 20
     applied, 0 errors; the database ends in exactly one of the 20 requested states (the
     last to commit), every entry active (0 pending, 0 removing, 0 failed), and the ECR
     policy grants exactly what the database does (pull and push principals equal)."""
     settings.HUB_ECR_PULL_PRINCIPALS = [NODE_ROLE]
     for n in range(PEOPLE):
-        Membership.objects.create(project=world.project, user=make_user(f"person{n}"),
-                                  role=Role.MEMBER)
+        Membership.objects.create(
+            project=world.project, user=make_user(f"person{n}"), role=Role.MEMBER
+        )
     repo = active_repo(world)
     states = [desired_state(i) for i in range(THREADS)]
     assert len({tuple(sorted(as_state(users).items())) for _, users in states}) == THREADS
     manager = world.users["project_admin"]
 
-    outcomes = race(lambda i: access_set(actor=manager, repo=repo,
-                                                  robots=states[i][0], users=states[i][1]),
-                    THREADS)
+    outcomes = race(
+        lambda i: access_set(actor=manager, repo=repo, robots=states[i][0], users=states[i][1]),
+        THREADS,
+    )
 
     assert [o for o in outcomes if isinstance(o, Exception)] == []  # 20 applied, 0 errors
-    final = {a.user.username: a.writable for a in
-             RepoAccess.objects.filter(repo=repo).select_related("user")}
+    final = {
+        a.user.username: a.writable
+        for a in RepoAccess.objects.filter(repo=repo).select_related("user")
+    }
     assert final in [as_state(users) for _, users in states]
     assert status_counts(RepoAccess) == ({Status.ACTIVE: len(final)} if final else {})
     assert status_counts(RobotAccount) == {Status.ACTIVE: 1}
@@ -79,7 +89,7 @@ def test_20_concurrent_access_changes_leave_the_policy_equal_to_the_database(
     assert db_grants(repo) == {
         "pull": {NODE_ROLE} | {i.iam_arn for i in people if not final[i.user.username]},
         "push": {RobotAccount.objects.get().iam_arn}
-                | {i.iam_arn for i in people if final[i.user.username]},
+        | {i.iam_arn for i in people if final[i.user.username]},
     }
 
 
@@ -92,8 +102,7 @@ def test_20_concurrent_api_requests_for_one_name_make_one_repository(world, aws,
     body = {"service": world.service.pk, "name": "hello-world-app"}
 
     def post(index: int):
-        response = clients[index].post("/api/v1/projects/acp/docker-repos/", body,
-                                        format="json")
+        response = clients[index].post("/api/v1/projects/acp/docker-repos/", body, format="json")
         return response.status_code, response.json()
 
     outcomes = race(post, THREADS)
@@ -102,8 +111,9 @@ def test_20_concurrent_api_requests_for_one_name_make_one_repository(world, aws,
     assert codes == [201] + [409] * (THREADS - 1)
     for code, answer in outcomes:
         if code == 409:
-            assert answer["error"]["message"] == ("A repository named acp/hello-world-app "
-                                                  "already exists.")
+            assert answer["error"]["message"] == (
+                "A repository named acp/hello-world-app already exists."
+            )
     [repo] = DockerRepo.objects.all()
     assert repo.status == Status.ACTIVE, repo.status_detail
     assert AuditEvent.objects.filter(action="docker_repo.requested").count() == 1

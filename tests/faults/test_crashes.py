@@ -58,11 +58,15 @@ REDIS_URL = os.environ.get("HUB_TEST_REDIS_URL", "")
 REAL_PROCESSES = [
     pytest.mark.integration,
     pytest.mark.django_db(transaction=True),  # committed rows: the workers must see them
-    pytest.mark.skipif(not REDIS_URL, reason="set HUB_TEST_REDIS_URL=redis://... to run the "
-                                             "real-worker crash tests"),
-    pytest.mark.skipif(connection.vendor != "postgresql",
-                       reason="the worker processes need a database server they can share "
-                              "(DATABASE_URL=postgres://...)"),
+    pytest.mark.skipif(
+        not REDIS_URL,
+        reason="set HUB_TEST_REDIS_URL=redis://... to run the real-worker crash tests",
+    ),
+    pytest.mark.skipif(
+        connection.vendor != "postgresql",
+        reason="the worker processes need a database server they can share "
+        "(DATABASE_URL=postgres://...)",
+    ),
 ]
 
 
@@ -89,8 +93,9 @@ def moto(tmp_path, monkeypatch, settings):
         settings.AWS_DEFAULT_REGION = REGION
         settings.HUB_ECR_PULL_PRINCIPALS = [NODE_ROLE]
         reset_clients()
-        ecr = boto3.session.Session(**{k.lower(): v for k, v in DUMMY_CREDENTIALS.items()}
-                                    ).client("ecr", region_name=REGION, endpoint_url=endpoint)
+        ecr = boto3.session.Session(**{k.lower(): v for k, v in DUMMY_CREDENTIALS.items()}).client(
+            "ecr", region_name=REGION, endpoint_url=endpoint
+        )
         yield relay, ecr
     finally:
         if relay is not None:
@@ -105,12 +110,18 @@ def queue(monkeypatch):
     there and the workers consume only it."""
 
     name = new_queue_name()
-    saved = {key: app.conf[key] for key in ("broker_url", "broker_transport_options",
-                                            "task_routes")}
+    saved = {
+        key: app.conf[key] for key in ("broker_url", "broker_transport_options", "task_routes")
+    }
     monkeypatch.setenv("CELERY_BROKER_URL", REDIS_URL)
-    app.conf.update(broker_url=REDIS_URL, broker_transport_options={},
-                    task_routes={"docker_repos.tasks.*": {"queue": name},
-                                 "identities.tasks.*": {"queue": name}})
+    app.conf.update(
+        broker_url=REDIS_URL,
+        broker_transport_options={},
+        task_routes={
+            "docker_repos.tasks.*": {"queue": name},
+            "identities.tasks.*": {"queue": name},
+        },
+    )
     reset_broker_connections(app)
     try:
         yield name
@@ -147,8 +158,9 @@ def received(proc) -> int:
 
 
 def request_web(world) -> DockerRepo:
-    return services.repo_request(actor=world.users["member"], project=world.project,
-                                 service=world.service, name="web")
+    return services.repo_request(
+        actor=world.users["member"], project=world.project, service=world.service, name="web"
+    )
 
 
 def assert_one_repository_with_its_policy(ecr) -> None:
@@ -164,8 +176,9 @@ def test_pool_process_killed_the_message_is_redelivered(world, moto, queue, work
     (acks_late + reject_on_worker_lost), runs it again (2 deliveries, 0 reconciler
     passes) -> active; 1 repository in ECR, with its policy."""
     relay, ecr = moto
-    worker = workers.start("worker", queue=queue, pool="prefork",
-                           aws_endpoint=f"http://127.0.0.1:{relay.port}")
+    worker = workers.start(
+        "worker", queue=queue, pool="prefork", aws_endpoint=f"http://127.0.0.1:{relay.port}"
+    )
     relay.stop_at(b"SetRepositoryPolicy")
 
     repo = request_web(world)
@@ -176,13 +189,18 @@ def test_pool_process_killed_the_message_is_redelivered(world, moto, queue, work
     assert ecr_repository_names(ecr) == ["acp/web"]
     with pytest.raises(ecr.exceptions.RepositoryPolicyNotFoundException):
         ecr.get_repository_policy(repositoryName="acp/web")
-    [pool_process] = wait_until(lambda: children_of(worker.pid), timeout=10, proc=worker,
-                                what="the worker's pool process")
+    [pool_process] = wait_until(
+        lambda: children_of(worker.pid), timeout=10, proc=worker, what="the worker's pool process"
+    )
     os.kill(pool_process, signal.SIGKILL)
     relay.drop_held()  # the dead process's call never reaches AWS
 
-    repo = wait_until(lambda: settled(repo.pk), timeout=60, proc=worker,
-                      what="the repository to settle after the kill")
+    repo = wait_until(
+        lambda: settled(repo.pk),
+        timeout=60,
+        proc=worker,
+        what="the repository to settle after the kill",
+    )
     assert (repo.status, repo.status_detail) == (Status.ACTIVE, ""), worker.log()
     assert "WorkerLostError" in worker.log()
     assert received(worker) == 2  # the first delivery, and the one put back
@@ -192,15 +210,15 @@ def test_pool_process_killed_the_message_is_redelivered(world, moto, queue, work
 
 
 @real_processes
-def test_whole_worker_killed_the_reconciler_resends_to_a_new_worker(world, moto, queue,
-                                                                   workers, settings):
+def test_whole_worker_killed_the_reconciler_resends_to_a_new_worker(
+    world, moto, queue, workers, settings
+):
     """Figure: the whole worker (process group) is SIGKILLed mid-provisioning -> its
     message stays unacked in Redis, a new worker receives nothing (0 deliveries) -> 1
     reconciler pass re-sends it (requeued: 1) -> the new worker adopts the repository
     the dead one created -> active; 1 repository in ECR, with its policy."""
     relay, ecr = moto
-    first = workers.start("worker-1", queue=queue,
-                          aws_endpoint=f"http://127.0.0.1:{relay.port}")
+    first = workers.start("worker-1", queue=queue, aws_endpoint=f"http://127.0.0.1:{relay.port}")
     relay.stop_at(b"SetRepositoryPolicy")
 
     repo = request_web(world)
@@ -212,8 +230,7 @@ def test_whole_worker_killed_the_reconciler_resends_to_a_new_worker(world, moto,
     relay.drop_held()
     assert DockerRepo.objects.get(pk=repo.pk).status == Status.PENDING
 
-    second = workers.start("worker-2", queue=queue,
-                           aws_endpoint=f"http://127.0.0.1:{relay.port}")
+    second = workers.start("worker-2", queue=queue, aws_endpoint=f"http://127.0.0.1:{relay.port}")
     # Redis hands an unacked message out again only after its visibility timeout.
     time.sleep(2)
     assert received(second) == 0
@@ -223,8 +240,12 @@ def test_whole_worker_killed_the_reconciler_resends_to_a_new_worker(world, moto,
     report = reconcile()
     assert report.requeued == ["acp/web"]
 
-    repo = wait_until(lambda: settled(repo.pk), timeout=60, proc=second,
-                      what="the repository to settle after the reconciler")
+    repo = wait_until(
+        lambda: settled(repo.pk),
+        timeout=60,
+        proc=second,
+        what="the repository to settle after the reconciler",
+    )
     assert (repo.status, repo.status_detail) == (Status.ACTIVE, ""), second.log()
     assert received(second) == 1
     assert_one_repository_with_its_policy(ecr)
@@ -232,22 +253,28 @@ def test_whole_worker_killed_the_reconciler_resends_to_a_new_worker(world, moto,
 
 
 @real_processes
-def test_broker_down_at_enqueue_time_with_a_real_worker(world, moto, queue, workers, client,
-                                                        monkeypatch, settings, caplog):
+def test_broker_down_at_enqueue_time_with_a_real_worker(
+    world, moto, queue, workers, client, monkeypatch, settings, caplog
+):
     """Figure: the broker is down while a repository is requested on its page -> the page
     answers 302 (done), the row stays pending, 0 messages reach the worker; with the broker
     back, 1 reconciler pass re-sends it (requeued: 1) -> active; 1 repository in ECR."""
 
     relay, ecr = moto
-    worker = workers.start("worker", queue=queue,
-                           aws_endpoint=f"http://127.0.0.1:{relay.port}")
+    worker = workers.start("worker", queue=queue, aws_endpoint=f"http://127.0.0.1:{relay.port}")
     point_broker_at(app, CLOSED_REDIS.format(port=free_port()), monkeypatch)
     client.force_login(world.users["member"])
 
     with caplog.at_level(logging.WARNING):
-        response = client.post(reverse("docker_repos:request", args=["acp"]), {
-            "service": world.service.pk, "name": "web", "tag_mutability": "MUTABLE",
-            "scan_on_push": "on"})
+        response = client.post(
+            reverse("docker_repos:request", args=["acp"]),
+            {
+                "service": world.service.pk,
+                "name": "web",
+                "tag_mutability": "MUTABLE",
+                "scan_on_push": "on",
+            },
+        )
 
     assert response.status_code == 302
     assert response["Location"] == reverse("docker_repos:project-repos", args=["acp"])
@@ -262,16 +289,17 @@ def test_broker_down_at_enqueue_time_with_a_real_worker(world, moto, queue, work
     report = reconcile()
     assert report.requeued == ["acp/web"]
 
-    repo = wait_until(lambda: settled(repo.pk), timeout=60, proc=worker,
-                      what="the repository to settle")
+    repo = wait_until(
+        lambda: settled(repo.pk), timeout=60, proc=worker, what="the repository to settle"
+    )
     assert (repo.status, repo.status_detail) == (Status.ACTIVE, ""), worker.log()
     assert received(worker) == 1
     assert_one_repository_with_its_policy(ecr)
 
 
 def test_broker_down_at_enqueue_time_requests_succeed_and_the_reconciler_sends_them(
-        world, aws, ecr, client, monkeypatch, settings, caplog,
-        django_capture_on_commit_callbacks):
+    world, aws, ecr, client, monkeypatch, settings, caplog, django_capture_on_commit_callbacks
+):
     """Figure (any database, eager tasks): the broker is down while 2 repositories are
     requested, one on its page and one through the API -> 302 and 201, 2 rows pending,
     2 failed sends logged; with the broker back, 1 reconciler pass re-sends both
@@ -282,14 +310,24 @@ def test_broker_down_at_enqueue_time_requests_succeed_and_the_reconciler_sends_t
     with monkeypatch.context() as broker_env:
         point_broker_at(app, CLOSED_REDIS.format(port=free_port()), broker_env)
         try:
-            with caplog.at_level(logging.WARNING), \
-                    django_capture_on_commit_callbacks(execute=True) as sends:
-                page = client.post(reverse("docker_repos:request", args=["acp"]), {
-                    "service": world.service.pk, "name": "web", "tag_mutability": "MUTABLE",
-                    "scan_on_push": "on"})
+            with (
+                caplog.at_level(logging.WARNING),
+                django_capture_on_commit_callbacks(execute=True) as sends,
+            ):
+                page = client.post(
+                    reverse("docker_repos:request", args=["acp"]),
+                    {
+                        "service": world.service.pk,
+                        "name": "web",
+                        "tag_mutability": "MUTABLE",
+                        "scan_on_push": "on",
+                    },
+                )
                 api = client_for(world.users["member"]).post(
                     "/api/v1/projects/acp/docker-repos/",
-                    {"service": world.service.pk, "name": "api"}, format="json")
+                    {"service": world.service.pk, "name": "api"},
+                    format="json",
+                )
         finally:
             point_broker_at(app, saved)  # the broker is back
 
@@ -298,7 +336,9 @@ def test_broker_down_at_enqueue_time_requests_succeed_and_the_reconciler_sends_t
     assert len(sends) == 2  # each request tried to send its task once it committed
     assert caplog.text.count("Could not enqueue docker_repos.tasks.provision_repo") == 2
     assert dict(DockerRepo.objects.values_list("name", "status")) == {
-        "web": Status.PENDING, "api": Status.PENDING}
+        "web": Status.PENDING,
+        "api": Status.PENDING,
+    }
 
     settings.HUB_RECONCILE_STUCK_AFTER = 0
     with converging(django_capture_on_commit_callbacks):
@@ -306,5 +346,7 @@ def test_broker_down_at_enqueue_time_requests_succeed_and_the_reconciler_sends_t
 
     assert sorted(report.requeued) == ["acp/api", "acp/web"]
     assert dict(DockerRepo.objects.values_list("name", "status")) == {
-        "web": Status.ACTIVE, "api": Status.ACTIVE}
+        "web": Status.ACTIVE,
+        "api": Status.ACTIVE,
+    }
     assert sorted(ecr_repository_names(ecr)) == ["acp/api", "acp/web"]

@@ -23,9 +23,17 @@ POLICY_EDITED = ["app-1", "app-4", "app-5", "app-6"]
 POLICY_AND_SETTINGS_EDITED = ["app-7"]
 UNTOUCHED = ["app-8", "app-9"]
 
-SNEAKY = {"Version": "2012-10-17", "Statement": [{
-    "Sid": "Sneaky", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::999999999999:root"},
-    "Action": ["ecr:*"]}]}
+SNEAKY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Sid": "Sneaky",
+            "Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::999999999999:root"},
+            "Action": ["ecr:*"],
+        }
+    ],
+}
 
 
 def edit_behind_the_hubs_back(ecr) -> None:
@@ -42,7 +50,8 @@ def edit_behind_the_hubs_back(ecr) -> None:
 
 
 def test_one_pass_repairs_deleted_repositories_and_edited_policies_with_audit_events(
-        world, aws, ecr, settings, django_capture_on_commit_callbacks):
+    world, aws, ecr, settings, django_capture_on_commit_callbacks
+):
     """Figure: 10 active repositories; behind the hub's back 3 are deleted and 5 have their
     policy edited (1 also its settings) -> the dry run plans 3 + 5 and changes nothing; 1
     pass recreates 3 (3 `drift_recreated` events) and repairs 5 (5 `drift_repaired`
@@ -52,10 +61,15 @@ def test_one_pass_repairs_deleted_repositories_and_edited_policies_with_audit_ev
     repos = {name: active_repo(world, name) for name in REPOS}
     with converging(django_capture_on_commit_callbacks):
         for name in WITH_ACCESS:
-            access_set(actor=world.users["project_admin"], repo=repos[name],
-                                robots=[{"name": "ci"}],
-                                users=[{"username": "member", "writable": False},
-                                       {"username": "padmin", "writable": True}])
+            access_set(
+                actor=world.users["project_admin"],
+                repo=repos[name],
+                robots=[{"name": "ci"}],
+                users=[
+                    {"username": "member", "writable": False},
+                    {"username": "padmin", "writable": True},
+                ],
+            )
     granted = {name: policy_grants(f"acp/{name}") for name in REPOS}
     for name in WITH_ACCESS:
         assert len(granted[name]["push"]) == 2 and len(granted[name]["pull"]) == 2
@@ -76,15 +90,19 @@ def test_one_pass_repairs_deleted_repositories_and_edited_policies_with_audit_ev
     assert sorted(report.recreated) == [f"acp/{n}" for n in DELETED]
     assert sorted(report.repaired) == sorted(
         [f"acp/{n}: repository policy" for n in POLICY_EDITED]
-        + [f"acp/{n}: settings, repository policy" for n in POLICY_AND_SETTINGS_EDITED])
+        + [f"acp/{n}: settings, repository policy" for n in POLICY_AND_SETTINGS_EDITED]
+    )
     assert (report.requeued, report.errors) == ([], [])
     events = AuditEvent.objects.filter(action__startswith="docker_repo.drift")
-    by_action = {action: sorted(events.filter(action=action).values_list("target_id", flat=True))
-                 for action in ("docker_repo.drift_recreated", "docker_repo.drift_repaired")}
+    by_action = {
+        action: sorted(events.filter(action=action).values_list("target_id", flat=True))
+        for action in ("docker_repo.drift_recreated", "docker_repo.drift_repaired")
+    }
     assert by_action == {
         "docker_repo.drift_recreated": sorted(str(repos[n].pk) for n in DELETED),
         "docker_repo.drift_repaired": sorted(
-            str(repos[n].pk) for n in POLICY_EDITED + POLICY_AND_SETTINGS_EDITED),
+            str(repos[n].pk) for n in POLICY_EDITED + POLICY_AND_SETTINGS_EDITED
+        ),
     }
 
     # Everything is back: the recreated repositories went through provisioning again.
@@ -95,7 +113,8 @@ def test_one_pass_repairs_deleted_repositories_and_edited_policies_with_audit_ev
     found = ecr.describe_repositories(repositoryNames=["acp/app-7"])["repositories"][0]
     assert found["imageTagMutability"] == "MUTABLE"
     assert "999999999999" not in json.dumps(
-        [ecr.get_repository_policy(repositoryName=f"acp/{n}")["policyText"] for n in REPOS])
+        [ecr.get_repository_policy(repositoryName=f"acp/{n}")["policyText"] for n in REPOS]
+    )
 
     again = reconcile()
     assert (again.checked, again.changes) == (len(REPOS), 0)

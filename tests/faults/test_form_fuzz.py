@@ -40,21 +40,59 @@ APPS = ("projects", "docker_repos", "identities")
 EXAMPLES = 8  # Hypothesis examples per view (each posted by the 6 roles)
 
 CORPUS = [
-    "", " ", "a" * 10_000, "\x00", "web\x00", "ünïcødé ✓ 🐳 日本語", "\u202e\ufeff\u200b",
-    "\r\n\t", "<script>alert(1)</script>", "\"><img src=x onerror=alert(1)>",
-    "' OR 1=1 --", "'; DROP TABLE projects_project; --", "-1", "0",
-    "99999999999999999999999999", "1e308", "NaN", "../../etc/passwd", "%s%n{0}{{x}}",
-    "SOMETIMES", "javascript:alert(1)", "//evil.example/", "acp/web/../../x",
+    "",
+    " ",
+    "a" * 10_000,
+    "\x00",
+    "web\x00",
+    "ünïcødé ✓ 🐳 日本語",
+    "\u202e\ufeff\u200b",
+    "\r\n\t",
+    "<script>alert(1)</script>",
+    '"><img src=x onerror=alert(1)>',
+    "' OR 1=1 --",
+    "'; DROP TABLE projects_project; --",
+    "-1",
+    "0",
+    "99999999999999999999999999",
+    "1e308",
+    "NaN",
+    "../../etc/passwd",
+    "%s%n{0}{{x}}",
+    "SOMETIMES",
+    "javascript:alert(1)",
+    "//evil.example/",
+    "acp/web/../../x",
 ]
 # Real values of the seeded data: with these, random posts get past the forms.
-FRIENDLY = ["acp", "web", "acp/web", "member", "padmin", "hubadmin", "drone-ci", "ci",
-            "MUTABLE", "IMMUTABLE", "admin", "members", "on", "true", "1", "5", "10000",
-            "hello-world-app", "a new name", "/projects/acp/"]
+FRIENDLY = [
+    "acp",
+    "web",
+    "acp/web",
+    "member",
+    "padmin",
+    "hubadmin",
+    "drone-ci",
+    "ci",
+    "MUTABLE",
+    "IMMUTABLE",
+    "admin",
+    "members",
+    "on",
+    "true",
+    "1",
+    "5",
+    "10000",
+    "hello-world-app",
+    "a new name",
+    "/projects/acp/",
+]
 HOSTILE_IDS = ["0", "99999999999999999999"]
 HOSTILE_NAMES = ["nope", "<script>", "ünï", "a" * 300, "\x00", "%00", "..", " "]
 HOSTILE_URL_VALUES = {"shortname": ["other", "nope", "\x00"], "username": HOSTILE_NAMES}
-HOSTILE_URL_VALUES |= {name: HOSTILE_IDS for name in ("repo_id", "robot_id", "access_id",
-                                                       "service_id", "token_id")}
+HOSTILE_URL_VALUES |= {
+    name: HOSTILE_IDS for name in ("repo_id", "robot_id", "access_id", "service_id", "token_id")
+}
 
 
 def post_views() -> dict[str, list[str]]:
@@ -91,18 +129,49 @@ FIELDS = field_names()
 
 def test_the_forms_are_found():
     """The enumeration finds the forms it must (a guard: new ones join by themselves)."""
-    assert {"projects:create", "projects:settings", "projects:member-add",
-            "projects:member-role", "projects:member-remove", "projects:services",
-            "projects:service-edit", "projects:service-delete", "docker_repos:request",
-            "docker_repos:delete", "docker_repos:retry", "docker_repos:access",
-            "docker_repos:access-retry", "docker_repos:robot-reveal",
-            "docker_repos:robot-rotate", "docker_repos:robot-retry",
-            "identities:ecr-create", "identities:ecr-reveal", "identities:ecr-rotate",
-            "identities:ecr-retry", "identities:api-tokens",
-            "identities:api-token-revoke"} <= POST_VIEWS.keys()
-    assert {"shortname", "name", "description", "repo_management", "admin", "user", "role",
-            "service", "tag_mutability", "scan_on_push", "keep_last_images", "confirm",
-            "pull", "push", "remove_robot", "new_robots", "next"} <= set(FIELDS)
+    assert {
+        "projects:create",
+        "projects:settings",
+        "projects:member-add",
+        "projects:member-role",
+        "projects:member-remove",
+        "projects:services",
+        "projects:service-edit",
+        "projects:service-delete",
+        "docker_repos:request",
+        "docker_repos:delete",
+        "docker_repos:retry",
+        "docker_repos:access",
+        "docker_repos:access-retry",
+        "docker_repos:robot-reveal",
+        "docker_repos:robot-rotate",
+        "docker_repos:robot-retry",
+        "identities:ecr-create",
+        "identities:ecr-reveal",
+        "identities:ecr-rotate",
+        "identities:ecr-retry",
+        "identities:api-tokens",
+        "identities:api-token-revoke",
+    } <= POST_VIEWS.keys()
+    assert {
+        "shortname",
+        "name",
+        "description",
+        "repo_management",
+        "admin",
+        "user",
+        "role",
+        "service",
+        "tag_mutability",
+        "scan_on_push",
+        "keep_last_images",
+        "confirm",
+        "pull",
+        "push",
+        "remove_robot",
+        "new_robots",
+        "next",
+    } <= set(FIELDS)
 
 
 @pytest.fixture
@@ -111,17 +180,24 @@ def seeded(world, aws, settings):
     repo = fake_active_repo(world)
     robot = fake_robot(repo, "drone-ci")
     fake_identity(world.users["member"])
-    access = RepoAccess.objects.create(repo=repo, user=world.users["member"],
-                                       status=Status.FAILED, status_detail="AWS said no")
+    access = RepoAccess.objects.create(
+        repo=repo, user=world.users["member"], status=Status.FAILED, status_detail="AWS said no"
+    )
     token, _ = api_token_create(user=world.users["hub_admin"], name="fuzz")
     clients = {}
     for role in ROLES:
         clients[role] = Client()
         if role != "anonymous":
             clients[role].force_login(world.users[role])
-    real = {"shortname": "acp", "repo_id": repo.pk, "robot_id": robot.pk,
-            "access_id": access.pk, "service_id": world.service.pk, "username": "member",
-            "token_id": token.pk}
+    real = {
+        "shortname": "acp",
+        "repo_id": repo.pk,
+        "robot_id": robot.pk,
+        "access_id": access.pk,
+        "service_id": world.service.pk,
+        "username": "member",
+        "token_id": token.pk,
+    }
     return clients, real
 
 
@@ -150,8 +226,12 @@ class Posts:
 def url_for(view: str, kwargs: dict) -> str:
     """The view's URL with `kwargs`, which need not match its converters (a hostile name is
     put in the path as the client would send it, percent-encoded)."""
-    sentinels = {name: f"zz{name.replace('_', '')}zz" if name in ("shortname", "username")
-                 else 900_000_000_000 + n for n, name in enumerate(kwargs)}
+    sentinels = {
+        name: f"zz{name.replace('_', '')}zz"
+        if name in ("shortname", "username")
+        else 900_000_000_000 + n
+        for n, name in enumerate(kwargs)
+    }
     url = reverse(view, kwargs=sentinels)
     for name, sentinel in sentinels.items():
         url = url.replace(f"/{sentinel}/", f"/{quote(str(kwargs[name]), safe='')}/")
@@ -194,8 +274,9 @@ def hostile_kwargs(view: str, real: dict):
     return st.fixed_dictionaries(choices)
 
 
-values = st.one_of(st.sampled_from(CORPUS), st.sampled_from(FRIENDLY),
-                   st.text(max_size=40), st.integers().map(str))
+values = st.one_of(
+    st.sampled_from(CORPUS), st.sampled_from(FRIENDLY), st.text(max_size=40), st.integers().map(str)
+)
 field_value = st.one_of(values, st.lists(values, min_size=2, max_size=3))
 form_data = st.dictionaries(st.sampled_from(FIELDS), field_value, max_size=len(FIELDS))
 
@@ -207,8 +288,14 @@ def test_random_posts_to_every_form_as_every_role(view, seeded):
     clients, real = seeded
     posts = Posts(clients)
 
-    @settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database=None,
-              phases=[Phase.generate], suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=EXAMPLES,
+        derandomize=True,
+        deadline=None,
+        database=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
     @given(kwargs=hostile_kwargs(view, real), payload=form_data)
     def post(kwargs, payload):
         posts.post(url_for(view, kwargs), payload, f"{kwargs} {payload!r}")

@@ -29,15 +29,32 @@ REPOS = [f"app-{n:02}" for n in range(50)]
 REFUSED = "acp/app-03"  # early in the pass: everything after it must still be repaired
 SETTINGS_EDITED, LIFECYCLE_EDITED, POLICY_EDITED = "acp/app-10", "acp/app-20", "acp/app-30"
 ROBOT_REPO = "app-40"  # its robot's IAM user is deleted outside the hub
-REJECTION = "Invalid parameter at 'PolicyText' failed to satisfy constraint: 'Invalid " \
-            "repository policy provided'"
+REJECTION = (
+    "Invalid parameter at 'PolicyText' failed to satisfy constraint: 'Invalid "
+    "repository policy provided'"
+)
 
-SNEAKY = {"Version": "2012-10-17", "Statement": [{
-    "Sid": "Sneaky", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::999999999999:root"},
-    "Action": ["ecr:*"]}]}
-LIFECYCLE = {"rules": [{"rulePriority": 1, "description": "someone's", "selection": {
-    "tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 1},
-    "action": {"type": "expire"}}]}
+SNEAKY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Sid": "Sneaky",
+            "Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::999999999999:root"},
+            "Action": ["ecr:*"],
+        }
+    ],
+}
+LIFECYCLE = {
+    "rules": [
+        {
+            "rulePriority": 1,
+            "description": "someone's",
+            "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 1},
+            "action": {"type": "expire"},
+        }
+    ]
+}
 
 
 def delete_iam_user(name: str) -> None:
@@ -49,7 +66,8 @@ def delete_iam_user(name: str) -> None:
 
 
 def test_one_refused_policy_does_not_stop_the_other_repairs(
-        world, aws, ecr, boto_events, settings, django_capture_on_commit_callbacks):
+    world, aws, ecr, boto_events, settings, django_capture_on_commit_callbacks
+):
     """Figure: 50 active repositories; behind the hub's back acp/app-03's policy is edited
     and every SetRepositoryPolicy of it is refused, app-10's settings, app-20's lifecycle
     policy and app-30's policy are edited, and app-40's robot's IAM user is deleted ->
@@ -62,9 +80,12 @@ def test_one_refused_policy_does_not_stop_the_other_repairs(
     repos = {f"acp/{name}": active_repo(world, name) for name in REPOS}
     robot_repo = repos[f"acp/{ROBOT_REPO}"]
     with converging(django_capture_on_commit_callbacks):
-        access_set(actor=world.users["project_admin"], repo=robot_repo,
-                            robots=[{"name": "ci"}],
-                            users=[{"username": "member", "writable": False}])
+        access_set(
+            actor=world.users["project_admin"],
+            repo=robot_repo,
+            robots=[{"name": "ci"}],
+            users=[{"username": "member", "writable": False}],
+        )
     robot = RobotAccount.objects.get()
     assert robot.status == Status.ACTIVE
     assert robot.iam_arn in policy_grants(f"acp/{ROBOT_REPO}")["push"]
@@ -73,8 +94,9 @@ def test_one_refused_policy_does_not_stop_the_other_repairs(
     for name in (REFUSED, POLICY_EDITED):
         ecr.set_repository_policy(repositoryName=name, policyText=json.dumps(SNEAKY))
     ecr.put_image_tag_mutability(repositoryName=SETTINGS_EDITED, imageTagMutability="IMMUTABLE")
-    ecr.put_lifecycle_policy(repositoryName=LIFECYCLE_EDITED,
-                             lifecyclePolicyText=json.dumps(LIFECYCLE))
+    ecr.put_lifecycle_policy(
+        repositoryName=LIFECYCLE_EDITED, lifecyclePolicyText=json.dumps(LIFECYCLE)
+    )
     delete_iam_user(robot.iam_username)
     written = []
 
@@ -97,21 +119,32 @@ def test_one_refused_policy_does_not_stop_the_other_repairs(
     assert error.reason.endswith(f"while trying to write the repository policy of {REFUSED}")
     assert f"error: {error}" in report.lines()
     assert report.lines()[-1] == "50 active repositories checked, 5 changes, 1 error."
-    assert sorted(report.repaired) == sorted([
-        f"{robot.iam_username}: IAM user missing in IAM, new key",
-        f"{SETTINGS_EDITED}: settings", f"{LIFECYCLE_EDITED}: lifecycle policy",
-        f"{POLICY_EDITED}: repository policy",
-        f"acp/{ROBOT_REPO}: repository policy"])  # written without the deleted robot
+    assert sorted(report.repaired) == sorted(
+        [
+            f"{robot.iam_username}: IAM user missing in IAM, new key",
+            f"{SETTINGS_EDITED}: settings",
+            f"{LIFECYCLE_EDITED}: lifecycle policy",
+            f"{POLICY_EDITED}: repository policy",
+            f"acp/{ROBOT_REPO}: repository policy",
+        ]
+    )  # written without the deleted robot
     assert (report.recreated, report.requeued) == ([], [])
     assert sorted(written) == sorted([REFUSED, POLICY_EDITED, f"acp/{ROBOT_REPO}"])
     [event] = AuditEvent.objects.filter(action="reconcile.error")
     assert (event.target_type, event.target_id, event.project_id) == (
-        "dockerrepo", str(repos[REFUSED].pk), world.project.pk)
+        "dockerrepo",
+        str(repos[REFUSED].pk),
+        world.project.pk,
+    )
     assert event.detail == {"object": REFUSED, "reason": error.reason}
 
     # Repaired: the 3 drifts; the robot left out until it exists, the person kept.
-    assert ecr.describe_repositories(repositoryNames=[SETTINGS_EDITED])["repositories"][0][
-        "imageTagMutability"] == "MUTABLE"
+    assert (
+        ecr.describe_repositories(repositoryNames=[SETTINGS_EDITED])["repositories"][0][
+            "imageTagMutability"
+        ]
+        == "MUTABLE"
+    )
     assert not _lifecycle(ecr, LIFECYCLE_EDITED)
     assert policy_grants(POLICY_EDITED) == db_grants(repos[POLICY_EDITED])
     grants = policy_grants(f"acp/{ROBOT_REPO}")

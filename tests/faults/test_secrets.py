@@ -64,16 +64,23 @@ def every_log_line(caplog):
     writing into a buffer instead of stderr meanwhile; the raw lines are taken by a handler
     that runs before it."""
     root = logging.getLogger()
-    [handler] = [h for h in root.handlers
-                 if any(isinstance(f, RedactSecretsFilter) for f in h.filters)]
+    [handler] = [
+        h for h in root.handlers if any(isinstance(f, RedactSecretsFilter) for f in h.filters)
+    ]
     buffer = io.StringIO()
     previous_stream = handler.setStream(buffer)
     previous_level = handler.level
     handler.setLevel(logging.DEBUG)
     raw = RawLines()
     root.handlers.insert(0, raw)
-    loggers = [root, *(logger for logger in logging.root.manager.loggerDict.values()
-                       if isinstance(logger, logging.Logger))]
+    loggers = [
+        root,
+        *(
+            logger
+            for logger in logging.root.manager.loggerDict.values()
+            if isinstance(logger, logging.Logger)
+        ),
+    ]
     levels = {logger: logger.level for logger in loggers}
     for logger in loggers:
         logger.setLevel(logging.DEBUG)
@@ -120,8 +127,14 @@ def get_views(namespace: str, kwargs: dict) -> dict[str, str]:
 
 
 def test_no_secret_in_any_log_line_or_list_response_of_a_full_flow(
-        world, aws, settings, client, created_secrets, every_log_line,
-        django_capture_on_commit_callbacks):
+    world,
+    aws,
+    settings,
+    client,
+    created_secrets,
+    every_log_line,
+    django_capture_on_commit_callbacks,
+):
     """Figure: a full flow (1 repository, 2 robots, 3 people's identities, 5 API tokens,
     6 reveals, 4 rotations) -> 9 IAM secrets handed out, 5 stored (decrypted), 5
     ciphertexts, 5 API tokens = 19 secrets; every log record (at DEBUG) and every page, API
@@ -138,8 +151,10 @@ def test_no_secret_in_any_log_line_or_list_response_of_a_full_flow(
     assert {row.status for row in stored} == {Status.ACTIVE}
     current = [decrypt(row.secret_access_key_encrypted) for row in stored]
     ciphertexts = [row.secret_access_key_encrypted for row in stored]
-    tokens = [reveals[0].context["new_token"],
-              *(c._credentials["HTTP_AUTHORIZATION"].split()[1] for c in api.values())]
+    tokens = [
+        reveals[0].context["new_token"],
+        *(c._credentials["HTTP_AUTHORIZATION"].split()[1] for c in api.values()),
+    ]
     assert len(created_secrets) == 9  # 2 robots + 3 people, then 4 rotations
     assert set(current) <= set(created_secrets) and len(current) == 5
     assert ApiToken.objects.count() == len(tokens) == 5
@@ -168,8 +183,11 @@ def test_no_secret_in_any_log_line_or_list_response_of_a_full_flow(
     # Every log line.
     assert len(lines) > 1000
     plaintexts = {*created_secrets, *tokens}
-    leaky = Counter(name for name, text in lines  # logger name -> lines carrying a secret
-                    if any(secret in text for secret in secrets))
+    leaky = Counter(
+        name
+        for name, text in lines  # logger name -> lines carrying a secret
+        if any(secret in text for secret in secrets)
+    )
     # The hub's own loggers (and Celery's, Django's request log...) never log one. Only
     # libraries' DEBUG output does: botocore's wire log (IAM's answers with the new keys),
     # Django's template engine (a variable missing from a reveal page's context: the
@@ -178,9 +196,11 @@ def test_no_secret_in_any_log_line_or_list_response_of_a_full_flow(
     # pins botocore and urllib3 at WARNING, Django's defaults `django` at INFO), whatever
     # HUB_LOG_LEVEL says.
     assert leaky.keys() <= {"django.db.backends", "django.template"} | {
-        name for name in leaky if name.startswith(WIRE_LOGGERS)}, leaky
+        name for name in leaky if name.startswith(WIRE_LOGGERS)
+    }, leaky
     assert sum(n for name, n in leaky.items() if name.startswith("botocore")) >= len(
-        created_secrets)
+        created_secrets
+    )
     for name, text in lines:
         if name == "django.db.backends":
             assert not any(secret in text for secret in plaintexts)
@@ -197,19 +217,26 @@ def run_the_flow(world, client, api, capture_on_commit):
     """The flow of the docstring above, through the pages and the API, with every task run
     at once. Returns the repository, its robots by name and the 6 reveals' responses (the
     first: the API token page showing the new token)."""
-    member, padmin, hubadmin = (world.users[r] for r in ("member", "project_admin",
-                                                          "hub_admin"))
+    member, padmin, hubadmin = (world.users[r] for r in ("member", "project_admin", "hub_admin"))
     client.force_login(member)
     with converging(capture_on_commit):
-        client.post(reverse("docker_repos:request", args=["acp"]), {
-            "service": world.service.pk, "name": "web", "tag_mutability": "MUTABLE",
-            "scan_on_push": "on"})
+        client.post(
+            reverse("docker_repos:request", args=["acp"]),
+            {
+                "service": world.service.pk,
+                "name": "web",
+                "tag_mutability": "MUTABLE",
+                "scan_on_push": "on",
+            },
+        )
     repo = DockerRepo.objects.get()
     assert repo.status == Status.ACTIVE, repo.status_detail
     args = ["acp", repo.pk]
     with converging(capture_on_commit):
-        response = client.post(reverse("docker_repos:access", args=args), {
-            "new_robots": "ci drone", "pull": ["member", "padmin"], "push": ["member"]})
+        response = client.post(
+            reverse("docker_repos:access", args=args),
+            {"new_robots": "ci drone", "pull": ["member", "padmin"], "push": ["member"]},
+        )
     assert response.status_code == 302
     robots = {r.name: r for r in RobotAccount.objects.all()}
     assert len(robots) == 2
@@ -225,18 +252,21 @@ def run_the_flow(world, client, api, capture_on_commit):
 
     client.force_login(padmin)
     # A reveal redirects to the page that shows the secret once (post/redirect/get).
-    reveals.append(client.post(reverse("docker_repos:robot-reveal",
-                                       args=[*args, robots["ci"].pk]), follow=True))
-    reveals.append(api[member].get(f"/api/v1/docker-repos/{repo.pk}/robots/"
-                                   f"{robots['drone'].pk}/credentials/"))
+    reveals.append(
+        client.post(
+            reverse("docker_repos:robot-reveal", args=[*args, robots["ci"].pk]), follow=True
+        )
+    )
+    reveals.append(
+        api[member].get(f"/api/v1/docker-repos/{repo.pk}/robots/{robots['drone'].pk}/credentials/")
+    )
     client.force_login(member)
     reveals.append(client.post(reverse("identities:ecr-reveal"), follow=True))
     reveals.append(api[padmin].get("/api/v1/me/identities/ecr/credentials/"))
     reveals.append(api[hubadmin].get("/api/v1/me/identities/ecr/credentials/"))
     with converging(capture_on_commit):
         client.post(reverse("docker_repos:robot-rotate", args=[*args, robots["ci"].pk]))
-        api[member].post(f"/api/v1/docker-repos/{repo.pk}/robots/{robots['drone'].pk}/"
-                         "rotate/")
+        api[member].post(f"/api/v1/docker-repos/{repo.pk}/robots/{robots['drone'].pk}/rotate/")
         client.post(reverse("identities:ecr-rotate"))
         api[padmin].post("/api/v1/me/identities/ecr/rotate/")
     return repo, robots, reveals
@@ -245,9 +275,15 @@ def run_the_flow(world, client, api, capture_on_commit):
 def pages_to_search(world, repo, robots, stored) -> dict[str, str]:
     """Every page of the hub's apps and GET endpoint of the API but the reveals, every
     admin list, and the admin page of every stored secret's row: name -> URL."""
-    fill = {"shortname": "acp", "repo_id": repo.pk, "robot_id": robots["ci"].pk,
-            "access_id": RepoAccess.objects.first().pk, "service_id": world.service.pk,
-            "username": "member", "token_id": ApiToken.objects.first().pk}
+    fill = {
+        "shortname": "acp",
+        "repo_id": repo.pk,
+        "robot_id": robots["ci"].pk,
+        "access_id": RepoAccess.objects.first().pk,
+        "service_id": world.service.pk,
+        "username": "member",
+        "token_id": ApiToken.objects.first().pk,
+    }
     pages = {}
     for namespace in ("projects", "docker_repos", "identities", "api"):
         pages |= get_views(namespace, fill)
@@ -257,9 +293,11 @@ def pages_to_search(world, repo, robots, stored) -> dict[str, str]:
     for model in admin.site._registry:
         meta = model._meta
         pages[f"admin:{meta.app_label}_{meta.model_name}_changelist"] = reverse(
-            f"admin:{meta.app_label}_{meta.model_name}_changelist")
+            f"admin:{meta.app_label}_{meta.model_name}_changelist"
+        )
     for row in (*stored, *ApiToken.objects.all()):
         meta = row._meta
         pages[f"admin:{meta.model_name}:{row.pk}"] = reverse(
-            f"admin:{meta.app_label}_{meta.model_name}_change", args=[row.pk])
+            f"admin:{meta.app_label}_{meta.model_name}_change", args=[row.pk]
+        )
     return pages

@@ -26,8 +26,13 @@ def changelist_url(model) -> str:
 def rows(world):
     """At least one row in the hub's tables, so lists and filters have something to show."""
     api_token_create(user=world.users["member"], name="ci")
-    audit(actor=world.users["project_admin"], action="service.created", target=world.service,
-          project=world.project, detail={"name": world.service.name})
+    audit(
+        actor=world.users["project_admin"],
+        action="service.created",
+        target=world.service,
+        project=world.project,
+        detail={"name": world.service.name},
+    )
     DockerRepo.objects.create(project=world.project, service=world.service, name="web")
     return world
 
@@ -57,8 +62,13 @@ def test_every_changelist_opens_with_a_search_and_each_filter(client, superuser,
 
 def test_the_hub_models_are_all_registered():
     labels = {model._meta.label for model in REGISTERED}
-    assert {"projects.Project", "projects.Membership", "projects.Service", "hub.AuditEvent",
-            "identities.ApiToken"} <= labels
+    assert {
+        "projects.Project",
+        "projects.Membership",
+        "projects.Service",
+        "hub.AuditEvent",
+        "identities.ApiToken",
+    } <= labels
 
 
 def test_search_finds_rows(client, superuser, rows):
@@ -99,21 +109,30 @@ def last_pk():
 def test_creating_a_service_in_the_admin_is_audited(client, superuser, world):
     client.force_login(superuser)
     since = last_pk()
-    response = client.post(reverse("admin:projects_service_add"),
-                           {"project": world.project.pk, "name": "billing", "description": ""})
+    response = client.post(
+        reverse("admin:projects_service_add"),
+        {"project": world.project.pk, "name": "billing", "description": ""},
+    )
     assert response.status_code == 302
     service = Service.objects.get(project=world.project, name="billing")
     [event] = events_since(since)
     assert (event.actor, event.action, event.target_type, event.target_id, event.project_id) == (
-        superuser, "service.created", "service", str(service.pk), world.project.pk)
+        superuser,
+        "service.created",
+        "service",
+        str(service.pk),
+        world.project.pk,
+    )
     assert event.detail == {"via": "admin"}
 
 
 def test_the_admin_applies_the_service_name_rules(client, superuser, world):
     client.force_login(superuser)
     since = last_pk()
-    response = client.post(reverse("admin:projects_service_add"),
-                           {"project": world.project.pk, "name": "hello-world-app"})
+    response = client.post(
+        reverse("admin:projects_service_add"),
+        {"project": world.project.pk, "name": "hello-world-app"},
+    )
     assert response.status_code == 200
     assert "This project already has a service with this name." in page(response)
     assert events_since(since) == []
@@ -160,7 +179,9 @@ def test_changing_a_project_and_its_inlines_in_the_admin_is_audited(client, supe
     world.project.refresh_from_db()
     assert world.project.name == "Access Control Platform"
     assert set(world.project.memberships.values_list("user__username", flat=True)) == {
-        "padmin", "outsider"}
+        "padmin",
+        "outsider",
+    }
     events = {e.action: e for e in events_since(since)}
     assert set(events) == {"project.updated", "membership.removed", "membership.added"}
     assert events["project.updated"].detail == {"via": "admin", "changed": ["name"]}
@@ -174,13 +195,17 @@ def test_deleting_a_membership_in_the_admin_is_audited(client, superuser, world)
     client.force_login(superuser)
     member = Membership.objects.get(project=world.project, user=world.users["member"])
     since = last_pk()
-    response = client.post(reverse("admin:projects_membership_delete", args=[member.pk]),
-                           {"post": "yes"})
+    response = client.post(
+        reverse("admin:projects_membership_delete", args=[member.pk]), {"post": "yes"}
+    )
     assert response.status_code == 302
     assert not Membership.objects.filter(pk=member.pk).exists()
     [event] = events_since(since)
     assert (event.action, event.target_id, event.project_id) == (
-        "membership.removed", str(member.pk), world.project.pk)
+        "membership.removed",
+        str(member.pk),
+        world.project.pk,
+    )
     assert event.detail == {"via": "admin", "role": "member"}
 
 
@@ -189,8 +214,13 @@ def test_deleting_a_membership_in_the_admin_is_audited(client, superuser, world)
 
 @pytest.fixture
 def event(world):
-    return audit(actor=world.users["project_admin"], action="service.created",
-                 target=world.service, project=world.project, detail={"name": "x"})
+    return audit(
+        actor=world.users["project_admin"],
+        action="service.created",
+        target=world.service,
+        project=world.project,
+        detail={"name": "x"},
+    )
 
 
 def test_hub_admin_reads_the_audit_log(client, superuser, event):
@@ -208,17 +238,25 @@ def test_audit_events_cannot_be_added_changed_or_deleted(client, superuser, even
     client.force_login(superuser)
     before = list(AuditEvent.objects.values_list())
     assert client.get(reverse("admin:hub_auditevent_add")).status_code == 403
-    assert client.post(reverse("admin:hub_auditevent_add"),
-                       {"action": "forged"}).status_code == 403
-    assert client.post(reverse("admin:hub_auditevent_change", args=[event.pk]),
-                       {"action": "forged"}).status_code == 403
+    assert client.post(reverse("admin:hub_auditevent_add"), {"action": "forged"}).status_code == 403
+    assert (
+        client.post(
+            reverse("admin:hub_auditevent_change", args=[event.pk]), {"action": "forged"}
+        ).status_code
+        == 403
+    )
     assert client.get(reverse("admin:hub_auditevent_delete", args=[event.pk])).status_code == 403
-    assert client.post(reverse("admin:hub_auditevent_delete", args=[event.pk]),
-                       {"post": "yes"}).status_code == 403
+    assert (
+        client.post(
+            reverse("admin:hub_auditevent_delete", args=[event.pk]), {"post": "yes"}
+        ).status_code
+        == 403
+    )
     # The bulk delete action is not offered either.
-    response = client.post(reverse("admin:hub_auditevent_changelist"),
-                           {"action": "delete_selected", "_selected_action": [event.pk],
-                            "post": "yes"})
+    response = client.post(
+        reverse("admin:hub_auditevent_changelist"),
+        {"action": "delete_selected", "_selected_action": [event.pk], "post": "yes"},
+    )
     assert response.status_code in (200, 302)
     assert list(AuditEvent.objects.values_list()) == before
 
@@ -237,8 +275,12 @@ def test_a_hub_admin_who_is_staff_but_not_superuser_runs_the_hub_models(client, 
     staff = world.users["hub_admin"]
     assert not staff.is_superuser
     client.force_login(staff)
-    for url in ("/admin/projects/project/", "/admin/docker_repos/dockerrepo/",
-                "/admin/hub/auditevent/", "/admin/identities/ecridentity/"):
+    for url in (
+        "/admin/projects/project/",
+        "/admin/docker_repos/dockerrepo/",
+        "/admin/hub/auditevent/",
+        "/admin/identities/ecridentity/",
+    ):
         assert client.get(url).status_code == 200, url
     assert client.get("/admin/projects/project/add/").status_code == 200
     # Other apps' models stay with superusers.
@@ -246,26 +288,34 @@ def test_a_hub_admin_who_is_staff_but_not_superuser_runs_the_hub_models(client, 
 
 
 def test_removing_a_member_in_the_admin_withdraws_their_repository_access(
-        client, world, aws, django_capture_on_commit_callbacks):
+    client, world, aws, django_capture_on_commit_callbacks
+):
     repo = active_repo(world)
     member = world.users["member"]
     with converging(django_capture_on_commit_callbacks):
-        access_set(actor=world.users["project_admin"], repo=repo, robots=[],
-                            users=[{"username": "member", "writable": False}])
+        access_set(
+            actor=world.users["project_admin"],
+            repo=repo,
+            robots=[],
+            users=[{"username": "member", "writable": False}],
+        )
     assert RepoAccess.objects.get(repo=repo, user=member).status == "active"
     assert any("hub-user-member" in arn for arn in policy_grants(repo.full_name)["pull"])
 
     membership = world.project.memberships.get(user=member)
     client.force_login(world.users["hub_admin"])
     with converging(django_capture_on_commit_callbacks):
-        response = client.post(f"/admin/projects/membership/{membership.pk}/delete/",
-                               {"post": "yes"})
+        response = client.post(
+            f"/admin/projects/membership/{membership.pk}/delete/", {"post": "yes"}
+        )
     assert response.status_code == 302
     assert not RepoAccess.objects.filter(repo=repo, user=member).exists()
-    assert not any("hub-user-member" in arn
-                   for arns in policy_grants(repo.full_name).values() for arn in arns)
-    assert AuditEvent.objects.filter(action="repo_access.removal_requested",
-                                     actor=world.users["hub_admin"]).exists()
+    assert not any(
+        "hub-user-member" in arn for arns in policy_grants(repo.full_name).values() for arn in arns
+    )
+    assert AuditEvent.objects.filter(
+        action="repo_access.removal_requested", actor=world.users["hub_admin"]
+    ).exists()
 
 
 # --- Who gets in ----------------------------------------------------------------------------

@@ -20,17 +20,22 @@ def test_a_membership_cannot_be_moved_to_another_person_or_project(client, super
     client.force_login(superuser)
     assert 'name="user"' not in page(client.get(url))  # shown, not editable
 
-    response = client.post(url, {"user": world.users["non_member"].pk,
-                                 "project": world.other.pk, "role": Role.ADMIN})
+    response = client.post(
+        url, {"user": world.users["non_member"].pk, "project": world.other.pk, "role": Role.ADMIN}
+    )
 
     assert response.status_code == 302
     membership.refresh_from_db()
     assert (membership.user, membership.project, membership.role) == (
-        world.users["member"], world.project, Role.ADMIN)  # the role is still editable
+        world.users["member"],
+        world.project,
+        Role.ADMIN,
+    )  # the role is still editable
     # A new membership still picks its person and project.
-    response = client.post(reverse("admin:projects_membership_add"),
-                           {"user": world.users["non_member"].pk, "project": world.other.pk,
-                            "role": Role.MEMBER})
+    response = client.post(
+        reverse("admin:projects_membership_add"),
+        {"user": world.users["non_member"].pk, "project": world.other.pk, "role": Role.MEMBER},
+    )
     assert response.status_code == 302
     assert Membership.objects.filter(user=world.users["non_member"], project=world.other).exists()
 
@@ -54,9 +59,15 @@ def test_a_projects_member_rows_cannot_be_given_to_another_person(client, superu
     assert response.status_code == 302, response.context and response.context["errors"]
     member.refresh_from_db()
     assert (member.user, member.project, member.role) == (
-        world.users["member"], world.project, Role.ADMIN)
+        world.users["member"],
+        world.project,
+        Role.ADMIN,
+    )
     assert set(world.project.memberships.values_list("user__username", flat=True)) == {
-        "member", "padmin", "otheradmin"}
+        "member",
+        "padmin",
+        "otheradmin",
+    }
 
 
 # --- API tokens -------------------------------------------------------------------------
@@ -70,15 +81,13 @@ def revoked_token(world):
     return api_token
 
 
-def test_clearing_revoked_at_in_the_admin_does_not_revive_a_token(
-        client, world, revoked_token):
+def test_clearing_revoked_at_in_the_admin_does_not_revive_a_token(client, world, revoked_token):
     client.force_login(world.users["hub_admin"])  # staff, not superuser
     url = reverse("admin:identities_apitoken_change", args=[revoked_token.pk])
     data = admin_form_data(client.get(url))
     data.pop("revoked_at", None)
     # The admin's date and time boxes of revoked_at, emptied.
-    response = client.post(url, {**data, "name": "renamed", "revoked_at_0": "",
-                                 "revoked_at_1": ""})
+    response = client.post(url, {**data, "name": "renamed", "revoked_at_0": "", "revoked_at_1": ""})
     assert response.status_code == 302
     token = ApiToken.objects.get(pk=revoked_token.pk)
     assert (token.name, token.revoked_at) == ("renamed", revoked_token.revoked_at)
@@ -95,9 +104,11 @@ def test_the_admin_revoke_action_revokes_through_the_service_and_audits(client, 
     done.refresh_from_db()
     client.force_login(hub_admin)
 
-    response = client.post(reverse("admin:identities_apitoken_changelist"),
-                           {"action": "revoke_selected",
-                            "_selected_action": [live.pk, done.pk]}, follow=True)
+    response = client.post(
+        reverse("admin:identities_apitoken_changelist"),
+        {"action": "revoke_selected", "_selected_action": [live.pk, done.pk]},
+        follow=True,
+    )
 
     assert "1 revoked." in page(response)
     live.refresh_from_db()
@@ -105,16 +116,19 @@ def test_the_admin_revoke_action_revokes_through_the_service_and_audits(client, 
     assert ApiToken.objects.get(pk=done.pk).revoked_at == done.revoked_at  # untouched
     event = AuditEvent.objects.filter(action="api_token.revoked").latest("pk")
     assert (event.actor, event.target_id, event.detail) == (
-        hub_admin, str(live.pk), {"name": "ci", "owner": "member"})
+        hub_admin,
+        str(live.pk),
+        {"name": "ci", "owner": "member"},
+    )
     assert AuditEvent.objects.filter(action="api_token.revoked").count() == 2
 
 
 def test_deleting_a_token_in_the_admin_is_audited(client, world, revoked_token):
     client.force_login(world.users["hub_admin"])
-    response = client.post(reverse("admin:identities_apitoken_delete",
-                                   args=[revoked_token.pk]), {"post": "yes"})
+    response = client.post(
+        reverse("admin:identities_apitoken_delete", args=[revoked_token.pk]), {"post": "yes"}
+    )
     assert response.status_code == 302
     assert not ApiToken.objects.filter(pk=revoked_token.pk).exists()
     event = AuditEvent.objects.get(action="api_token.deleted")
-    assert (event.actor, event.detail) == (world.users["hub_admin"],
-                                           {"via": "admin", "name": "ci"})
+    assert (event.actor, event.detail) == (world.users["hub_admin"], {"via": "admin", "name": "ci"})

@@ -18,8 +18,9 @@ def test_the_migration_keeps_each_events_project():
     old = executor.loader.project_state([BEFORE]).apps
     project = old.get_model("projects", "Project").objects.create(shortname="acp", name="ACP")
     Event = old.get_model("hub", "AuditEvent")
-    kept = Event.objects.create(action="service.created", project=project,
-                                project_shortname="acp").pk
+    kept = Event.objects.create(
+        action="service.created", project=project, project_shortname="acp"
+    ).pk
     none = Event.objects.create(action="api_token.created").pk
 
     # Forward to every app's latest migration, not just AFTER: the migrations that came

@@ -13,8 +13,12 @@ from hub.models import AuditEvent
 ROOT = Path(__file__).resolve().parents[2]
 APPS = ("hub", "projects", "docker_repos", "identities")
 # Actions whose names the code builds (docker_repos/reconcile.py).
-BUILT = {"robot.boundary_repaired", "ecr_identity.boundary_repaired",
-         "robot.drift_recreated", "ecr_identity.drift_recreated"}
+BUILT = {
+    "robot.boundary_repaired",
+    "ecr_identity.boundary_repaired",
+    "robot.drift_recreated",
+    "ecr_identity.drift_recreated",
+}
 
 
 def recorded_actions() -> set[str]:
@@ -46,33 +50,77 @@ def test_no_sentence_shows_an_action_code():
 
 
 def test_access_changes_read_as_who_gave_whom_what():
-    said = audit_text.describe(event(
-        "docker_repo.access_changed", target="demo/app",
-        users_granted={"admin": "pull+push", "bob": "pull"}, users_removed=["carol"],
-        robots_added=["drone-ci"], robots_removed=[]))
-    assert said == ("developer gave admin pull + push and bob pull; took away the access "
-                    "of carol; added the robot account drone-ci")
+    said = audit_text.describe(
+        event(
+            "docker_repo.access_changed",
+            target="demo/app",
+            users_granted={"admin": "pull+push", "bob": "pull"},
+            users_removed=["carol"],
+            robots_added=["drone-ci"],
+            robots_removed=[],
+        )
+    )
+    assert said == (
+        "developer gave admin pull + push and bob pull; took away the access "
+        "of carol; added the robot account drone-ci"
+    )
 
 
-@pytest.mark.parametrize(("action", "actor", "target", "detail", "sentence"), [
-    ("membership.role_changed", "alice", "bob in acp (admin)",
-     {"user": "bob", "from": "member", "to": "admin"},
-     "alice made bob project admin (was member)"),
-    ("membership.added", "alice", "bob in acp (member)", {"via": "admin"},
-     "alice added bob to the project in the admin"),
-    ("docker_repo.failed", "", "acp/app", {"reason": "AWS refused", "while": "deleting"},
-     "The repository acp/app failed while deleting: AWS refused"),
-    ("docker_repo.retried", "", "acp/app", {"status": "failed", "by": "reconciler"},
-     "The reconciler sent the repository acp/app to AWS again"),
-    ("robot.credentials_revealed", "alice", "acp/app robot drone-ci",
-     {"access_key_id": "AKIA1"}, "alice revealed the secret key of the robot account drone-ci"),
-    ("repo_access.active", "", "bob pull+push acp/app", {"user": "bob", "writable": True},
-     "bob may now pull + push"),
-    ("project.updated", "alice", "acp",
-     {"repo_management": {"from": "members", "to": "admins"}},
-     "alice changed the project: repository management from every member to project "
-     "admins only"),
-])
+@pytest.mark.parametrize(
+    ("action", "actor", "target", "detail", "sentence"),
+    [
+        (
+            "membership.role_changed",
+            "alice",
+            "bob in acp (admin)",
+            {"user": "bob", "from": "member", "to": "admin"},
+            "alice made bob project admin (was member)",
+        ),
+        (
+            "membership.added",
+            "alice",
+            "bob in acp (member)",
+            {"via": "admin"},
+            "alice added bob to the project in the admin",
+        ),
+        (
+            "docker_repo.failed",
+            "",
+            "acp/app",
+            {"reason": "AWS refused", "while": "deleting"},
+            "The repository acp/app failed while deleting: AWS refused",
+        ),
+        (
+            "docker_repo.retried",
+            "",
+            "acp/app",
+            {"status": "failed", "by": "reconciler"},
+            "The reconciler sent the repository acp/app to AWS again",
+        ),
+        (
+            "robot.credentials_revealed",
+            "alice",
+            "acp/app robot drone-ci",
+            {"access_key_id": "AKIA1"},
+            "alice revealed the secret key of the robot account drone-ci",
+        ),
+        (
+            "repo_access.active",
+            "",
+            "bob pull+push acp/app",
+            {"user": "bob", "writable": True},
+            "bob may now pull + push",
+        ),
+        (
+            "project.updated",
+            "alice",
+            "acp",
+            {"repo_management": {"from": "members", "to": "admins"}},
+            "alice changed the project: repository management from every member to project "
+            "admins only",
+        ),
+    ],
+)
 def test_sentences(action, actor, target, detail, sentence):
     assert audit_text.describe(event(action, actor=actor, target=target, **detail)) == sentence
 
@@ -85,13 +133,20 @@ def test_an_action_without_a_renderer_still_reads_in_words():
 def test_kinds_group_the_actions_the_filter_offers():
     assert "docker_repo.access_changed" in audit_text.actions_of_kind("changed")
     assert "robot.credentials_revealed" in audit_text.actions_of_kind("secrets")
-    assert set(audit_text.OBJECTS) >= {"dockerrepo", "robotaccount", "repoaccess",
-                                       "membership", "service", "project"}
+    assert set(audit_text.OBJECTS) >= {
+        "dockerrepo",
+        "robotaccount",
+        "repoaccess",
+        "membership",
+        "service",
+        "project",
+    }
     with pytest.raises(ValueError, match="unknown kind"):
         audit_text.renders("x.y", kind="whatever")
 
 
 def test_the_sentence_is_escaped_in_pages():
-    html = Template("{% load hub_tags %}{% audit_sentence e %}").render(Context({
-        "e": event("service.created", actor="<b>x</b>", name="<script>")}))
+    html = Template("{% load hub_tags %}{% audit_sentence e %}").render(
+        Context({"e": event("service.created", actor="<b>x</b>", name="<script>")})
+    )
     assert "<script>" not in html and "&lt;script&gt;" in html and "<b>" not in html

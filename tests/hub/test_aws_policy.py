@@ -80,13 +80,21 @@ def _called_actions(module: str, service: str | None, source: str | None = None)
 
 
 def _granted(policy: dict) -> set[str]:
-    return {action for statement in policy["Statement"] if statement["Effect"] == "Allow"
-            for action in _as_list(statement["Action"])}
+    return {
+        action
+        for statement in policy["Statement"]
+        if statement["Effect"] == "Allow"
+        for action in _as_list(statement["Action"])
+    }
 
 
 def test_only_the_gateways_call_aws():
-    for path in [*ROOT.glob("hub/**/*.py"), *ROOT.glob("docker_repos/**/*.py"),
-                 *ROOT.glob("identities/**/*.py"), *ROOT.glob("projects/**/*.py")]:
+    for path in [
+        *ROOT.glob("hub/**/*.py"),
+        *ROOT.glob("docker_repos/**/*.py"),
+        *ROOT.glob("identities/**/*.py"),
+        *ROOT.glob("projects/**/*.py"),
+    ]:
         relative = str(path.relative_to(ROOT))
         if relative in GATEWAYS or relative == "hub/awsstandin.py":  # the stand-in itself
             continue
@@ -110,8 +118,9 @@ def test_the_scan_sees_a_new_call():
     """The scan is what keeps the policy exact: a new call shows up in it."""
     source = (ROOT / "identities/iam.py").read_text()
     source += "\n\ndef evil():\n    _iam().get_paginator('list_roles')\n    _iam().create_role()\n"
-    assert {"iam:CreateRole", "iam:ListRoles"} <= _called_actions("identities/iam.py", "iam",
-                                                                  source)
+    assert {"iam:CreateRole", "iam:ListRoles"} <= _called_actions(
+        "identities/iam.py", "iam", source
+    )
 
 
 def test_resources_come_from_configuration(settings):
@@ -139,12 +148,14 @@ def test_hub_policy_shape(policy):
                 # Users and their keys only: nothing on roles, groups or managed policies.
                 assert "User" in name or "AccessKey" in name, action
         if resources == ["*"]:
-            assert actions == ["iam:ListUsers"], "ListUsers is the only action without a " \
-                                                 "resource-level permission the hub needs"
+            assert actions == ["iam:ListUsers"], (
+                "ListUsers is the only action without a resource-level permission the hub needs"
+            )
             continue
         for resource in resources:
-            assert resource in (f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/*",
-                                f"{HUB_USERS}*"), resource
+            assert resource in (f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/*", f"{HUB_USERS}*"), (
+                resource
+            )
 
 
 # --- The boundary rules, evaluated ------------------------------------------------------
@@ -169,48 +180,56 @@ def _matches(statement: dict, action: str, resource: str, boundary: str | None) 
 def allowed(policy, action, resource, boundary=None) -> bool:
     """IAM's evaluation for one identity policy: an explicit deny wins, then an allow."""
     statements = policy["Statement"]
-    if any(s["Effect"] == "Deny" and _matches(s, action, resource, boundary)
-           for s in statements):
+    if any(s["Effect"] == "Deny" and _matches(s, action, resource, boundary) for s in statements):
         return False
-    return any(s["Effect"] == "Allow" and _matches(s, action, resource, boundary)
-               for s in statements)
+    return any(
+        s["Effect"] == "Allow" and _matches(s, action, resource, boundary) for s in statements
+    )
 
 
 EVIL = f"{HUB_USERS}hub-user-evil"
 
 
-@pytest.mark.parametrize("action, resource, boundary, expected", [
-    # The hub's own work.
-    ("iam:CreateUser", EVIL, BOUNDARY, True),
-    ("iam:PutUserPolicy", EVIL, BOUNDARY, True),
-    ("iam:PutUserPermissionsBoundary", EVIL, BOUNDARY, True),
-    ("iam:CreateAccessKey", EVIL, None, True),
-    # The escalation of the issue: an unbounded user with an admin policy.
-    ("iam:CreateUser", EVIL, None, False),
-    ("iam:CreateUser", EVIL, f"arn:aws:iam::{ACCOUNT}:policy/admin", False),
-    ("iam:PutUserPolicy", EVIL, None, False),
-    ("iam:AttachUserPolicy", EVIL, BOUNDARY, False),
-    ("iam:PutUserPermissionsBoundary", EVIL, f"arn:aws:iam::{ACCOUNT}:policy/admin", False),
-    ("iam:DeleteUserPermissionsBoundary", EVIL, BOUNDARY, False),
-    # Outside the hub's users, or not users at all.
-    ("iam:CreateUser", f"arn:aws:iam::{ACCOUNT}:user/admin", BOUNDARY, False),
-    ("iam:CreateAccessKey", f"arn:aws:iam::{ACCOUNT}:user/admin", None, False),
-    ("iam:CreateRole", f"arn:aws:iam::{ACCOUNT}:role/platform-hub/x", BOUNDARY, False),
-    ("iam:CreatePolicyVersion", BOUNDARY, None, False),
-    ("iam:AddUserToGroup", f"arn:aws:iam::{ACCOUNT}:group/admins", None, False),
-    ("ecr:BatchDeleteImage", f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/a/b", None, False),
-    ("ecr:CreateRepository", f"arn:aws:ecr:us-east-1:{ACCOUNT}:repository/a/b", None, False),
-    ("ecr:CreateRepository", f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/a/b", None, True),
-])
+@pytest.mark.parametrize(
+    "action, resource, boundary, expected",
+    [
+        # The hub's own work.
+        ("iam:CreateUser", EVIL, BOUNDARY, True),
+        ("iam:PutUserPolicy", EVIL, BOUNDARY, True),
+        ("iam:PutUserPermissionsBoundary", EVIL, BOUNDARY, True),
+        ("iam:CreateAccessKey", EVIL, None, True),
+        # The escalation of the issue: an unbounded user with an admin policy.
+        ("iam:CreateUser", EVIL, None, False),
+        ("iam:CreateUser", EVIL, f"arn:aws:iam::{ACCOUNT}:policy/admin", False),
+        ("iam:PutUserPolicy", EVIL, None, False),
+        ("iam:AttachUserPolicy", EVIL, BOUNDARY, False),
+        ("iam:PutUserPermissionsBoundary", EVIL, f"arn:aws:iam::{ACCOUNT}:policy/admin", False),
+        ("iam:DeleteUserPermissionsBoundary", EVIL, BOUNDARY, False),
+        # Outside the hub's users, or not users at all.
+        ("iam:CreateUser", f"arn:aws:iam::{ACCOUNT}:user/admin", BOUNDARY, False),
+        ("iam:CreateAccessKey", f"arn:aws:iam::{ACCOUNT}:user/admin", None, False),
+        ("iam:CreateRole", f"arn:aws:iam::{ACCOUNT}:role/platform-hub/x", BOUNDARY, False),
+        ("iam:CreatePolicyVersion", BOUNDARY, None, False),
+        ("iam:AddUserToGroup", f"arn:aws:iam::{ACCOUNT}:group/admins", None, False),
+        ("ecr:BatchDeleteImage", f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/a/b", None, False),
+        ("ecr:CreateRepository", f"arn:aws:ecr:us-east-1:{ACCOUNT}:repository/a/b", None, False),
+        ("ecr:CreateRepository", f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/a/b", None, True),
+    ],
+)
 def test_boundary_rules(policy, action, resource, boundary, expected):
     assert allowed(policy, action, resource, boundary) is expected
 
 
 def test_the_boundary_allows_only_an_ecr_login():
     boundary = iam_policies.user_boundary_policy()
-    assert boundary["Statement"] == [{
-        "Sid": "HubUsersMayOnlyLogInToEcr", "Effect": "Allow",
-        "Action": "ecr:GetAuthorizationToken", "Resource": "*"}]
+    assert boundary["Statement"] == [
+        {
+            "Sid": "HubUsersMayOnlyLogInToEcr",
+            "Effect": "Allow",
+            "Action": "ecr:GetAuthorizationToken",
+            "Resource": "*",
+        }
+    ]
     assert LOGIN_POLICY["Statement"][0]["Action"] == "ecr:GetAuthorizationToken"
 
 
@@ -223,7 +242,8 @@ def _realistic_repository_policy() -> dict:
         readers=[f"{user}hub-user-alice", f"{user}hub-user-carol"],
         writers=[f"{user}hub-user-bob"],
         robots=[f"{user}hub-robot-acp-hello-world-app-ci"],
-        cluster=[f"arn:aws:iam::{ACCOUNT}:role/eks-nodes"])
+        cluster=[f"arn:aws:iam::{ACCOUNT}:role/eks-nodes"],
+    )
 
 
 DOCUMENTS = {
@@ -246,18 +266,28 @@ WRITTEN_DOWN = {
         ("PRIVILEGE_ESCALATION", ("iam:putuserpolicy",)): "ArnEquals boundary condition",
         # Managing its users and repository policies is the hub's job; all scoped to
         # user/platform-hub/* and the account's repositories in one region.
-        ("PERMISSIONS_MANAGEMENT_ACTIONS", (
-            "ecr:setrepositorypolicy", "iam:createaccesskey", "iam:createuser",
-            "iam:deleteaccesskey", "iam:deleteuser", "iam:deleteuserpolicy",
-            "iam:putuserpermissionsboundary", "iam:putuserpolicy")): "scoped, see docs/aws.md",
+        (
+            "PERMISSIONS_MANAGEMENT_ACTIONS",
+            (
+                "ecr:setrepositorypolicy",
+                "iam:createaccesskey",
+                "iam:createuser",
+                "iam:deleteaccesskey",
+                "iam:deleteuser",
+                "iam:deleteuserpolicy",
+                "iam:putuserpermissionsboundary",
+                "iam:putuserpolicy",
+            ),
+        ): "scoped, see docs/aws.md",
     },
     # `docker login` needs ecr:GetAuthorizationToken, which has no resource-level scope.
     "aws/user-boundary.json": {DOCKER_LOGIN: "docker login"},
     "login policy": {DOCKER_LOGIN: "docker login"},
     # A repository policy is a resource policy: its resource is the repository it is set
     # on, so its statements have no Resource (ECR refuses one that has).
-    "repository policy": {("MALFORMED", ("Statement contains neither Resource nor "
-                                         "NotResource",)): "resource policy"},
+    "repository policy": {
+        ("MALFORMED", ("Statement contains neither Resource nor NotResource",)): "resource policy"
+    },
     # Not an IAM policy at all: ECR's lifecycle rules (checked by tests of the renderer).
     "lifecycle policy": {("MALFORMED", ("Policy contains an unknown element",)): "not IAM"},
 }
@@ -265,14 +295,18 @@ WRITTEN_DOWN = {
 
 def _findings(document: dict) -> Counter:
     found = Counter()
-    for finding in analyze_policy_string(json.dumps(document),
-                                         include_community_auditors=True).findings:
+    for finding in analyze_policy_string(
+        json.dumps(document), include_community_auditors=True
+    ).findings:
         detail = finding.detail or (finding.location or {}).get("actions") or ""
         if isinstance(detail, dict):
             detail = tuple(sorted(detail.get("actions", [])))
         elif isinstance(detail, list):  # actions, or [{"action": ...}, ...]
-            detail = tuple(sorted({item.get("action", "") if isinstance(item, dict) else item
-                                   for item in detail}))
+            detail = tuple(
+                sorted(
+                    {item.get("action", "") if isinstance(item, dict) else item for item in detail}
+                )
+            )
         elif detail:
             detail = (detail,)
         else:
@@ -285,7 +319,8 @@ def _findings(document: dict) -> Counter:
 def test_parliament_reports_only_what_is_written_down(name):
     found = _findings(DOCUMENTS[name]())
     assert set(found) == set(WRITTEN_DOWN[name]), (
-        f"parliament's findings on {name} changed: {dict(found)}")
+        f"parliament's findings on {name} changed: {dict(found)}"
+    )
 
 
 def test_parliament_sees_an_unscoped_grant():

@@ -23,9 +23,13 @@ def _work(object_id):
 
 @app.task(bind=True, base=RetryingTask, name="tests.hub.converge_probe")
 def probe(self, object_id):
-    converge(self, work=_work, on_retry=lambda i, d: OUTCOMES.append(("retry", d)),
-             on_failed=lambda i, r, kind: OUTCOMES.append(("failed", r)) or KINDS.append(kind),
-             object_id=object_id)
+    converge(
+        self,
+        work=_work,
+        on_retry=lambda i, d: OUTCOMES.append(("retry", d)),
+        on_failed=lambda i, r, kind: OUTCOMES.append(("failed", r)) or KINDS.append(kind),
+        object_id=object_id,
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -46,8 +50,9 @@ def test_a_database_error_is_retried_then_succeeds():
 def test_a_database_error_that_lasts_ends_failed_with_a_reason():
     FAILURES.extend([OperationalError("down")] * 3)
     probe.apply(args=[7])
-    assert OUTCOMES == [("failed", "The hub's database failed while working on this; press "
-                                   "Retry to try again.")]
+    assert OUTCOMES == [
+        ("failed", "The hub's database failed while working on this; press Retry to try again.")
+    ]
     assert KINDS == [FailureKind.DATABASE]
 
 
@@ -72,9 +77,13 @@ def test_permanent_aws_errors_and_bugs_fail_at_once():
 
 @app.task(bind=True, base=RetryingTask, max_retries=1, name="tests.hub.converge_probe_once")
 def probe_retrying_once(self, object_id):
-    converge(self, work=_work, on_retry=lambda i, d: OUTCOMES.append(("retry", d)),
-             on_failed=lambda i, r, kind: OUTCOMES.append(("failed", r)) or KINDS.append(kind),
-             object_id=object_id)
+    converge(
+        self,
+        work=_work,
+        on_retry=lambda i, d: OUTCOMES.append(("retry", d)),
+        on_failed=lambda i, r, kind: OUTCOMES.append(("failed", r)) or KINDS.append(kind),
+        object_id=object_id,
+    )
 
 
 def test_the_limit_is_the_tasks_max_retries_from_the_settings_unless_the_task_says(settings):

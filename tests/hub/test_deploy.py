@@ -24,17 +24,19 @@ SECRET_KEY = "prod-test-" + "k3y-" * 15  # 70 characters, varied enough for chec
 
 def _production_env(tmp_path: Path, **overrides: str | None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
-    env.update({
-        "HUB_ENV": "production",
-        "HUB_VAR_DIR": str(tmp_path / "var"),
-        "SECRET_KEY": SECRET_KEY,
-        "HUB_FERNET_KEYS": Fernet.generate_key().decode(),
-        "ALLOWED_HOSTS": "hub.example.com",
-        "HUB_IAM_PERMISSIONS_BOUNDARY": BOUNDARY,
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'deploy.sqlite3'}",
-        "CELERY_BROKER_URL": "redis://localhost:6379/0",  # never contacted by `check`
-        "DJANGO_SETTINGS_MODULE": "hub.settings",
-    })
+    env.update(
+        {
+            "HUB_ENV": "production",
+            "HUB_VAR_DIR": str(tmp_path / "var"),
+            "SECRET_KEY": SECRET_KEY,
+            "HUB_FERNET_KEYS": Fernet.generate_key().decode(),
+            "ALLOWED_HOSTS": "hub.example.com",
+            "HUB_IAM_PERMISSIONS_BOUNDARY": BOUNDARY,
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'deploy.sqlite3'}",
+            "CELERY_BROKER_URL": "redis://localhost:6379/0",  # never contacted by `check`
+            "DJANGO_SETTINGS_MODULE": "hub.settings",
+        }
+    )
     for name, value in overrides.items():
         if value is None:
             env.pop(name, None)
@@ -46,11 +48,16 @@ def _production_env(tmp_path: Path, **overrides: str | None) -> dict[str, str]:
 def _manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "manage.py", *args],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
 # --- manage.py check --deploy ----------------------------------------------------------
+
 
 def test_check_deploy_is_clean_in_production(tmp_path):
     result = _manage(_production_env(tmp_path), "check", "--deploy", "--fail-level", "WARNING")
@@ -60,8 +67,9 @@ def test_check_deploy_is_clean_in_production(tmp_path):
     assert "WARNINGS" not in output, output
 
 
-@pytest.mark.parametrize("name", ["SECRET_KEY", "HUB_FERNET_KEYS", "ALLOWED_HOSTS",
-                                  "HUB_IAM_PERMISSIONS_BOUNDARY"])
+@pytest.mark.parametrize(
+    "name", ["SECRET_KEY", "HUB_FERNET_KEYS", "ALLOWED_HOSTS", "HUB_IAM_PERMISSIONS_BOUNDARY"]
+)
 def test_production_refuses_to_start_without_a_required_setting(tmp_path, name):
     result = _manage(_production_env(tmp_path, **{name: None}), "check")
     assert result.returncode != 0
@@ -77,30 +85,35 @@ def test_production_refuses_a_malformed_fernet_key(tmp_path):
     assert "not-a-fernet-key" not in result.stderr  # a key is a secret: never echo it
 
 
-@pytest.mark.parametrize("principals", [
-    "*", "123456789012", "arn:aws:iam::123456789012:root", "arn:aws:iam::*:role/nodes",
-    "arn:aws:iam::123456789012:role/nodes,*",
-])
+@pytest.mark.parametrize(
+    "principals",
+    [
+        "*",
+        "123456789012",
+        "arn:aws:iam::123456789012:root",
+        "arn:aws:iam::*:role/nodes",
+        "arn:aws:iam::123456789012:role/nodes,*",
+    ],
+)
 def test_pull_principals_must_be_full_role_or_user_arns(tmp_path, principals):
     result = _manage(_production_env(tmp_path, HUB_ECR_PULL_PRINCIPALS=principals), "check")
     assert result.returncode != 0
-    assert "HUB_ECR_PULL_PRINCIPALS: every entry must be the full ARN of an IAM role or " \
-           "user" in result.stderr
+    assert (
+        "HUB_ECR_PULL_PRINCIPALS: every entry must be the full ARN of an IAM role or "
+        "user" in result.stderr
+    )
 
 
 def test_pull_principals_accept_roles_and_users(tmp_path):
-    principals = ("arn:aws:iam::123456789012:role/eks/nodes,"
-                  "arn:aws:iam::123456789012:user/ci-puller")
+    principals = "arn:aws:iam::123456789012:role/eks/nodes,arn:aws:iam::123456789012:user/ci-puller"
     result = _manage(_production_env(tmp_path, HUB_ECR_PULL_PRINCIPALS=principals), "check")
     assert result.returncode == 0, result.stderr
 
 
 def test_the_boundary_must_be_a_managed_policy_arn(tmp_path):
-    result = _manage(_production_env(tmp_path, HUB_IAM_PERMISSIONS_BOUNDARY="boundary"),
-                     "check")
+    result = _manage(_production_env(tmp_path, HUB_IAM_PERMISSIONS_BOUNDARY="boundary"), "check")
     assert result.returncode != 0
-    assert "HUB_IAM_PERMISSIONS_BOUNDARY must be the ARN of a managed IAM policy" \
-        in result.stderr
+    assert "HUB_IAM_PERMISSIONS_BOUNDARY must be the ARN of a managed IAM policy" in result.stderr
 
 
 # --- docker-compose.yml ----------------------------------------------------------------
@@ -164,8 +177,9 @@ def test_compose_processes_share_the_production_environment(compose):
         assert env["HUB_ENV"] == "production"
         assert env == envs[0]  # one x-hub-env for every process
     env = envs[0]
-    assert env["DATABASE_URL"].startswith("postgres://") and "@postgres:5432/" in env[
-        "DATABASE_URL"]
+    assert (
+        env["DATABASE_URL"].startswith("postgres://") and "@postgres:5432/" in env["DATABASE_URL"]
+    )
     assert env["CELERY_BROKER_URL"].startswith("redis://redis:6379/")
     for secret in ("SECRET_KEY", "HUB_FERNET_KEYS", "HUB_IAM_PERMISSIONS_BOUNDARY"):
         assert re.fullmatch(rf"\$\{{{secret}:\?.+\}}", env[secret]), secret
@@ -181,15 +195,17 @@ NOT_DEPLOYMENT_SETTINGS = {"HUB_VAR_DIR", "HUB_STATIC_ROOT", "HUB_USE_REAL_AWS",
 def documented_settings() -> set[str]:
     """Every setting the README's Configuration table names, and every one that
     hub/settings.py reads (so a new setting cannot be forgotten in either place)."""
-    table = (ROOT / "README.md").read_text().split("\n## Configuration", 1)[1].split(
-        "\n## ", 1)[0]
+    table = (ROOT / "README.md").read_text().split("\n## Configuration", 1)[1].split("\n## ", 1)[0]
     names = set()
     for line in table.splitlines():
         if line.startswith("| `"):
             names |= set(re.findall(r"`([A-Z][A-Z0-9_]+)`", line.split("|")[1]))
     settings = (ROOT / "hub" / "settings.py").read_text()
-    read = set(re.findall(r'(?:environ\.get|env\.\w+|env_list|_required)\(\s*"([A-Z][A-Z0-9_]+)"',
-                          settings))
+    read = set(
+        re.findall(
+            r'(?:environ\.get|env\.\w+|env_list|_required)\(\s*"([A-Z][A-Z0-9_]+)"', settings
+        )
+    )
     read |= set(re.findall(r'environ\["([A-Z][A-Z0-9_]+)"\]', settings))
     undocumented = read - names
     assert not undocumented, f"read by hub/settings.py, not in README: {sorted(undocumented)}"
@@ -202,9 +218,11 @@ def test_compose_passes_every_documented_setting(compose):
     assert not missing, f"docker-compose.yml does not pass {sorted(missing)}"
     for name, value in env.items():
         # A fixed value or ${NAME...} of its own name, so a shell or .env value wins.
-        assert value is None or name in ("HUB_ENV", "DATABASE_URL", "CELERY_BROKER_URL",
-                                         "HUB_CACHE_URL") \
-            or re.fullmatch(rf"\$\{{{name}(:[-?].*)?\}}", str(value)), name
+        assert (
+            value is None
+            or name in ("HUB_ENV", "DATABASE_URL", "CELERY_BROKER_URL", "HUB_CACHE_URL")
+            or re.fullmatch(rf"\$\{{{name}(:[-?].*)?\}}", str(value))
+        ), name
 
 
 def _seconds(duration: str) -> int:
@@ -227,8 +245,9 @@ def test_compose_waits_longer_than_gunicorns_graceful_timeout(compose):
 def test_compose_migrates_first_and_runs_beat_once(compose):
     services = compose["services"]
     for name in ("web", "worker", "beat"):
-        assert services[name]["depends_on"]["migrate"]["condition"] == \
-            "service_completed_successfully", name
+        assert (
+            services[name]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+        ), name
     assert services["beat"]["deploy"]["replicas"] == 1
     assert "replicas" not in services["worker"].get("deploy", {})  # scale freely
 
@@ -238,20 +257,31 @@ def test_compose_health_checks(compose):
     assert "healthcheck" not in services["web"]  # the image's: GET /livez
     for name in ("worker", "beat"):
         assert services[name]["healthcheck"]["test"] == [
-            "CMD", "python", "manage.py", "hub_probe", name], name
+            "CMD",
+            "python",
+            "manage.py",
+            "hub_probe",
+            name,
+        ], name
     assert services["migrate"]["healthcheck"] == {"disable": True}  # one-shot
 
 
 def test_compose_environment_satisfies_production_settings(compose, tmp_path):
     """The web container's environment, as compose would build it, loads the production
     settings; the only deploy warning is the SSL redirect it turns off for local http."""
-    shell = {"SECRET_KEY": SECRET_KEY, "HUB_FERNET_KEYS": Fernet.generate_key().decode(),
-             "HUB_IAM_PERMISSIONS_BOUNDARY": BOUNDARY}
+    shell = {
+        "SECRET_KEY": SECRET_KEY,
+        "HUB_FERNET_KEYS": Fernet.generate_key().decode(),
+        "HUB_IAM_PERMISSIONS_BOUNDARY": BOUNDARY,
+    }
     container = _container_env(compose["services"]["web"], shell)
     assert container["HUB_SSL_REDIRECT"] == "0"
     assert "AWS_ACCESS_KEY_ID" not in container  # unset in the shell: not passed as ""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("HUB_", "AWS_", "DATABASE_", "CELERY_"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("HUB_", "AWS_", "DATABASE_", "CELERY_"))
+    }
     env.update(container, HUB_VAR_DIR=str(tmp_path / "var"))
     result = _manage(env, "check", "--deploy")
     output = result.stdout + result.stderr
@@ -276,7 +306,7 @@ def _dockerfile_env() -> dict[str, str]:
     env = {}
     for instruction in _dockerfile_instructions():
         if instruction.startswith("ENV "):
-            env.update(w.split("=", 1) for w in shlex.split(instruction[len("ENV "):]))
+            env.update(w.split("=", 1) for w in shlex.split(instruction[len("ENV ") :]))
     return env
 
 
@@ -286,8 +316,8 @@ def test_dockerfile_build_step_loads_production_settings(tmp_path):
     instructions = _dockerfile_instructions()
     assert instructions[0] == "FROM python:3.11-slim"
     run = next(i for i in instructions if i.startswith("RUN ") and "collectstatic" in i)
-    words = shlex.split(run[len("RUN "):])
-    build_env = dict(w.split("=", 1) for w in words[:words.index("python")])
+    words = shlex.split(run[len("RUN ") :])
+    build_env = dict(w.split("=", 1) for w in words[: words.index("python")])
     assert build_env["HUB_ENV"] == "production"
     env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
     env.pop("SECRET_KEY", None)
@@ -307,8 +337,11 @@ def test_dockerfile_runs_as_a_numeric_non_root_user():
 
 def test_dockerfile_installs_the_locked_dependencies_before_the_code():
     instructions = _dockerfile_instructions()
-    locked = next(n for n, i in enumerate(instructions)
-                  if i.startswith("RUN pip install") and "-r requirements/lock.txt" in i)
+    locked = next(
+        n
+        for n, i in enumerate(instructions)
+        if i.startswith("RUN pip install") and "-r requirements/lock.txt" in i
+    )
     assert "--require-hashes" in instructions[locked]
     copies = [n for n, i in enumerate(instructions) if i.startswith("COPY ")]
     assert instructions[copies[0]] == "COPY requirements/lock.txt requirements/lock.txt"
@@ -322,7 +355,7 @@ def test_dockerfile_healthcheck_and_command():
     instructions = _dockerfile_instructions()
     assert "EXPOSE 8000" in instructions
     healthcheck = next(i for i in instructions if i.startswith("HEALTHCHECK "))
-    command = json.loads(healthcheck[healthcheck.index("CMD ") + 4:])
+    command = json.loads(healthcheck[healthcheck.index("CMD ") + 4 :])
     assert command[:2] == ["python", "-c"] and "http://127.0.0.1:8000/livez" in command[2]
     assert "Host" not in command[2]  # /livez answers whatever the Host header
     compile(command[2], "HEALTHCHECK", "exec")
@@ -332,10 +365,19 @@ def test_dockerfile_healthcheck_and_command():
 
 def test_gunicorn_reads_its_settings_from_hub_gunicorn_conf():
     result = subprocess.run(
-        [str(Path(sys.executable).with_name("gunicorn")), "-c", "python:hub.gunicorn_conf",
-         "--print-config", "hub.wsgi:application"],
-        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
-        capture_output=True, text=True, timeout=60)
+        [
+            str(Path(sys.executable).with_name("gunicorn")),
+            "-c",
+            "python:hub.gunicorn_conf",
+            "--print-config",
+            "hub.wsgi:application",
+        ],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     config = dict(re.findall(r"^(\w+)\s+= (.*)$", result.stdout, re.M))
     assert config["bind"] == "['0.0.0.0:8000']"
@@ -345,6 +387,7 @@ def test_gunicorn_reads_its_settings_from_hub_gunicorn_conf():
 
 
 # --- Lock files --------------------------------------------------------------------------
+
 
 def _locked(path: Path) -> dict[str, tuple[str, int]]:
     """name -> (version, number of hashes) of a `make lock` file."""
@@ -361,10 +404,13 @@ def _pyproject() -> dict:
     return tomllib.loads((ROOT / "pyproject.toml").read_text())
 
 
-@pytest.mark.parametrize(("lock", "groups"), [
-    ("requirements/lock.txt", ()),
-    ("requirements/dev-lock.txt", ("dev", "e2e")),
-])
+@pytest.mark.parametrize(
+    ("lock", "groups"),
+    [
+        ("requirements/lock.txt", ()),
+        ("requirements/dev-lock.txt", ("dev", "e2e")),
+    ],
+)
 def test_lock_files_pin_every_dependency_of_pyproject_with_hashes(lock, groups):
     """Out of step after a pyproject.toml change? Run `make lock`."""
     project = _pyproject()
@@ -377,17 +423,21 @@ def test_lock_files_pin_every_dependency_of_pyproject_with_hashes(lock, groups):
         name = canonicalize_name(requirement.name)
         assert name in pins, f"{requirement} is not in {lock}: run `make lock`"
         version, hashes = pins[name]
-        assert requirement.specifier.contains(version, prereleases=True), \
+        assert requirement.specifier.contains(version, prereleases=True), (
             f"{lock} pins {name}=={version}, pyproject.toml wants {requirement}: run `make lock`"
+        )
     assert all(hashes for _, hashes in pins.values()), f"{lock}: a pin without a hash"
 
 
 def test_the_runtime_lock_holds_runtime_dependencies_only_and_agrees_with_the_dev_lock():
-    runtime, dev = _locked(Path("requirements/lock.txt")), _locked(
-        Path("requirements/dev-lock.txt"))
+    runtime, dev = (
+        _locked(Path("requirements/lock.txt")),
+        _locked(Path("requirements/dev-lock.txt")),
+    )
     assert "pytest" not in runtime and "moto" not in runtime and "playwright" not in runtime
     assert {name: pin[0] for name, pin in runtime.items()} == {
-        name: dev[name][0] for name in runtime if name in dev}
+        name: dev[name][0] for name in runtime if name in dev
+    }
     assert set(runtime) <= set(dev)
 
 

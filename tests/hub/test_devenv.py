@@ -12,9 +12,11 @@ from hub import devenv, devserver
 from tests.hub.test_worker_processes import production_env
 from tests.procs import ROOT, bin_path, free_port, start_aws, stop
 
-PRINT_SETTINGS = ("from django.conf import settings; "
-                  "print('DB', settings.DATABASES['default']['NAME']); "
-                  "print('AWS', settings.AWS_ENDPOINT_URL or 'real')")
+PRINT_SETTINGS = (
+    "from django.conf import settings; "
+    "print('DB', settings.DATABASES['default']['NAME']); "
+    "print('AWS', settings.AWS_ENDPOINT_URL or 'real')"
+)
 
 
 def second_terminal(tmp_path, **extra) -> dict[str, str]:
@@ -24,17 +26,27 @@ def second_terminal(tmp_path, **extra) -> dict[str, str]:
     (home / ".aws").mkdir(parents=True, exist_ok=True)
     (home / ".aws" / "credentials").write_text(
         "[default]\naws_access_key_id = AKIAREALREALREALREAL\n"
-        "aws_secret_access_key = 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\n")
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("HUB_", "AWS_", "CELERY_", "DATABASE_", "PYTEST_", "DJANGO_"))}
+        "aws_secret_access_key = realSecretKeyOfARealAccount/DoNotUse1234\n"
+    )
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("HUB_", "AWS_", "CELERY_", "DATABASE_", "PYTEST_", "DJANGO_"))
+    }
     env.update({"HOME": str(home), "HUB_VAR_DIR": str(tmp_path / "var")})
     env.update(extra)
     return env
 
 
 def manage(env, *args) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=180)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
 
 
 def recorded(tmp_path, aws_port: int, **environ) -> dict[str, str]:
@@ -45,8 +57,12 @@ def recorded(tmp_path, aws_port: int, **environ) -> dict[str, str]:
 
 
 def test_make_run_records_dummy_credentials_never_real_ones(tmp_path):
-    values = recorded(tmp_path, 5999, AWS_ACCESS_KEY_ID="AKIAREALREALREALREAL",
-                      AWS_SECRET_ACCESS_KEY="realSecretKeyOfARealAccount/DoNotUse1234")
+    values = recorded(
+        tmp_path,
+        5999,
+        AWS_ACCESS_KEY_ID="AKIAREALREALREALREAL",
+        AWS_SECRET_ACCESS_KEY="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",
+    )
     text = (tmp_path / "var" / "dev.env").read_text()
     assert "AKIAREAL" not in text and "realSecret" not in text
     assert values["AWS_ENDPOINT_URL"] == "http://127.0.0.1:5999"
@@ -57,26 +73,42 @@ def test_make_run_records_dummy_credentials_never_real_ones(tmp_path):
 
 
 def test_with_real_aws_no_credentials_are_recorded(tmp_path):
-    values = recorded(tmp_path, 5999, HUB_USE_REAL_AWS="1", AWS_ACCESS_KEY_ID="AKIAREAL",
-                      AWS_SECRET_ACCESS_KEY="realSecret")
+    values = recorded(
+        tmp_path,
+        5999,
+        HUB_USE_REAL_AWS="1",
+        AWS_ACCESS_KEY_ID="AKIAREAL",
+        AWS_SECRET_ACCESS_KEY="realSecret",
+    )
     assert values["HUB_USE_REAL_AWS"] == "1"
     assert not {"AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"} & set(values)
 
 
 def test_load_sets_only_what_is_missing_and_only_known_names(tmp_path):
     var = tmp_path / "var"
-    devenv.write({"DATABASE_URL": "sqlite:////x.sqlite3", "AWS_ENDPOINT_URL": "http://m:1"},
-                 var_dir=var)
+    devenv.write(
+        {"DATABASE_URL": "sqlite:////x.sqlite3", "AWS_ENDPOINT_URL": "http://m:1"}, var_dir=var
+    )
     with open(var / "dev.env", "a") as file:
         file.write("AWS_PROFILE=production-admin\nSECRET_KEY=from-the-file\n")
     environ = {"HUB_VAR_DIR": str(var), "DATABASE_URL": "postgres://mine/db"}
     assert devenv.load(environ) == ["AWS_ENDPOINT_URL"]
-    assert environ == {"HUB_VAR_DIR": str(var), "DATABASE_URL": "postgres://mine/db",
-                       "AWS_ENDPOINT_URL": "http://m:1"}
+    assert environ == {
+        "HUB_VAR_DIR": str(var),
+        "DATABASE_URL": "postgres://mine/db",
+        "AWS_ENDPOINT_URL": "http://m:1",
+    }
 
 
-@pytest.mark.parametrize("marker", [{"HUB_ENV": "production"}, {"PYTEST_VERSION": "9"},
-                                    {"PYTEST_CURRENT_TEST": "x"}, {"HUB_DEV_ENV": "0"}])
+@pytest.mark.parametrize(
+    "marker",
+    [
+        {"HUB_ENV": "production"},
+        {"PYTEST_VERSION": "9"},
+        {"PYTEST_CURRENT_TEST": "x"},
+        {"HUB_DEV_ENV": "0"},
+    ],
+)
 def test_never_loaded_in_production_tests_or_when_turned_off(tmp_path, marker):
     devenv.write({"DATABASE_URL": "sqlite:////x.sqlite3"}, var_dir=tmp_path)
     environ = {"HUB_VAR_DIR": str(tmp_path), **marker}
@@ -114,8 +146,13 @@ def test_a_second_terminal_uses_make_runs_settings(tmp_path):
 
 def poisoned_dev_env(tmp_path) -> None:
     """A developer's var/dev.env whose every value would show if it were read."""
-    devenv.write({"DATABASE_URL": f"sqlite:///{tmp_path / 'from-dev-env.sqlite3'}",
-                  "AWS_ENDPOINT_URL": "http://127.0.0.1:1"}, var_dir=tmp_path / "var")
+    devenv.write(
+        {
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'from-dev-env.sqlite3'}",
+            "AWS_ENDPOINT_URL": "http://127.0.0.1:1",
+        },
+        var_dir=tmp_path / "var",
+    )
 
 
 def test_processes_of_a_test_run_ignore_it(tmp_path):
@@ -138,7 +175,12 @@ def test_production_ignores_it(tmp_path):
 
 def test_celery_in_a_second_terminal_uses_them_too(tmp_path):
     devenv.write({"CELERY_BROKER_URL": "redis://127.0.0.1:1/9"}, var_dir=tmp_path / "var")
-    result = subprocess.run([bin_path("celery"), "-A", "hub", "report"], cwd=ROOT,
-                            env=second_terminal(tmp_path), capture_output=True, text=True,
-                            timeout=120)
+    result = subprocess.run(
+        [bin_path("celery"), "-A", "hub", "report"],
+        cwd=ROOT,
+        env=second_terminal(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert "CELERY_BROKER_URL: 'redis://127.0.0.1:1/9'" in result.stdout, result.stderr

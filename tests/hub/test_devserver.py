@@ -16,8 +16,10 @@ def test_make_run_has_debug_off_unless_asked():
 def test_with_debug_off_static_files_are_served_and_errors_are_the_hubs(settings, make_user):
     assert settings.DEBUG is False
     client = Client()
-    for path, kind in [("/static/hub/hub.css", "text/css"),
-                       ("/static/hub/favicon.svg", "image/svg+xml")]:
+    for path, kind in [
+        ("/static/hub/hub.css", "text/css"),
+        ("/static/hub/favicon.svg", "image/svg+xml"),
+    ]:
         response = client.get(path)
         assert response.status_code == 200, path
         assert response["Content-Type"].startswith(kind)

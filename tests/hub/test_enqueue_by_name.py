@@ -16,19 +16,27 @@ SENT = re.compile(r'"((?:docker_repos|identities)\.tasks\.[a-z_]+)"')
 
 
 def test_an_unknown_task_name_fails_at_once(db, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks() as callbacks, pytest.raises(LookupError,
-                                                                          match="no_such"):
+    with (
+        django_capture_on_commit_callbacks() as callbacks,
+        pytest.raises(LookupError, match="no_such"),
+    ):
         with transaction.atomic():
             enqueue_on_commit("docker_repos.tasks.no_such_task", 1)
     assert callbacks == []
 
 
 def test_every_task_name_the_code_sends_is_registered():
-    sources = [p for app_dir in ("docker_repos", "identities", "hub")
-               for p in (ROOT / app_dir).rglob("*.py")]
+    sources = [
+        p
+        for app_dir in ("docker_repos", "identities", "hub")
+        for p in (ROOT / app_dir).rglob("*.py")
+    ]
     names = {name for path in sources for name in SENT.findall(path.read_text())}
-    assert {"docker_repos.tasks.provision_repo", "docker_repos.tasks.sync_repo_access",
-            "identities.tasks.provision_identity"} <= names
+    assert {
+        "docker_repos.tasks.provision_repo",
+        "docker_repos.tasks.sync_repo_access",
+        "identities.tasks.provision_identity",
+    } <= names
     for name in sorted(names):
         assert registered_task(name).name == name
 

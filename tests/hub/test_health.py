@@ -55,6 +55,7 @@ def production_hosts(settings):
 
 # --- /livez --------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("host", [POD_IP, "hub.example.com", "evil.example.net"])
 def test_livez_answers_whatever_the_host(client, production_hosts, host):
     response = client.get("/livez", HTTP_HOST=host)
@@ -69,6 +70,7 @@ def test_livez_needs_neither_database_nor_broker(client, database_down, broker_d
 
 
 # --- /readyz -------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("path", ["/readyz", "/healthz"])
 def test_readyz_answers_a_kubelet_by_pod_ip(client, db, production_hosts, path):
@@ -94,8 +96,9 @@ def test_readyz_shows_beat_heartbeat_age(client, db, settings):
 
 
 def test_stale_beat_is_reported_but_does_not_fail_readiness_by_default(client, db, settings):
-    heartbeat.record(heartbeat.BEAT,
-                     at=timezone.now() - timedelta(seconds=settings.HUB_BEAT_STALE_AFTER + 5))
+    heartbeat.record(
+        heartbeat.BEAT, at=timezone.now() - timedelta(seconds=settings.HUB_BEAT_STALE_AFTER + 5)
+    )
     response = client.get(reverse("readyz"))
     assert response.status_code == 200
     assert response.json()["beat"]["stale"] is True
@@ -107,8 +110,9 @@ def test_stale_beat_fails_readiness_when_asked(client, db, settings):
     response = client.get(reverse("readyz"))  # no heartbeat at all
     assert response.status_code == 503
     assert response.json()["checks"]["beat"] == "error: no heartbeat"
-    heartbeat.record(heartbeat.BEAT,
-                     at=timezone.now() - timedelta(seconds=settings.HUB_BEAT_STALE_AFTER + 5))
+    heartbeat.record(
+        heartbeat.BEAT, at=timezone.now() - timedelta(seconds=settings.HUB_BEAT_STALE_AFTER + 5)
+    )
     assert client.get(reverse("readyz")).json()["checks"]["beat"] == "error: stale"
     heartbeat.record(heartbeat.BEAT)
     response = client.get(reverse("readyz"))

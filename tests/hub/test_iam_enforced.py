@@ -36,14 +36,21 @@ from tests.procs import free_port, start, stop, wait_for_port
 
 REGION = "eu-west-2"
 SETUP_REQUESTS = 7  # see _operator_setup
-DENIED = {"AccessDenied", "AccessDeniedException", "UnrecognizedClientException",
-          "InvalidClientTokenId"}
+DENIED = {
+    "AccessDenied",
+    "AccessDeniedException",
+    "UnrecognizedClientException",
+    "InvalidClientTokenId",
+}
 
 
 def moto_view(policy: dict) -> dict:
     """The hub's policy as moto can evaluate it: the same Allow actions, on "*"."""
-    statements = [{"Effect": "Allow", "Action": s["Action"], "Resource": "*"}
-                  for s in policy["Statement"] if s["Effect"] == "Allow"]
+    statements = [
+        {"Effect": "Allow", "Action": s["Action"], "Resource": "*"}
+        for s in policy["Statement"]
+        if s["Effect"] == "Allow"
+    ]
     return {"Version": "2012-10-17", "Statement": statements}
 
 
@@ -51,21 +58,38 @@ def _operator_setup(endpoint: str, boundary_arn: str) -> tuple[dict, dict]:
     """Exactly SETUP_REQUESTS unauthenticated requests. Returns the hub's and an admin's
     credentials."""
     awsstandin.prepare(endpoint, boundary_arn)  # 1: the boundary policy
-    root = boto3.client("iam", endpoint_url=endpoint, region_name="us-east-1",
-                        aws_access_key_id="testing", aws_secret_access_key="testing")
+    root = boto3.client(
+        "iam",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
     root.create_user(UserName="platform-hub")  # 2
-    root.put_user_policy(UserName="platform-hub", PolicyName="platform-hub",  # 3
-                         PolicyDocument=json.dumps(moto_view(iam_policies.hub_policy())))
+    root.put_user_policy(
+        UserName="platform-hub",
+        PolicyName="platform-hub",  # 3
+        PolicyDocument=json.dumps(moto_view(iam_policies.hub_policy())),
+    )
     hub_key = root.create_access_key(UserName="platform-hub")["AccessKey"]  # 4
     root.create_user(UserName="test-admin")  # 5
-    root.put_user_policy(UserName="test-admin", PolicyName="all", PolicyDocument=json.dumps(  # 6
-        {"Version": "2012-10-17",
-         "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
+    root.put_user_policy(
+        UserName="test-admin",
+        PolicyName="all",
+        PolicyDocument=json.dumps(  # 6
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+            }
+        ),
+    )
     admin_key = root.create_access_key(UserName="test-admin")["AccessKey"]  # 7
 
     def creds(key):
-        return {"aws_access_key_id": key["AccessKeyId"],
-                "aws_secret_access_key": key["SecretAccessKey"]}
+        return {
+            "aws_access_key_id": key["AccessKeyId"],
+            "aws_secret_access_key": key["SecretAccessKey"],
+        }
 
     return creds(hub_key), creds(admin_key)
 
@@ -91,9 +115,12 @@ class CallLog:
 def enforced_aws(tmp_path, settings, monkeypatch):
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
-    proc = start("moto-enforced", awsstandin.command("127.0.0.1", port), log_dir=tmp_path,
-                 env={**os.environ,
-                      "INITIAL_NO_AUTH_ACTION_COUNT": str(SETUP_REQUESTS)})
+    proc = start(
+        "moto-enforced",
+        awsstandin.command("127.0.0.1", port),
+        log_dir=tmp_path,
+        env={**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": str(SETUP_REQUESTS)},
+    )
     log = CallLog()
     try:
         wait_for_port(port, proc=proc)
@@ -111,9 +138,17 @@ def enforced_aws(tmp_path, settings, monkeypatch):
         monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
         hub_aws.reset_clients()
         admin = boto3.session.Session(region_name=REGION, **admin_creds)
-        yield type("Enforced", (), {"log": log, "endpoint": endpoint, "proc": proc,
-                                    "iam": admin.client("iam", endpoint_url=endpoint),
-                                    "ecr": admin.client("ecr", endpoint_url=endpoint)})
+        yield type(
+            "Enforced",
+            (),
+            {
+                "log": log,
+                "endpoint": endpoint,
+                "proc": proc,
+                "iam": admin.client("iam", endpoint_url=endpoint),
+                "ecr": admin.client("ecr", endpoint_url=endpoint),
+            },
+        )
     finally:
         stop(proc)
         hub_aws.reset_clients()
@@ -126,9 +161,13 @@ def test_the_stand_in_really_enforces(enforced_aws):
     with pytest.raises(ClientError) as denied:
         hub_iam.create_role(RoleName="evil", AssumeRolePolicyDocument="{}")
     assert denied.value.response["Error"]["Code"] == "AccessDenied"
-    stranger = boto3.client("ecr", endpoint_url=enforced_aws.endpoint, region_name=REGION,
-                            aws_access_key_id="AKIAIOSFODNN7EXAMPLE",
-                            aws_secret_access_key="x" * 40)
+    stranger = boto3.client(
+        "ecr",
+        endpoint_url=enforced_aws.endpoint,
+        region_name=REGION,
+        aws_access_key_id="AKIAIOSFODNN7EXAMPLE",
+        aws_secret_access_key="x" * 40,
+    )
     with pytest.raises(ClientError):
         stranger.describe_repositories()
     # And the hub's own ECR calls go through.
@@ -143,32 +182,45 @@ def _state(model, **filters):
     return list(model.objects.filter(**filters).values_list("status", "status_detail"))
 
 
-def test_the_guides_flow_needs_no_other_permission(world, enforced_aws, settings,
-                                                   django_capture_on_commit_callbacks):
+def test_the_guides_flow_needs_no_other_permission(
+    world, enforced_aws, settings, django_capture_on_commit_callbacks
+):
     admin, member = world.users["project_admin"], world.users["member"]
     log = enforced_aws.log
     with converging(django_capture_on_commit_callbacks):
         # Request a repository; it becomes active.
-        repo = services.repo_request(actor=member, project=world.project,
-                                     service=world.service, name="web",
-                                     keep_last_images=10)
-        other = services.repo_request(actor=member, project=world.project,
-                                      service=world.service, name="api")
+        repo = services.repo_request(
+            actor=member,
+            project=world.project,
+            service=world.service,
+            name="web",
+            keep_last_images=10,
+        )
+        other = services.repo_request(
+            actor=member, project=world.project, service=world.service, name="api"
+        )
     repo.refresh_from_db()
     assert repo.status == Status.ACTIVE, repo.status_detail
     services.repo_images(repo)
 
     with converging(django_capture_on_commit_callbacks):
         # A robot for CI and pull+push for a member.
-        access_set(actor=admin, repo=repo, robots=[{"name": "ci"}],
-                            users=[{"username": "member", "writable": True}])
+        access_set(
+            actor=admin,
+            repo=repo,
+            robots=[{"name": "ci"}],
+            users=[{"username": "member", "writable": True}],
+        )
     robot = RobotAccount.objects.get(repo=repo)
     assert _state(RobotAccount, repo=repo) == [(Status.ACTIVE, "")]
     assert _state(RepoAccess, repo=repo) == [(Status.ACTIVE, "")]
     boundary = enforced_aws.iam.get_user(UserName=robot.iam_username)["User"]
-    assert boundary["PermissionsBoundary"]["PermissionsBoundaryArn"] == \
-        iam_policies.hub_policy()["Statement"][1]["Condition"]["ArnEquals"][
-            "iam:PermissionsBoundary"]
+    assert (
+        boundary["PermissionsBoundary"]["PermissionsBoundaryArn"]
+        == iam_policies.hub_policy()["Statement"][1]["Condition"]["ArnEquals"][
+            "iam:PermissionsBoundary"
+        ]
+    )
 
     robot_reveal_credentials(actor=admin, robot=robot)
     with converging(django_capture_on_commit_callbacks):
@@ -188,23 +240,34 @@ def test_the_guides_flow_needs_no_other_permission(world, enforced_aws, settings
 
     # Drift outside the hub (settings, a deleted key, a removed boundary), then one
     # reconciler pass.
-    enforced_aws.ecr.put_image_tag_mutability(repositoryName=repo.full_name,
-                                              imageTagMutability="IMMUTABLE")
+    enforced_aws.ecr.put_image_tag_mutability(
+        repositoryName=repo.full_name, imageTagMutability="IMMUTABLE"
+    )
     keys = enforced_aws.iam.list_access_keys(UserName=robot.iam_username)["AccessKeyMetadata"]
-    enforced_aws.iam.delete_access_key(UserName=robot.iam_username,
-                                       AccessKeyId=keys[0]["AccessKeyId"])
+    enforced_aws.iam.delete_access_key(
+        UserName=robot.iam_username, AccessKeyId=keys[0]["AccessKeyId"]
+    )
     enforced_aws.ecr.put_lifecycle_policy(
         repositoryName=other.full_name,
-        lifecyclePolicyText=json.dumps(render_lifecycle_policy(keep_last_images=1)))
+        lifecyclePolicyText=json.dumps(render_lifecycle_policy(keep_last_images=1)),
+    )
     identity = EcrIdentity.objects.get(user=admin)
     enforced_aws.iam.delete_user_permissions_boundary(UserName=identity.iam_username)
     with converging(django_capture_on_commit_callbacks):
         report = reconcile()
     assert not report.errors, report.errors
-    assert enforced_aws.iam.get_user(UserName=identity.iam_username)["User"][
-        "PermissionsBoundary"]["PermissionsBoundaryArn"] == settings.HUB_IAM_PERMISSIONS_BOUNDARY
-    assert enforced_aws.ecr.describe_repositories(repositoryNames=[repo.full_name])[
-        "repositories"][0]["imageTagMutability"] == repo.tag_mutability
+    assert (
+        enforced_aws.iam.get_user(UserName=identity.iam_username)["User"]["PermissionsBoundary"][
+            "PermissionsBoundaryArn"
+        ]
+        == settings.HUB_IAM_PERMISSIONS_BOUNDARY
+    )
+    assert (
+        enforced_aws.ecr.describe_repositories(repositoryNames=[repo.full_name])["repositories"][0][
+            "imageTagMutability"
+        ]
+        == repo.tag_mutability
+    )
     robot.refresh_from_db()
     assert robot.status == Status.ACTIVE, robot.status_detail
 
@@ -217,14 +280,20 @@ def test_the_guides_flow_needs_no_other_permission(world, enforced_aws, settings
     assert not RepoAccess.objects.filter(repo=repo).exists()
     robot.refresh_from_db()
     assert robot.status == Status.ACTIVE and robot.access_key_id != seen_key
-    assert [k["AccessKeyId"] for k in enforced_aws.iam.list_access_keys(
-        UserName=robot.iam_username)["AccessKeyMetadata"]] == [robot.access_key_id]
+    assert [
+        k["AccessKeyId"]
+        for k in enforced_aws.iam.list_access_keys(UserName=robot.iam_username)["AccessKeyMetadata"]
+    ] == [robot.access_key_id]
     with converging(django_capture_on_commit_callbacks):
         member.is_active = False
         member.save()
     member_identity = EcrIdentity.objects.get(user=member)
-    assert enforced_aws.iam.list_access_keys(UserName=member_identity.iam_username)[
-        "AccessKeyMetadata"] == []
+    assert (
+        enforced_aws.iam.list_access_keys(UserName=member_identity.iam_username)[
+            "AccessKeyMetadata"
+        ]
+        == []
+    )
 
     # Remove the robot, then delete the repository.
     with converging(django_capture_on_commit_callbacks):
@@ -246,14 +315,20 @@ def test_the_guides_flow_needs_no_other_permission(world, enforced_aws, settings
     with pytest.raises(ClientError):
         enforced_aws.iam.get_user(UserName=member_identity.iam_username)
 
-    print(f"\nenforced IAM flow: {len(log.calls)} AWS calls, {len(log.denied)} denied: "
-          f"{sorted(set(log.calls))}")
+    print(
+        f"\nenforced IAM flow: {len(log.calls)} AWS calls, {len(log.denied)} denied: "
+        f"{sorted(set(log.calls))}"
+    )
     assert log.denied == []
     # The flow used every action the policy grants (ecr:TagResource and iam:TagUser are
     # checked as part of CreateRepository and CreateUser with tags): nothing granted goes
     # untried under enforcement.
     called = {call.removeprefix("api.") for call in log.calls}
-    granted = {action for statement in iam_policies.hub_policy()["Statement"]
-               if statement["Effect"] == "Allow" for action in _as_list(statement["Action"])}
+    granted = {
+        action
+        for statement in iam_policies.hub_policy()["Statement"]
+        if statement["Effect"] == "Allow"
+        for action in _as_list(statement["Action"])
+    }
     assert granted - called == {"ecr:TagResource", "iam:TagUser"}
     assert "Access denied" not in enforced_aws.proc.log()

@@ -41,8 +41,9 @@ def _kubectl() -> str:
 
 
 def render(directory: Path) -> list[dict]:
-    result = subprocess.run([_kubectl(), "kustomize", str(directory)],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [_kubectl(), "kustomize", str(directory)], capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
 
@@ -64,15 +65,22 @@ def named(objects: list[dict], kind: str, name: str) -> dict:
 
 
 def by_component(objects: list[dict], component: str) -> dict:
-    matches = [o for o in objects if o["kind"] in POD_OWNERS
-               and o["metadata"]["labels"].get("app.kubernetes.io/component") == component]
+    matches = [
+        o
+        for o in objects
+        if o["kind"] in POD_OWNERS
+        and o["metadata"]["labels"].get("app.kubernetes.io/component") == component
+    ]
     assert len(matches) == 1, f"{component}: {len(matches)} workloads"
     return matches[0]
 
 
 def pod_specs(objects: list[dict]) -> list[tuple[str, dict]]:
-    return [(f"{o['kind']}/{o['metadata']['name']}", o["spec"]["template"]["spec"])
-            for o in objects if o["kind"] in POD_OWNERS]
+    return [
+        (f"{o['kind']}/{o['metadata']['name']}", o["spec"]["template"]["spec"])
+        for o in objects
+        if o["kind"] in POD_OWNERS
+    ]
 
 
 def containers(objects: list[dict], *, init: bool = True) -> list[tuple[str, dict, dict]]:
@@ -111,6 +119,7 @@ def pod_labels(workload: dict) -> dict:
 
 # --- Rendering and the schemas ----------------------------------------------------------
 
+
 def test_every_object_validates_against_the_kubernetes_schemas(rendered, secret_example):
     base = render(KUBERNETES / "base")
     errors = []
@@ -122,8 +131,17 @@ def test_every_object_validates_against_the_kubernetes_schemas(rendered, secret_
             errors.append(f"{doc['kind']}/{doc['metadata']['name']}: {path}: {exc.message}")
     assert not errors, "\n".join(errors)
     kinds = {o["kind"] for o in rendered}
-    assert {"Namespace", "ServiceAccount", "ConfigMap", "Deployment", "Job", "Service",
-            "Ingress", "NetworkPolicy", "PodDisruptionBudget"} <= kinds
+    assert {
+        "Namespace",
+        "ServiceAccount",
+        "ConfigMap",
+        "Deployment",
+        "Job",
+        "Service",
+        "Ingress",
+        "NetworkPolicy",
+        "PodDisruptionBudget",
+    } <= kinds
 
 
 def test_the_schema_check_is_strict(rendered):
@@ -143,6 +161,7 @@ def test_everything_lives_in_the_overlays_namespace(rendered):
 
 
 # --- Containers ---------------------------------------------------------------------------
+
 
 def test_every_container_runs_locked_down(rendered):
     image_env = _dockerfile_env()
@@ -198,18 +217,23 @@ def test_web_probes_livez_for_liveness_and_readyz_for_readiness(rendered):
     ports = {p["name"]: p["containerPort"] for p in container["ports"]}
     assert ports == {"http": 8000}
     assert gunicorn_conf.bind == "0.0.0.0:8000"
-    assert container["command"] == ["gunicorn", "-c", "python:hub.gunicorn_conf",
-                                    "hub.wsgi:application"]
-    probes = {name: container[name]["httpGet"] for name in
-              ("startupProbe", "livenessProbe", "readinessProbe")}
+    assert container["command"] == [
+        "gunicorn",
+        "-c",
+        "python:hub.gunicorn_conf",
+        "hub.wsgi:application",
+    ]
+    probes = {
+        name: container[name]["httpGet"]
+        for name in ("startupProbe", "livenessProbe", "readinessProbe")
+    }
     assert probes["livenessProbe"] == {"path": "/livez", "port": "http"}
     assert probes["startupProbe"] == {"path": "/livez", "port": "http"}
     assert probes["readinessProbe"] == {"path": "/readyz", "port": "http"}
     # Kubernetes' SIGTERM wait must outlast gunicorn's graceful shutdown and the preStop.
     pre_stop = container["lifecycle"]["preStop"]["exec"]["command"]
     assert pre_stop[0] == "sleep"
-    assert web["terminationGracePeriodSeconds"] > gunicorn_conf.graceful_timeout + int(
-        pre_stop[1])
+    assert web["terminationGracePeriodSeconds"] > gunicorn_conf.graceful_timeout + int(pre_stop[1])
 
 
 @pytest.mark.parametrize("component", ["worker", "beat"])
@@ -219,7 +243,11 @@ def test_worker_and_beat_probe_with_hub_probe_and_expose_metrics(rendered, compo
     assert container["command"][:4] == ["celery", "-A", "hub", component]
     for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
         assert container[probe]["exec"]["command"] == [
-            "python", "manage.py", "hub_probe", component], probe
+            "python",
+            "manage.py",
+            "hub_probe",
+            component,
+        ], probe
     assert {"name": "metrics", "containerPort": 9100} in container["ports"]
 
 
@@ -231,8 +259,11 @@ def test_prometheus_scrape_annotations_name_a_container_port(rendered):
         annotations = obj["spec"]["template"]["metadata"].get("annotations", {})
         assert annotations.get("prometheus.io/scrape") == "true", obj["metadata"]["name"]
         assert annotations["prometheus.io/path"] == "/metrics"
-        ports = {p["containerPort"] for c in obj["spec"]["template"]["spec"]["containers"]
-                 for p in c.get("ports", [])}
+        ports = {
+            p["containerPort"]
+            for c in obj["spec"]["template"]["spec"]["containers"]
+            for p in c.get("ports", [])
+        }
         assert int(annotations["prometheus.io/port"]) in ports, obj["metadata"]["name"]
         scraped.add(obj["metadata"]["labels"]["app.kubernetes.io/component"])
     assert scraped == {"web", "worker", "beat"}
@@ -251,8 +282,9 @@ def test_settings_come_only_from_the_config_map_and_the_secret(rendered):
     for where, container, _ in containers(rendered):
         for item in container.get("env", []):
             source = item.get("valueFrom", {})
-            assert set(source) <= {"configMapKeyRef", "secretKeyRef"} and source, \
+            assert set(source) <= {"configMapKeyRef", "secretKeyRef"} and source, (
                 f"{where}: {item['name']} is not from a ConfigMap or a Secret"
+            )
         refs = container["envFrom"]
         assert {"configMapRef": {"name": config_name}} in refs, where
         assert {"secretRef": {"name": SECRET_NAME}} in refs, where
@@ -264,8 +296,9 @@ def test_no_secret_lives_in_the_config_map(rendered, secret_example):
     leaked = [k for k in data if SECRET_LOOKING.search(k) and k not in PLAIN_URLS]
     assert not leaked, leaked
     assert not set(data) & set(secret_example["stringData"])
-    assert not any(k.startswith("AWS_") and k != "AWS_DEFAULT_REGION" for k in data), \
+    assert not any(k.startswith("AWS_") and k != "AWS_DEFAULT_REGION" for k in data), (
         "AWS credentials come from the IRSA role, never from settings"
+    )
     assert not any(k.startswith("AWS_ACCESS") for k in secret_example["stringData"])
 
 
@@ -275,21 +308,28 @@ def test_every_setting_given_is_a_documented_one(rendered, secret_example):
     assert given - documented == set(), "a setting the hub does not read (a typo?)"
 
 
-def test_production_settings_load_from_the_config_map_and_the_secret(rendered, secret_example,
-                                                                     tmp_path):
+def test_production_settings_load_from_the_config_map_and_the_secret(
+    rendered, secret_example, tmp_path
+):
     """The pods' environment (the image's ENV, the ConfigMap, the Secret's keys) satisfies
     the production settings: `manage.py check --deploy` is clean, as it is on a cluster."""
     secret = dict(secret_example["stringData"])
     # The example's placeholders, made into values of the right shape.
     secret.update(SECRET_KEY=SECRET_KEY, HUB_FERNET_KEYS=Fernet.generate_key().decode())
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("HUB_", "AWS_", "DATABASE_", "CELERY_", "EMAIL_"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("HUB_", "AWS_", "DATABASE_", "CELERY_", "EMAIL_"))
+    }
     env.pop("SECRET_KEY", None)
     env.update(_dockerfile_env())
     env.update(config_map(rendered)["data"])
     env.update(secret)
-    env.update(HUB_VAR_DIR=str(tmp_path / "var"), HUB_STATIC_ROOT=str(tmp_path / "static"),
-               PYTHONPATH=str(ROOT))
+    env.update(
+        HUB_VAR_DIR=str(tmp_path / "var"),
+        HUB_STATIC_ROOT=str(tmp_path / "static"),
+        PYTHONPATH=str(ROOT),
+    )
     result = _manage(env, "check", "--deploy", "--fail-level", "WARNING")
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
@@ -307,15 +347,19 @@ def test_ingress_hosts_are_allowed_and_trusted(rendered):
         for path in rule["http"]["paths"]:
             service = named(rendered, "Service", path["backend"]["service"]["name"])
             assert path["backend"]["service"]["port"]["name"] in {
-                p["name"] for p in service["spec"]["ports"]}
+                p["name"] for p in service["spec"]["ports"]
+            }
     assert {h for tls in ingress["spec"]["tls"] for h in tls["hosts"]} == {
-        r["host"] for r in ingress["spec"]["rules"]}
+        r["host"] for r in ingress["spec"]["rules"]
+    }
     service = named(rendered, "Service", "platform-hub-web")
-    assert selects({"matchLabels": service["spec"]["selector"]},
-                   pod_labels(by_component(rendered, "web")))
+    assert selects(
+        {"matchLabels": service["spec"]["selector"]}, pod_labels(by_component(rendered, "web"))
+    )
 
 
 # --- Processes: how many, and in which order ------------------------------------------------
+
 
 def test_beat_runs_exactly_once(rendered):
     beat = by_component(rendered, "beat")
@@ -323,16 +367,20 @@ def test_beat_runs_exactly_once(rendered):
     assert beat["spec"]["strategy"] == {"type": "Recreate"}  # never two during a rollout
     for obj in rendered:
         if obj["kind"] in ("PodDisruptionBudget", "HorizontalPodAutoscaler"):
-            assert not selects(obj["spec"].get("selector", {}), pod_labels(beat)), \
-                obj["metadata"]["name"]
+            assert not selects(obj["spec"].get("selector", {}), pod_labels(beat)), obj["metadata"][
+                "name"
+            ]
 
 
 def test_web_keeps_serving_through_disruptions(rendered):
     web = by_component(rendered, "web")
     assert web["spec"]["replicas"] >= 2
     assert web["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
-    budgets = [o for o in rendered if o["kind"] == "PodDisruptionBudget"
-               and selects(o["spec"]["selector"], pod_labels(web))]
+    budgets = [
+        o
+        for o in rendered
+        if o["kind"] == "PodDisruptionBudget" and selects(o["spec"]["selector"], pod_labels(web))
+    ]
     assert len(budgets) == 1
     assert 1 <= budgets[0]["spec"]["minAvailable"] < web["spec"]["replicas"]
 
@@ -356,6 +404,7 @@ def test_migrations_run_once_before_new_pods_start(rendered):
 
 # --- AWS access and the network -------------------------------------------------------------
 
+
 def test_the_hub_reaches_aws_through_irsa_only(rendered):
     accounts = {o["metadata"]["name"]: o for o in rendered if o["kind"] == "ServiceAccount"}
     for name, account in accounts.items():
@@ -364,19 +413,25 @@ def test_the_hub_reaches_aws_through_irsa_only(rendered):
         assert spec["automountServiceAccountToken"] is False, where
     role = re.compile(r"arn:aws:iam::\d{12}:role/[\w+=,.@/-]+")
     for component in ("web", "worker"):
-        account = accounts[by_component(rendered, component)["spec"]["template"]["spec"][
-            "serviceAccountName"]]
+        account = accounts[
+            by_component(rendered, component)["spec"]["template"]["spec"]["serviceAccountName"]
+        ]
         assert role.fullmatch(account["metadata"]["annotations"]["eks.amazonaws.com/role-arn"])
     for component in ("beat", "migrate"):  # no AWS calls: no role
-        account = accounts[by_component(rendered, component)["spec"]["template"]["spec"][
-            "serviceAccountName"]]
+        account = accounts[
+            by_component(rendered, component)["spec"]["template"]["spec"]["serviceAccountName"]
+        ]
         assert "eks.amazonaws.com/role-arn" not in account["metadata"].get("annotations", {})
 
 
 def _policies(rendered: list[dict], workload: dict, policy_type: str) -> list[dict]:
-    return [o for o in rendered if o["kind"] == "NetworkPolicy"
-            and policy_type in o["spec"]["policyTypes"]
-            and selects(o["spec"]["podSelector"], pod_labels(workload))]
+    return [
+        o
+        for o in rendered
+        if o["kind"] == "NetworkPolicy"
+        and policy_type in o["spec"]["policyTypes"]
+        and selects(o["spec"]["podSelector"], pod_labels(workload))
+    ]
 
 
 def _allowed(policies: list[dict], direction: str) -> set[tuple[str, int]]:
@@ -392,8 +447,11 @@ def _allowed(policies: list[dict], direction: str) -> set[tuple[str, int]]:
                     name = peer["ipBlock"]["cidr"]
                 else:
                     namespace = peer.get("namespaceSelector")
-                    name = (namespace["matchLabels"]["kubernetes.io/metadata.name"]
-                            if namespace else f"{policy['metadata']['namespace']} (own)")
+                    name = (
+                        namespace["matchLabels"]["kubernetes.io/metadata.name"]
+                        if namespace
+                        else f"{policy['metadata']['namespace']} (own)"
+                    )
                     if "podSelector" in peer:
                         pods = peer["podSelector"].get("matchLabels", {})
                         name += "/" + ("/".join(pods.values()) or "any pod")
@@ -405,14 +463,16 @@ def _allowed(policies: list[dict], direction: str) -> set[tuple[str, int]]:
 def test_network_policies_allow_only_what_each_process_needs(rendered):
     workloads = {c: by_component(rendered, c) for c in ("web", "worker", "beat", "migrate")}
     for component, workload in workloads.items():
-        deny = [p for p in _policies(rendered, workload, "Ingress")
-                if "ingress" not in p["spec"]]
+        deny = [p for p in _policies(rendered, workload, "Ingress") if "ingress" not in p["spec"]]
         assert deny and _policies(rendered, workload, "Egress"), component
     assert _allowed(_policies(rendered, workloads["web"], "Ingress"), "ingress") == {
-        ("ingress-nginx", 8000), ("monitoring", 8000)}
+        ("ingress-nginx", 8000),
+        ("monitoring", 8000),
+    }
     for component in ("worker", "beat"):
         assert _allowed(_policies(rendered, workloads[component], "Ingress"), "ingress") == {
-            ("monitoring", 9100)}, component
+            ("monitoring", 9100)
+        }, component
     assert _allowed(_policies(rendered, workloads["migrate"], "Ingress"), "ingress") == set()
     for component, workload in workloads.items():
         egress = _allowed(_policies(rendered, workload, "Egress"), "egress")
@@ -421,6 +481,9 @@ def test_network_policies_allow_only_what_each_process_needs(rendered):
         assert ("kube-system/kube-dns", 53) in egress
         # HTTPS (AWS, the OpenID provider) only for the processes that call out.
         assert (443 in ports) == (component in ("web", "worker")), component
-    https = next(p for p in rendered if p["kind"] == "NetworkPolicy"
-                 and p["metadata"]["name"] == "platform-hub-https-egress")
+    https = next(
+        p
+        for p in rendered
+        if p["kind"] == "NetworkPolicy" and p["metadata"]["name"] == "platform-hub-https-egress"
+    )
     assert https["spec"]["egress"][0]["to"][0]["ipBlock"]["except"] == ["169.254.169.254/32"]

@@ -30,23 +30,31 @@ def scrape(client, **headers) -> str:
 
 
 def samples(text: str) -> dict[tuple, float]:
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value
-            for family in text_string_to_metric_families(text) for s in family.samples}
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
 
 
 def _repo(world, name, status=Status.ACTIVE) -> DockerRepo:
-    return DockerRepo.objects.create(project=world.project, service=world.service, name=name,
-                                     status=status)
+    return DockerRepo.objects.create(
+        project=world.project, service=world.service, name=name, status=status
+    )
 
 
 def test_objects_by_kind_and_status(client, world):
     active = _repo(world, "payments-api")
     _repo(world, "ledger", Status.FAILED)
     _repo(world, "search", Status.PENDING)
-    RobotAccount.objects.create(repo=active, name="drone-ci", status=Status.ACTIVE,
-                                iam_username="hub-robot-acp-payments-api-drone-ci",
-                                access_key_id="AKIAEXAMPLE", secret_access_key_encrypted=encrypt(
-                                    SECRET))
+    RobotAccount.objects.create(
+        repo=active,
+        name="drone-ci",
+        status=Status.ACTIVE,
+        iam_username="hub-robot-acp-payments-api-drone-ci",
+        access_key_id="AKIAEXAMPLE",
+        secret_access_key_encrypted=encrypt(SECRET),
+    )
     RepoAccess.objects.create(repo=active, user=world.users["member"], status=Status.FAILED)
 
     found = samples(scrape(client))
@@ -65,14 +73,24 @@ def test_objects_by_kind_and_status(client, world):
 
 def test_metrics_reveal_no_names_and_no_secrets(client, world):
     repo = _repo(world, "payments-api")
-    RobotAccount.objects.create(repo=repo, name="drone-ci", iam_username="hub-robot-x",
-                                secret_access_key_encrypted=encrypt(SECRET))
+    RobotAccount.objects.create(
+        repo=repo,
+        name="drone-ci",
+        iam_username="hub-robot-x",
+        secret_access_key_encrypted=encrypt(SECRET),
+    )
     client.force_login(world.users["member"])
     assert client.get(f"/projects/{world.project.shortname}/").status_code == 200
     client.logout()
     text = scrape(client)
-    names = [world.project.shortname, "payments-api", "drone-ci", "hub-robot-x", SECRET,
-             *(user.username for user in world.users.values())]
+    names = [
+        world.project.shortname,
+        "payments-api",
+        "drone-ci",
+        "hub-robot-x",
+        SECRET,
+        *(user.username for user in world.users.values()),
+    ]
     for name in names:
         assert not re.search(rf"\b{re.escape(name)}\b", text), name
 
@@ -81,8 +99,10 @@ def test_request_latency_is_labelled_by_url_pattern(client, world):
     client.force_login(world.users["member"])
     client.get(f"/projects/{world.project.shortname}/")
     found = samples(scrape(client))
-    key = ("hub_http_request_duration_seconds_count",
-           (("method", "GET"), ("route", "projects/<slug:shortname>/"), ("status", "200")))
+    key = (
+        "hub_http_request_duration_seconds_count",
+        (("method", "GET"), ("route", "projects/<slug:shortname>/"), ("status", "200")),
+    )
     assert found.get(key, 0) >= 1, [k for k in found if k[0].startswith("hub_http")]
 
 
@@ -108,15 +128,18 @@ def test_database_figures_take_a_fixed_number_of_queries(client, world):
 
 def test_heartbeats_and_last_reconciler_pass(client, db):
     heartbeat.record(heartbeat.BEAT)
-    heartbeat.record(heartbeat.RECONCILE, detail={"duration_seconds": 1.5, "changes": 3,
-                                                  "errors": 1, "checked": 10})
+    heartbeat.record(
+        heartbeat.RECONCILE,
+        detail={"duration_seconds": 1.5, "changes": 3, "errors": 1, "checked": 10},
+    )
     found = {k[0]: v for k, v in samples(scrape(client)).items() if not k[1]}
     assert found["hub_beat_heartbeat_age_seconds"] < 5
     assert found["hub_reconcile_last_pass_duration_seconds"] == 1.5
     assert found["hub_reconcile_last_pass_changes"] == 3
     assert found["hub_reconcile_last_pass_errors"] == 1
     assert found["hub_reconcile_last_success_timestamp_seconds"] == pytest.approx(
-        found["hub_beat_heartbeat_timestamp_seconds"], abs=5)
+        found["hub_beat_heartbeat_timestamp_seconds"], abs=5
+    )
 
 
 def test_reconciler_pass_is_recorded(db, aws):
@@ -125,8 +148,7 @@ def test_reconciler_pass_is_recorded(db, aws):
     row = heartbeat.read_all()[heartbeat.RECONCILE]
     assert row.detail["changes"] == report.changes
     assert row.detail["errors"] == 0 and row.detail["duration_seconds"] >= 0
-    assert worker_metrics.metrics().reconcile_passes.labels("completed")._value.get() == \
-        before + 1
+    assert worker_metrics.metrics().reconcile_passes.labels("completed")._value.get() == before + 1
     reconcile(dry_run=True)  # a dry run is not a pass: the record stays
     assert heartbeat.read_all()[heartbeat.RECONCILE].at == row.at
 
@@ -140,8 +162,19 @@ def test_a_token_protects_metrics_when_set(client, db, settings):
 
 # --- deploy/prometheus/alerts.yml ---------------------------------------------------------
 
-_PROMQL_WORDS = {"by", "without", "on", "ignoring", "group_left", "group_right", "bool",
-                 "and", "or", "unless", "offset"}
+_PROMQL_WORDS = {
+    "by",
+    "without",
+    "on",
+    "ignoring",
+    "group_left",
+    "group_right",
+    "bool",
+    "and",
+    "or",
+    "unless",
+    "offset",
+}
 
 
 def referenced_metrics(expr: str) -> set[str]:
@@ -150,8 +183,11 @@ def referenced_metrics(expr: str) -> set[str]:
     expr = re.sub(r'"[^"]*"|\'[^\']*\'', "", expr)
     expr = re.sub(r"\{[^}]*\}|\[[^\]]*\]", "", expr)
     expr = re.sub(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", "", expr)
-    return {name for name in re.findall(r"(?<![\w.:])([a-zA-Z_:][\w:]*)(?![\w:])(?!\s*\()", expr)
-            if name not in _PROMQL_WORDS}
+    return {
+        name
+        for name in re.findall(r"(?<![\w.:])([a-zA-Z_:][\w:]*)(?![\w:])(?!\s*\()", expr)
+        if name not in _PROMQL_WORDS
+    }
 
 
 def exported_metrics() -> set[str]:
@@ -159,25 +195,28 @@ def exported_metrics() -> set[str]:
     families = [*metrics.request_latency().describe()]
     for metric in vars(worker_metrics.metrics()).values():
         families += metric.describe()
-    families += [*worker_metrics._Up("worker", 2).collect(), *worker_metrics._Up(
-        "beat", None).collect()]
+    families += [
+        *worker_metrics._Up("worker", 2).collect(),
+        *worker_metrics._Up("beat", None).collect(),
+    ]
     names = set()
     for family in families:
         suffixes = {"counter": ["_total"], "histogram": ["_bucket", "_sum", "_count"]}.get(
-            family.type, [""])
+            family.type, [""]
+        )
         names |= {family.name + suffix for suffix in suffixes}
     return names
 
 
 def test_referenced_metrics_parser():
-    assert referenced_metrics('time() - max by (kind) (hub_a{status="x"}[5m] offset 15m) > 1 '
-                              "or absent(hub_b)") == {"hub_a", "hub_b"}
+    assert referenced_metrics(
+        'time() - max by (kind) (hub_a{status="x"}[5m] offset 15m) > 1 or absent(hub_b)'
+    ) == {"hub_a", "hub_b"}
 
 
 def test_alert_rules_are_prometheus_rule_groups_of_hub_metrics(client, db):
     heartbeat.record(heartbeat.BEAT)
-    heartbeat.record(heartbeat.RECONCILE, detail={"duration_seconds": 1, "changes": 0,
-                                                  "errors": 0})
+    heartbeat.record(heartbeat.RECONCILE, detail={"duration_seconds": 1, "changes": 0, "errors": 0})
     exported = exported_metrics() | {s[0] for s in samples(scrape(client))}
     document = yaml.safe_load(ALERTS.read_text())
     assert set(document) == {"groups"}
@@ -191,8 +230,11 @@ def test_alert_rules_are_prometheus_rule_groups_of_hub_metrics(client, db):
             assert rule["labels"]["severity"] in ("warning", "critical")
             assert rule["annotations"]["summary"]
             unknown = referenced_metrics(rule["expr"]) - exported
-            assert not unknown, f"{rule['alert']} names metrics the hub does not export: " \
-                                f"{unknown}"
+            assert not unknown, f"{rule['alert']} names metrics the hub does not export: {unknown}"
             alerts.add(rule["alert"])
-    assert {"HubReconcilerStale", "HubFailedObjectsRising", "HubWorkerGone",
-            "HubBeatHeartbeatStale"} <= alerts
+    assert {
+        "HubReconcilerStale",
+        "HubFailedObjectsRising",
+        "HubWorkerGone",
+        "HubBeatHeartbeatStale",
+    } <= alerts

@@ -26,13 +26,16 @@ def csp_of_a_hub_started_with(**env) -> str:
     """The Content-Security-Policy header of a response of a hub process started with
     `env` (the policy is settled when the settings load): a page asked for without a
     session, answered with a redirect to sign in (no database needed)."""
-    code = ("import django; django.setup(); from django.test import Client; "
-            "response = Client().get('/projects/'); assert response.status_code == 302; "
-            "print(response['Content-Security-Policy'])")
+    code = (
+        "import django; django.setup(); from django.test import Client; "
+        "response = Client().get('/projects/'); assert response.status_code == 302; "
+        "print(response['Content-Security-Policy'])"
+    )
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_OIDC_")}
     full_env.update(env, DJANGO_SETTINGS_MODULE="hub.settings")
-    return subprocess.run([sys.executable, "-c", code], env=full_env, capture_output=True,
-                          text=True, check=True).stdout.strip()
+    return subprocess.run(
+        [sys.executable, "-c", code], env=full_env, capture_output=True, text=True, check=True
+    ).stdout.strip()
 
 
 def directives(csp: str) -> dict[str, str]:
@@ -40,15 +43,19 @@ def directives(csp: str) -> dict[str, str]:
 
 
 def test_csp_form_action_allows_the_provider_origin_only_there():
-    with_oidc = directives(csp_of_a_hub_started_with(
-        HUB_OIDC_SERVER_URL="https://SSO.example.com:8443/realms/acp",
-        HUB_OIDC_CLIENT_ID="platform-hub"))
+    with_oidc = directives(
+        csp_of_a_hub_started_with(
+            HUB_OIDC_SERVER_URL="https://SSO.example.com:8443/realms/acp",
+            HUB_OIDC_CLIENT_ID="platform-hub",
+        )
+    )
     without = directives(csp_of_a_hub_started_with())
     assert without["form-action"] == "'self'"
     assert with_oidc["form-action"] == "'self' https://sso.example.com:8443"
     # Nothing else opens up: scripts, connections, frames stay the hub's own.
-    assert {k: v for k, v in with_oidc.items() if k != "form-action"} == \
-        {k: v for k, v in without.items() if k != "form-action"}
+    assert {k: v for k, v in with_oidc.items() if k != "form-action"} == {
+        k: v for k, v in without.items() if k != "form-action"
+    }
 
 
 # --- the provider cannot be reached ---------------------------------------------------
@@ -65,11 +72,16 @@ class Discovery:
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):  # noqa: N802
-                body = json.dumps({
-                    "issuer": owner.url, "authorization_endpoint": f"{closed}/auth",
-                    "token_endpoint": f"{closed}/token", "userinfo_endpoint": f"{closed}/me",
-                    "jwks_uri": f"{closed}/jwks", "end_session_endpoint": f"{closed}/end",
-                }).encode()
+                body = json.dumps(
+                    {
+                        "issuer": owner.url,
+                        "authorization_endpoint": f"{closed}/auth",
+                        "token_endpoint": f"{closed}/token",
+                        "userinfo_endpoint": f"{closed}/me",
+                        "jwks_uri": f"{closed}/jwks",
+                        "end_session_endpoint": f"{closed}/end",
+                    }
+                ).encode()
                 self.send_response(owner.status)
                 self.send_header("Content-Type", "application/json")
                 self.end_headers()
@@ -96,10 +108,19 @@ def discovery():
 
 
 def use_provider(settings, server_url: str) -> None:
-    settings.SOCIALACCOUNT_PROVIDERS = {"openid_connect": {"APPS": [{
-        "provider_id": "keycloak", "name": "ACP Keycloak", "client_id": "platform-hub",
-        "secret": "s3cret", "settings": {"server_url": server_url},
-    }]}}
+    settings.SOCIALACCOUNT_PROVIDERS = {
+        "openid_connect": {
+            "APPS": [
+                {
+                    "provider_id": "keycloak",
+                    "name": "ACP Keycloak",
+                    "client_id": "platform-hub",
+                    "secret": "s3cret",
+                    "settings": {"server_url": server_url},
+                }
+            ]
+        }
+    }
     settings.SOCIALACCOUNT_REQUESTS_TIMEOUT = 2
 
 
@@ -113,15 +134,13 @@ def assert_unreachable_page(response):
 
 def test_sign_in_with_the_provider_on_a_closed_port_is_a_503(client, db, settings):
     use_provider(settings, f"http://127.0.0.1:{free_port()}")
-    assert_unreachable_page(client.post(reverse("openid_connect_login",
-                                                args=["keycloak"])))
+    assert_unreachable_page(client.post(reverse("openid_connect_login", args=["keycloak"])))
 
 
 def test_provider_answering_5xx_is_a_503(client, db, settings, discovery):
     use_provider(settings, discovery.url)
     discovery.status = 502
-    assert_unreachable_page(client.post(reverse("openid_connect_login",
-                                                args=["keycloak"])))
+    assert_unreachable_page(client.post(reverse("openid_connect_login", args=["keycloak"])))
 
 
 def start_sign_in(client) -> str:
@@ -160,18 +179,24 @@ def test_sign_out_after_a_provider_sign_in_ends_the_provider_session(client, wor
     client.force_login(world.users["member"])
     session = client.session
     session[oidc.SESSION_KEY] = {
-        "provider_id": "keycloak", "client_id": "platform-hub", "id_token": "the.id.token",
+        "provider_id": "keycloak",
+        "client_id": "platform-hub",
+        "id_token": "the.id.token",
         "end_session_endpoint": "https://sso.example.com/realms/acp/logout",
     }
     session.save()
     response = client.post(reverse("account_logout"))
     assert response.status_code == 302
     target = urlsplit(response["Location"])
-    assert f"{target.scheme}://{target.netloc}{target.path}" == \
-        "https://sso.example.com/realms/acp/logout"
+    assert (
+        f"{target.scheme}://{target.netloc}{target.path}"
+        == "https://sso.example.com/realms/acp/logout"
+    )
     assert parse_qs(target.query) == {
-        "id_token_hint": ["the.id.token"], "client_id": ["platform-hub"],
-        "post_logout_redirect_uri": ["http://testserver/accounts/login/"]}
+        "id_token_hint": ["the.id.token"],
+        "client_id": ["platform-hub"],
+        "post_logout_redirect_uri": ["http://testserver/accounts/login/"],
+    }
     assert client.get(reverse("projects:list")).status_code == 302  # signed out of the hub
     assert oidc.SESSION_KEY not in client.session
 

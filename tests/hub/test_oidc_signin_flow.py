@@ -21,9 +21,19 @@ User = get_user_model()
 
 @pytest.fixture
 def oidc(settings):
-    settings.SOCIALACCOUNT_PROVIDERS = {"openid_connect": {"APPS": [{
-        "provider_id": "keycloak", "name": "Keycloak", "client_id": "hub", "secret": "s",
-        "settings": {"server_url": "http://127.0.0.1:9/realms/platform"}}]}}
+    settings.SOCIALACCOUNT_PROVIDERS = {
+        "openid_connect": {
+            "APPS": [
+                {
+                    "provider_id": "keycloak",
+                    "name": "Keycloak",
+                    "client_id": "hub",
+                    "secret": "s",
+                    "settings": {"server_url": "http://127.0.0.1:9/realms/platform"},
+                }
+            ]
+        }
+    }
 
 
 def provider_sign_in(rf, claims: dict):
@@ -37,7 +47,8 @@ def provider_sign_in(rf, claims: dict):
         provider = get_adapter().get_provider(request, "keycloak")
         try:
             login = provider.sociallogin_from_response(
-                request, {"userinfo": claims, "id_token": claims})
+                request, {"userinfo": claims, "id_token": claims}
+            )
             login.state = {"process": "login"}
             response = complete_social_login(request, login)
         except Exception as exc:  # ImmediateHttpResponse: what the middleware answers
@@ -51,8 +62,12 @@ def signed_in_as(request):
     return request.session.get("_auth_user_id")
 
 
-JANE = {"sub": "sub-jane", "preferred_username": "jane", "email": "jane@corp.example",
-        "email_verified": True}
+JANE = {
+    "sub": "sub-jane",
+    "preferred_username": "jane",
+    "email": "jane@corp.example",
+    "email_verified": True,
+}
 
 
 def test_first_sign_in_creates_the_person_and_the_next_finds_them(rf, oidc, db):
@@ -68,7 +83,8 @@ def test_first_sign_in_creates_the_person_and_the_next_finds_them(rf, oidc, db):
 
 
 def test_a_verified_provider_address_never_signs_in_as_an_impostor_who_typed_it(
-        rf, oidc, make_user):
+    rf, oidc, make_user
+):
     """Hijack (b): the impostor typed the real person's address (never verified) and has
     an API token. The real person's first sign-in through the provider, whose address is
     verified there, must not land in the impostor's account (allauth would link it, wipe
@@ -109,8 +125,7 @@ def test_a_provider_username_taken_locally_is_refused_not_renamed(rf, oidc, make
 
 
 @pytest.mark.parametrize("username", [None, "", "jane doe"])
-def test_a_missing_or_unusable_provider_username_is_refused_not_invented(rf, oidc, db,
-                                                                         username):
+def test_a_missing_or_unusable_provider_username_is_refused_not_invented(rf, oidc, db, username):
     claims = {**JANE, "given_name": "Jane"}
     claims.pop("preferred_username")
     if username is not None:

@@ -34,26 +34,39 @@ def stored(world, make_user, settings):
     identity without a key yet."""
     settings.HUB_FERNET_KEYS = [OLD]
     for username, secret in SECRETS.items():
-        EcrIdentity.objects.create(user=make_user(username), iam_username=f"hub-user-{username}",
-                                   access_key_id="AKIA" + username,
-                                   secret_access_key_encrypted=encrypt(secret))
+        EcrIdentity.objects.create(
+            user=make_user(username),
+            iam_username=f"hub-user-{username}",
+            access_key_id="AKIA" + username,
+            secret_access_key_encrypted=encrypt(secret),
+        )
     EcrIdentity.objects.create(user=make_user("nokey"), iam_username="hub-user-nokey")
     repo = DockerRepo.objects.create(project=world.project, service=world.service, name="web")
-    RobotAccount.objects.create(repo=repo, name="ci", iam_username="hub-robot-acp-web-ci",
-                                access_key_id="AKIAROBOT",
-                                secret_access_key_encrypted=encrypt(ROBOT_SECRET))
+    RobotAccount.objects.create(
+        repo=repo,
+        name="ci",
+        iam_username="hub-robot-acp-web-ci",
+        access_key_id="AKIAROBOT",
+        secret_access_key_encrypted=encrypt(ROBOT_SECRET),
+    )
 
 
 def ciphertexts() -> list[str]:
-    return [*EcrIdentity.objects.exclude(secret_access_key_encrypted="").values_list(
-        "secret_access_key_encrypted", flat=True),
-        *RobotAccount.objects.values_list("secret_access_key_encrypted", flat=True)]
+    return [
+        *EcrIdentity.objects.exclude(secret_access_key_encrypted="").values_list(
+            "secret_access_key_encrypted", flat=True
+        ),
+        *RobotAccount.objects.values_list("secret_access_key_encrypted", flat=True),
+    ]
 
 
 def plaintexts() -> dict[str, str]:
-    found = {row.user.username: decrypt(row.secret_access_key_encrypted)
-             for row in EcrIdentity.objects.exclude(secret_access_key_encrypted="")
-             .select_related("user")}
+    found = {
+        row.user.username: decrypt(row.secret_access_key_encrypted)
+        for row in EcrIdentity.objects.exclude(secret_access_key_encrypted="").select_related(
+            "user"
+        )
+    }
     found["robot"] = decrypt(RobotAccount.objects.get().secret_access_key_encrypted)
     return found
 
@@ -65,21 +78,18 @@ def test_rotation_new_key_first_reencrypt_then_drop_the_old_key(stored, settings
     code, output = run("--check")
     assert code == 1
     assert "identities.EcrIdentity.secret_access_key_encrypted: 3 not on the first key" in output
-    assert "docker_repos.RobotAccount.secret_access_key_encrypted: 1 not on the first key" \
-        in output
+    assert "docker_repos.RobotAccount.secret_access_key_encrypted: 1 not on the first key" in output
     assert ciphertexts() == before  # --check changes nothing
     assert not AuditEvent.objects.filter(action="secrets.reencrypt").exists()
 
     code, output = run()
     assert code == 0, output
-    assert "identities.EcrIdentity.secret_access_key_encrypted: 3 re-encrypted, 0 already" \
-        in output
+    assert "identities.EcrIdentity.secret_access_key_encrypted: 3 re-encrypted, 0 already" in output
     assert "docker_repos.RobotAccount.secret_access_key_encrypted: 1 re-encrypted" in output
     for value in [*SECRETS.values(), ROBOT_SECRET, *before, OLD, NEW]:
         assert value not in output
     event = AuditEvent.objects.get(action="secrets.reencrypt")
-    assert event.detail["identities.EcrIdentity.secret_access_key_encrypted"][
-        "reencrypted"] == 3
+    assert event.detail["identities.EcrIdentity.secret_access_key_encrypted"]["reencrypted"] == 3
     assert not any(value in str(event.detail) for value in [*SECRETS.values(), ROBOT_SECRET])
 
     # Idempotent: nothing left to do, nothing rewritten.
@@ -119,14 +129,20 @@ def test_a_secret_no_key_decrypts_is_reported_and_left_alone(stored, settings):
     settings.HUB_FERNET_KEYS = [NEW, OLD]
     code, output = run()
     assert code == 1
-    assert "docker_repos.RobotAccount.secret_access_key_encrypted: 0 re-encrypted, 0 already " \
-           "on the first key, 1 UNREADABLE" in output
+    assert (
+        "docker_repos.RobotAccount.secret_access_key_encrypted: 0 re-encrypted, 0 already "
+        "on the first key, 1 UNREADABLE" in output
+    )
     assert RobotAccount.objects.get().secret_access_key_encrypted == stray
 
 
 def test_every_encrypted_column_is_listed(settings):
     """A new encrypted column must be added to HUB_ENCRYPTED_FIELDS, or hub_reencrypt would
     leave it on the old key (and dropping that key would lose it)."""
-    found = {f"{model._meta.label}.{field.name}" for model in apps.get_models()
-             for field in model._meta.get_fields() if "encrypted" in field.name}
+    found = {
+        f"{model._meta.label}.{field.name}"
+        for model in apps.get_models()
+        for field in model._meta.get_fields()
+        if "encrypted" in field.name
+    }
     assert found == set(settings.HUB_ENCRYPTED_FIELDS)

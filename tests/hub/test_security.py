@@ -32,14 +32,17 @@ def test_every_page_carries_a_strict_content_security_policy(client, db):
     assert response["X-Frame-Options"] == "DENY"
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["Cross-Origin-Opener-Policy"] == "same-origin"
-    assert response["Permissions-Policy"] == ("camera=(), microphone=(), geolocation=(), "
-                                              "payment=()")
+    assert response["Permissions-Policy"] == (
+        "camera=(), microphone=(), geolocation=(), payment=()"
+    )
 
 
 def test_a_signed_in_page_and_an_error_page_carry_the_same_policy(client, world):
     client.force_login(world.users["member"])
-    for url, status in [(reverse("projects:detail", args=["acp"]), 200),
-                        ("/projects/no-such-project/", 404)]:
+    for url, status in [
+        (reverse("projects:detail", args=["acp"]), 200),
+        ("/projects/no-such-project/", 404),
+    ]:
         response = client.get(url)
         assert response.status_code == status, url
         assert directives(response["Content-Security-Policy"]) == POLICY, url
@@ -49,8 +52,7 @@ def test_only_the_api_docs_page_allows_data_images_for_swagger_ui(client, db):
     response = client.get(reverse("api-docs"))
     assert response.status_code == 200
     assert b'<div id="swagger-ui">' in response.content
-    assert directives(response["Content-Security-Policy"]) == {**POLICY,
-                                                               "img-src": "'self' data:"}
+    assert directives(response["Content-Security-Policy"]) == {**POLICY, "img-src": "'self' data:"}
     assert "camera=()" in response["Permissions-Policy"]
 
 
@@ -81,16 +83,20 @@ def test_admin_sign_in_goes_through_the_hub_sign_in(client, db):
     assert response["Location"].startswith(reverse("account_login"))
 
 
-@pytest.mark.parametrize("secret", [
-    "hub_0123456789ab_" + "A" * 43,
-    "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-    "gAAAAABm" + "x" * 60,
-])
+@pytest.mark.parametrize(
+    "secret",
+    [
+        "hub_0123456789ab_" + "A" * 43,
+        "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        "gAAAAABm" + "x" * 60,
+    ],
+)
 def test_secrets_are_redacted_from_log_lines(secret, caplog):
     logger = logging.getLogger("hub.test")
     handler_filter = RedactSecretsFilter()
-    record = logger.makeRecord("hub.test", logging.INFO, __file__, 1,
-                               "created key %s for robot", (secret,), None)
+    record = logger.makeRecord(
+        "hub.test", logging.INFO, __file__, 1, "created key %s for robot", (secret,), None
+    )
     handler_filter.filter(record)
     assert secret not in record.getMessage()
     assert REDACTED in record.getMessage()
@@ -102,14 +108,19 @@ def test_redaction_keeps_ordinary_text():
     assert redact("password=hunter2 and more") == f"password={REDACTED} and more"
 
 
-@pytest.mark.parametrize("path", ["/accounts/login/", "/projects/acp/services/",
-                                  "/projects/acp/members/add/"])
+@pytest.mark.parametrize(
+    "path", ["/accounts/login/", "/projects/acp/services/", "/projects/acp/members/add/"]
+)
 def test_a_form_over_the_upload_limit_is_a_400_page(world, settings, path):
     """Django refuses to read the form (RequestDataTooBig): a 400, never a 500."""
     browser = Client(enforce_csrf_checks=True)
     browser.force_login(world.users["project_admin"])
     browser.get(reverse("projects:detail", args=["acp"]))  # sets the CSRF cookie
     body = "name=" + "x" * settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-    response = browser.post(path, body, content_type="application/x-www-form-urlencoded",
-                            HTTP_X_CSRFTOKEN=browser.cookies["csrftoken"].value)
+    response = browser.post(
+        path,
+        body,
+        content_type="application/x-www-form-urlencoded",
+        HTTP_X_CSRFTOKEN=browser.cookies["csrftoken"].value,
+    )
     assert response.status_code == 400

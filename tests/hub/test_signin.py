@@ -66,14 +66,15 @@ def test_member_sees_only_their_projects_with_their_role(client, world):
     assert projects == [("acp", Role.MEMBER)]
     body = page(response)
     assert 'href="/projects/acp/"' in body and 'href="/projects/other/"' not in body
-    assert "badge-grey\">Member" in body
+    assert 'badge-grey">Member' in body
     assert "Hub admin" not in body
     assert reverse("projects:create") not in body
 
 
 def test_project_admin_sees_their_role(client, world):
-    Membership.objects.create(project=world.other, user=world.users["project_admin"],
-                              role=Role.MEMBER)
+    Membership.objects.create(
+        project=world.other, user=world.users["project_admin"], role=Role.MEMBER
+    )
     response, projects = listed(client, world.users["project_admin"])
     assert projects == [("acp", Role.ADMIN), ("other", Role.MEMBER)]
     assert "Project admin" in page(response)
@@ -95,8 +96,7 @@ def test_hub_admin_sees_all_projects(client, world):
 
 
 def test_hub_admin_who_is_also_a_member_sees_their_role(client, world):
-    Membership.objects.create(project=world.project, user=world.users["hub_admin"],
-                              role=Role.ADMIN)
+    Membership.objects.create(project=world.project, user=world.users["hub_admin"], role=Role.ADMIN)
     _, projects = listed(client, world.users["hub_admin"])
     assert projects == [("acp", Role.ADMIN), ("other", None)]
 
@@ -108,8 +108,9 @@ def test_inactive_staff_is_no_hub_admin(client, world):
     hub_admin.is_active = False
     hub_admin.save()
     assert not project_access(hub_admin, world.project).can_view
-    response = client.post(reverse("account_login"),
-                           {"login": "hubadmin", "password": "pw-hubadmin"})
+    response = client.post(
+        reverse("account_login"), {"login": "hubadmin", "password": "pw-hubadmin"}
+    )
     assert "_auth_user_id" not in client.session
     assert response.status_code in (200, 302)
 
@@ -133,8 +134,12 @@ def test_legacy_detail_address_still_hides_other_projects(client, world):
     assert response.status_code == 404
 
 
-SIGNUP = {"email": "new@example.com", "username": "newbie",
-          "password1": "a-Long-and-unusual-pass-42", "password2": "a-Long-and-unusual-pass-42"}
+SIGNUP = {
+    "email": "new@example.com",
+    "username": "newbie",
+    "password1": "a-Long-and-unusual-pass-42",
+    "password2": "a-Long-and-unusual-pass-42",
+}
 
 
 def test_local_sign_up_when_open(client, db, settings):
@@ -165,23 +170,40 @@ def test_sign_out(client, world):
 def test_openid_connect_provider_comes_from_the_environment():
     """HUB_OIDC_* configure allauth's OpenID Connect provider (e.g. a Keycloak realm)."""
 
-    env = {**os.environ, "HUB_OIDC_SERVER_URL": "https://sso.example.com/realms/acp",
-           "HUB_OIDC_CLIENT_ID": "platform-hub", "HUB_OIDC_CLIENT_SECRET": "s3cret",
-           "HUB_OIDC_NAME": "ACP Keycloak", "DJANGO_SETTINGS_MODULE": "hub.settings"}
-    code = ("import django; django.setup(); from django.conf import settings; "
-            "app = settings.SOCIALACCOUNT_PROVIDERS['openid_connect']['APPS'][0]; "
-            "print(app['provider_id'], app['name'], app['client_id'], "
-            "app['settings']['server_url'])")
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                         check=True).stdout.strip()
+    env = {
+        **os.environ,
+        "HUB_OIDC_SERVER_URL": "https://sso.example.com/realms/acp",
+        "HUB_OIDC_CLIENT_ID": "platform-hub",
+        "HUB_OIDC_CLIENT_SECRET": "s3cret",
+        "HUB_OIDC_NAME": "ACP Keycloak",
+        "DJANGO_SETTINGS_MODULE": "hub.settings",
+    }
+    code = (
+        "import django; django.setup(); from django.conf import settings; "
+        "app = settings.SOCIALACCOUNT_PROVIDERS['openid_connect']['APPS'][0]; "
+        "print(app['provider_id'], app['name'], app['client_id'], "
+        "app['settings']['server_url'])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    ).stdout.strip()
     assert out == "keycloak ACP Keycloak platform-hub https://sso.example.com/realms/acp"
 
 
 def test_sign_in_page_offers_the_identity_provider(client, db, settings):
-    settings.SOCIALACCOUNT_PROVIDERS = {"openid_connect": {"APPS": [{
-        "provider_id": "keycloak", "name": "ACP Keycloak", "client_id": "platform-hub",
-        "secret": "s3cret", "settings": {"server_url": "https://sso.example.com/realms/acp"},
-    }]}}
+    settings.SOCIALACCOUNT_PROVIDERS = {
+        "openid_connect": {
+            "APPS": [
+                {
+                    "provider_id": "keycloak",
+                    "name": "ACP Keycloak",
+                    "client_id": "platform-hub",
+                    "secret": "s3cret",
+                    "settings": {"server_url": "https://sso.example.com/realms/acp"},
+                }
+            ]
+        }
+    }
     body = client.get(reverse("account_login")).content.decode()
     assert "ACP Keycloak" in body
     assert "/accounts/oidc/keycloak/login/" in body

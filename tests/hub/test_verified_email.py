@@ -45,8 +45,9 @@ def test_an_address_claimed_without_verification_adds_nobody(client, world, make
     # Adding it sent a verification mail to the address, which the impostor cannot read.
     assert [m.to for m in mail.outbox] == [[VICTIM]]
     with pytest.raises(InvalidInput, match="verified"):
-        project_services.membership_add(actor=world.users["project_admin"],
-                                        project=world.project, user=VICTIM)
+        project_services.membership_add(
+            actor=world.users["project_admin"], project=world.project, user=VICTIM
+        )
     assert not Membership.objects.filter(user=impostor, project=world.project).exists()
 
 
@@ -56,8 +57,9 @@ def test_the_owner_who_follows_the_link_is_found_by_email(client, world, make_us
     link = confirmation_link(mail.outbox[-1])
     client.post(link)
     assert EmailAddress.objects.get(user=owner, email=VICTIM).verified
-    membership = project_services.membership_add(actor=world.users["project_admin"],
-                                                 project=world.project, user=VICTIM)
+    membership = project_services.membership_add(
+        actor=world.users["project_admin"], project=world.project, user=VICTIM
+    )
     assert membership.user == owner
 
 
@@ -67,35 +69,48 @@ def test_sign_in_by_an_unverified_address_is_refused(client, make_user):
     response = client.post("/accounts/login/", {"login": VICTIM, "password": "pw-impostor"})
     assert response.status_code == 200  # the form again, with its error
     assert "_auth_user_id" not in client.session
-    response = client.post("/accounts/login/", {"login": "impostor@example.com",
-                                                "password": "pw-impostor"})
+    response = client.post(
+        "/accounts/login/", {"login": "impostor@example.com", "password": "pw-impostor"}
+    )
     assert response.status_code == 302 and client.session["_auth_user_id"] == str(impostor.pk)
 
 
 def _provider_login(rf, settings, email: str, verified: bool) -> SocialLogin:
-    settings.SOCIALACCOUNT_PROVIDERS = {"openid_connect": {"APPS": [{
-        "provider_id": "keycloak", "name": "Keycloak", "client_id": "hub", "secret": "s",
-        "settings": {"server_url": "http://127.0.0.1:9/realms/platform"}}]}}
+    settings.SOCIALACCOUNT_PROVIDERS = {
+        "openid_connect": {
+            "APPS": [
+                {
+                    "provider_id": "keycloak",
+                    "name": "Keycloak",
+                    "client_id": "hub",
+                    "secret": "s",
+                    "settings": {"server_url": "http://127.0.0.1:9/realms/platform"},
+                }
+            ]
+        }
+    }
     request = rf.get("/")
     account = SocialAccount(provider="keycloak", uid="sub-of-the-real-person")
-    login = SocialLogin(user=User(username="victim", email=email), account=account,
-                        email_addresses=[EmailAddress(email=email, verified=verified,
-                                                      primary=True)])
+    login = SocialLogin(
+        user=User(username="victim", email=email),
+        account=account,
+        email_addresses=[EmailAddress(email=email, verified=verified, primary=True)],
+    )
     login.state = {}
     login.provider = account.get_provider(request)
     return SocialAccountAdapter(request), login
 
 
 def test_a_verified_provider_address_never_links_an_account_that_only_typed_it(
-        rf, settings, make_user):
+    rf, settings, make_user
+):
     impostor = make_user("impostor")
     EmailAddress.objects.create(user=impostor, email=VICTIM, verified=False)
     adapter, login = _provider_login(rf, settings, VICTIM, verified=True)
     assert adapter.authenticate_by_email(login) is None
 
 
-def test_a_verified_provider_address_links_the_account_that_verified_it(
-        rf, settings, make_user):
+def test_a_verified_provider_address_links_the_account_that_verified_it(rf, settings, make_user):
     owner = make_user("owner")
     adapter, login = _provider_login(rf, settings, "owner@example.com", verified=True)
     assert adapter.authenticate_by_email(login) == (owner, "owner@example.com")
@@ -163,9 +178,19 @@ def test_development_mail_needs_no_server(client, make_user, settings, tmp_path)
 
 @pytest.fixture
 def oidc_only(settings):
-    settings.SOCIALACCOUNT_PROVIDERS = {"openid_connect": {"APPS": [{
-        "provider_id": "keycloak", "name": "Keycloak", "client_id": "hub", "secret": "s",
-        "settings": {"server_url": "http://127.0.0.1:9/realms/platform"}}]}}
+    settings.SOCIALACCOUNT_PROVIDERS = {
+        "openid_connect": {
+            "APPS": [
+                {
+                    "provider_id": "keycloak",
+                    "name": "Keycloak",
+                    "client_id": "hub",
+                    "secret": "s",
+                    "settings": {"server_url": "http://127.0.0.1:9/realms/platform"},
+                }
+            ]
+        }
+    }
     settings.HUB_LOCAL_SIGNIN = False
     settings.HUB_LOCAL_SIGNUP = True
 
@@ -176,14 +201,21 @@ def test_oidc_only_mode_refuses_password_sign_in_and_sign_up(client, make_user, 
     assert response.status_code == 200
     assert "Sign-in with a hub password is turned off" in response.content.decode()
     assert "_auth_user_id" not in client.session
-    response = client.post("/accounts/signup/", {
-        "email": "new@example.com", "username": "newbie", "password1": "a-long-pass-phrase-1",
-        "password2": "a-long-pass-phrase-1"})
+    response = client.post(
+        "/accounts/signup/",
+        {
+            "email": "new@example.com",
+            "username": "newbie",
+            "password1": "a-long-pass-phrase-1",
+            "password2": "a-long-pass-phrase-1",
+        },
+    )
     assert not User.objects.filter(username="newbie").exists()
 
 
-def test_password_sign_in_works_with_oidc_when_not_turned_off(client, make_user, settings,
-                                                              oidc_only):
+def test_password_sign_in_works_with_oidc_when_not_turned_off(
+    client, make_user, settings, oidc_only
+):
     settings.HUB_LOCAL_SIGNIN = True
     make_user("member")
     response = client.post("/accounts/login/", {"login": "member", "password": "pw-member"})

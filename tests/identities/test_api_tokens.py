@@ -140,8 +140,7 @@ def test_nobody_revokes_someone_elses_token(client, world, who):
     api_token, token = services.api_token_create(user=world.users["member"], name="ci")
     events = AuditEvent.objects.count()
     client.force_login(world.users[who])
-    response = client.post(reverse("identities:api-token-revoke", args=[api_token.pk]),
-                           follow=True)
+    response = client.post(reverse("identities:api-token-revoke", args=[api_token.pk]), follow=True)
     assert_shows(response, "No such token.")
     api_token.refresh_from_db()
     assert api_token.revoked_at is None
@@ -155,8 +154,7 @@ def test_revoking_twice_or_a_missing_token(client, world):
     revoked_at = ApiToken.objects.get().revoked_at
     client.force_login(world.users["member"])
     for token_id in (api_token.pk, api_token.pk + 1000):
-        response = client.post(reverse("identities:api-token-revoke", args=[token_id]),
-                               follow=True)
+        response = client.post(reverse("identities:api-token-revoke", args=[token_id]), follow=True)
         assert_shows(response, "No such token.")
     assert ApiToken.objects.get().revoked_at == revoked_at
 
@@ -168,12 +166,28 @@ def test_token_changes_are_audited(client, world):
     api_token = ApiToken.objects.get()
     client.post(reverse("identities:api-token-revoke", args=[api_token.pk]))
     events = list(AuditEvent.objects.order_by("pk"))
-    assert [(e.action, e.actor, e.target_type, e.target_id, e.target_repr, e.project_id,
-             e.detail) for e in events] == [
-        ("api_token.created", member, "apitoken", str(api_token.pk), str(api_token), None,
-         {"name": "drone-ci"}),
-        ("api_token.revoked", member, "apitoken", str(api_token.pk), str(api_token), None,
-         {"name": "drone-ci"}),
+    assert [
+        (e.action, e.actor, e.target_type, e.target_id, e.target_repr, e.project_id, e.detail)
+        for e in events
+    ] == [
+        (
+            "api_token.created",
+            member,
+            "apitoken",
+            str(api_token.pk),
+            str(api_token),
+            None,
+            {"name": "drone-ci"},
+        ),
+        (
+            "api_token.revoked",
+            member,
+            "apitoken",
+            str(api_token.pk),
+            str(api_token),
+            None,
+            {"name": "drone-ci"},
+        ),
     ]
     assert api_token.prefix in events[0].target_repr
 
@@ -182,4 +196,7 @@ def test_command_token_creation_is_audited(world):
     run_command("member", "--name", "cli")
     event = AuditEvent.objects.get()
     assert (event.action, event.actor, event.detail) == (
-        "api_token.created", world.users["member"], {"name": "cli"})
+        "api_token.created",
+        world.users["member"],
+        {"name": "cli"},
+    )

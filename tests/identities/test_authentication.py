@@ -68,10 +68,17 @@ def test_wrong_secret_with_a_real_prefix_fails(world, issued):
         authenticate(f"Token {forged}")
 
 
-@pytest.mark.parametrize("value", [
-    "not-a-token", "hub_", "hub__secret", "hub_abc_", "other_abcdef012345_secret",
-    "hub_000000000000_unknownprefix",
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "not-a-token",
+        "hub_",
+        "hub__secret",
+        "hub_abc_",
+        "other_abcdef012345_secret",
+        "hub_000000000000_unknownprefix",
+    ],
+)
 def test_malformed_or_unknown_tokens_fail(world, issued, value):
     with pytest.raises(exceptions.AuthenticationFailed, match="Invalid or revoked token."):
         authenticate(f"Token {value}")

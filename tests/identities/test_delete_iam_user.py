@@ -10,7 +10,6 @@ from celery import signals
 from identities import services
 from identities.iam import IAM_PATH
 from tests.access_helpers import converging, iam_users, own_client
-from tests.docker_repos.conftest import boto_events  # noqa: F401 - the fixture
 from tests.docker_repos.support import aws_error
 
 NAME = "hub-robot-gone"
@@ -63,7 +62,8 @@ def delete(capture):
 
 
 def test_a_throttled_deletion_is_retried_by_celery_and_succeeds(
-        db, hub_user, boto_events, retries, django_capture_on_commit_callbacks):  # noqa: F811
+    db, hub_user, boto_events, retries, django_capture_on_commit_callbacks
+):  # noqa: F811
     answer = Answer(throttled, times=2)
     boto_events.register("before-call.iam.DeleteUser", answer)
 
@@ -76,8 +76,14 @@ def test_a_throttled_deletion_is_retried_by_celery_and_succeeds(
 
 @pytest.mark.parametrize("limit", [0, 2])
 def test_retries_stop_at_the_hubs_limit_not_a_number_of_the_tasks_own(
-        db, hub_user, boto_events, retries, settings, limit,  # noqa: F811
-        django_capture_on_commit_callbacks):
+    db,
+    hub_user,
+    boto_events,
+    retries,
+    settings,
+    limit,  # noqa: F811
+    django_capture_on_commit_callbacks,
+):
     settings.HUB_TASK_MAX_RETRIES = limit
     answer = Answer(throttled)
     boto_events.register("before-call.iam.DeleteUser", answer)
@@ -90,8 +96,13 @@ def test_retries_stop_at_the_hubs_limit_not_a_number_of_the_tasks_own(
 
 
 def test_a_permanent_failure_is_logged_for_the_operators_without_retrying(
-        db, hub_user, boto_events, retries, caplog,  # noqa: F811
-        django_capture_on_commit_callbacks):
+    db,
+    hub_user,
+    boto_events,
+    retries,
+    caplog,  # noqa: F811
+    django_capture_on_commit_callbacks,
+):
     answer = Answer(denied)
     boto_events.register("before-call.iam.DeleteUser", answer)
 
@@ -102,4 +113,5 @@ def test_a_permanent_failure_is_logged_for_the_operators_without_retrying(
     assert retries == []
     assert [r.getMessage() for r in caplog.records if r.name == "identities.tasks"] == [
         f"Could not delete IAM user {NAME}: AWS denied the hub permission to delete IAM user "
-        f"{NAME} (AccessDenied): an operator must check the hub's IAM policy"]
+        f"{NAME} (AccessDenied): an operator must check the hub's IAM policy"
+    ]

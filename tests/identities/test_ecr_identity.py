@@ -16,11 +16,14 @@ from identities.models import EcrIdentity, identity_iam_username
 from tests.access_helpers import converging, iam_keys, iam_users, own_client, send_enqueued
 
 
-@pytest.mark.parametrize(("username", "expected"), [
-    ("alice", "hub-user-alice"),
-    ("alice.smith@example.com", "hub-user-alice.smith@example.com"),
-    ("a_b-c+d", "hub-user-a_b-c+d"),
-])
+@pytest.mark.parametrize(
+    ("username", "expected"),
+    [
+        ("alice", "hub-user-alice"),
+        ("alice.smith@example.com", "hub-user-alice.smith@example.com"),
+        ("a_b-c+d", "hub-user-a_b-c+d"),
+    ],
+)
 def test_iam_user_names_keep_usernames_iam_allows(username, expected):
     assert identity_iam_username(username) == expected
 
@@ -55,8 +58,9 @@ def identity(person, aws, django_capture_on_commit_callbacks) -> EcrIdentity:
     return identity
 
 
-def test_requesting_creates_a_pending_identity_and_its_task(person, db,
-                                                           django_capture_on_commit_callbacks):
+def test_requesting_creates_a_pending_identity_and_its_task(
+    person, db, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         identity = services.ecr_identity_request(user=person)
     assert identity.status == Status.PENDING and identity.iam_username == "hub-user-member"
@@ -74,8 +78,9 @@ def test_the_identity_is_an_iam_user_allowed_only_to_log_in(identity):
     assert user["Path"] == IAM_PATH and identity.iam_arn == user["Arn"]
     tags = {t["Key"]: t["Value"] for t in iam.list_user_tags(UserName="hub-user-member")["Tags"]}
     assert tags == {"managed-by": "platform-hub", "hub-kind": "person", "hub-username": "member"}
-    document = iam.get_user_policy(UserName="hub-user-member",
-                                   PolicyName=LOGIN_POLICY_NAME)["PolicyDocument"]
+    document = iam.get_user_policy(UserName="hub-user-member", PolicyName=LOGIN_POLICY_NAME)[
+        "PolicyDocument"
+    ]
     document = json.loads(document) if isinstance(document, str) else document
     assert document == LOGIN_POLICY
     assert iam_keys("hub-user-member") == [identity.access_key_id]
@@ -83,8 +88,10 @@ def test_the_identity_is_an_iam_user_allowed_only_to_log_in(identity):
 
 def test_only_the_owner_reveals_and_it_is_audited(identity, person, world):
     key_id, secret = services.ecr_identity_reveal(user=person)
-    assert (key_id, secret) == (identity.access_key_id,
-                                decrypt(identity.secret_access_key_encrypted))
+    assert (key_id, secret) == (
+        identity.access_key_id,
+        decrypt(identity.secret_access_key_encrypted),
+    )
     event = AuditEvent.objects.get(action="ecr_identity.credentials_revealed")
     assert event.actor == person and secret not in json.dumps(event.detail)
     # Everyone else only ever reaches their own (missing) identity.
@@ -99,7 +106,8 @@ def test_pending_credentials_are_not_revealed(person, db):
 
 
 def test_rotation_deletes_the_old_key_and_stores_the_new_one(
-        identity, person, django_capture_on_commit_callbacks):
+    identity, person, django_capture_on_commit_callbacks
+):
     old_key, old_secret = services.ecr_identity_reveal(user=person)
     with converging(django_capture_on_commit_callbacks):
         services.ecr_identity_rotate(user=person)
@@ -117,8 +125,9 @@ def test_only_active_credentials_are_rotated(person, db):
         services.ecr_identity_rotate(user=person)
 
 
-def test_deactivating_the_account_deletes_its_keys(identity, person,
-                                                  django_capture_on_commit_callbacks):
+def test_deactivating_the_account_deletes_its_keys(
+    identity, person, django_capture_on_commit_callbacks
+):
     with converging(django_capture_on_commit_callbacks):
         person.is_active = False
         person.save()  # as the admin's "active" checkbox does
@@ -136,8 +145,7 @@ def test_deactivating_the_account_deletes_its_keys(identity, person,
     assert callbacks == []
 
 
-def test_a_deactivated_account_gets_no_credentials(person, aws,
-                                                  django_capture_on_commit_callbacks):
+def test_a_deactivated_account_gets_no_credentials(person, aws, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False) as sent:
         identity = services.ecr_identity_request(user=person)
     type(person).objects.filter(pk=person.pk).update(is_active=False)
@@ -147,8 +155,9 @@ def test_a_deactivated_account_gets_no_credentials(person, aws,
     assert iam_users() == set()
 
 
-def test_a_reactivated_account_gets_new_keys_on_retry(identity, person,
-                                                      django_capture_on_commit_callbacks):
+def test_a_reactivated_account_gets_new_keys_on_retry(
+    identity, person, django_capture_on_commit_callbacks
+):
     with converging(django_capture_on_commit_callbacks):
         person.is_active = False
         person.save()
@@ -161,8 +170,7 @@ def test_a_reactivated_account_gets_new_keys_on_retry(identity, person,
     assert iam_keys("hub-user-member") == [identity.access_key_id]
 
 
-def test_a_deleted_person_leaves_no_iam_user(identity, person,
-                                             django_capture_on_commit_callbacks):
+def test_a_deleted_person_leaves_no_iam_user(identity, person, django_capture_on_commit_callbacks):
     with converging(django_capture_on_commit_callbacks):
         person.delete()
     assert iam_users() == set()

@@ -31,8 +31,10 @@ def test_without_credentials_the_page_offers_to_create_them(world, client, aws):
     assert "eu-west-2" in body and REGISTRY in body
     assert "aws configure --profile acp-ecr" in body
     assert "export AWS_PROFILE=acp-ecr" in body
-    assert (f"aws ecr get-login-password --region eu-west-2 | docker login --username AWS "
-            f"--password-stdin {REGISTRY}") in body
+    assert (
+        f"aws ecr get-login-password --region eu-west-2 | docker login --username AWS "
+        f"--password-stdin {REGISTRY}"
+    ) in body
 
 
 def test_create_my_credentials(world, client, django_capture_on_commit_callbacks):
@@ -45,13 +47,14 @@ def test_create_my_credentials(world, client, django_capture_on_commit_callbacks
     body = page(client.get(PAGE))
     # Pending: the identity part refreshes itself, 204 (nothing swapped) while unchanged.
     poll = live_polls(body)["ecr-identity"]
-    assert poll == f'{reverse("identities:ecr-status")}?v={live.version_of(identity)}'
+    assert poll == f"{reverse('identities:ecr-status')}?v={live.version_of(identity)}"
     assert client.get(poll).status_code == 204
     assert "hub-user-member" in body
     # The notice waits for it: it goes once the identity has settled (hub.js).
     assert 'data-until-settled="#ecr-identity"' in body
-    EcrIdentity.objects.filter(pk=identity.pk).update(status=Status.FAILED,
-                                                      updated_at=timezone.now())
+    EcrIdentity.objects.filter(pk=identity.pk).update(
+        status=Status.FAILED, updated_at=timezone.now()
+    )
     settled = client.get(poll)
     assert settled.status_code == 200 and live_polls(page(settled)) == {}
 
@@ -98,8 +101,11 @@ def test_reveal_shows_the_secret_once_uncached_and_audited(world, client, aws):
 def test_nobody_sees_another_persons_identity(world, client, viewer, aws):
     theirs = fake_identity(world.users["member"], secret=SECRET)
     client.force_login(world.users[viewer])
-    for response in (client.get(PAGE), client.get(reverse("identities:ecr-status")),
-                     client.post(reverse("identities:ecr-reveal"), follow=True)):
+    for response in (
+        client.get(PAGE),
+        client.get(reverse("identities:ecr-status")),
+        client.post(reverse("identities:ecr-reveal"), follow=True),
+    ):
         body = shown_page(response)  # their own Connected Identities, with none yet
         assert "You have no ECR credentials yet." in body
         assert theirs.access_key_id not in body and SECRET not in body

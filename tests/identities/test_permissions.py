@@ -21,8 +21,13 @@ CASES = [
     Case("identities:api-tokens", everyone(CREATED), method="post", data={"name": "drone-ci"}),
     Case("identities:api-token-revoke", everyone(DONE), kwargs=own_token, method="post"),
     # Someone else's token: refused with a "no such token" message, nothing changed.
-    Case("identities:api-token-revoke", everyone(REFUSED) | {"member": DONE},
-         kwargs=members_token, method="post", label="member's token"),
+    Case(
+        "identities:api-token-revoke",
+        everyone(REFUSED) | {"member": DONE},
+        kwargs=members_token,
+        method="post",
+        label="member's token",
+    ),
 ]
 
 

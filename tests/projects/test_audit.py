@@ -32,50 +32,121 @@ def member_of_acp(world):
 # project, detail))  -- target and project are resolved against the world after the request.
 CHANGES = {
     "project create": (
-        "hub_admin", "projects:create", [],
+        "hub_admin",
+        "projects:create",
+        [],
         {"shortname": "acme", "name": "Acme", "repo_management": "admins", "admin": "member"},
-        [("project.created", "project", "acme", "acme",
-          {"name": "Acme", "repo_management": "admins"}),
-         ("membership.added", "membership", "member in acme (admin)", "acme",
-          {"user": "member", "role": "admin"})],
+        [
+            (
+                "project.created",
+                "project",
+                "acme",
+                "acme",
+                {"name": "Acme", "repo_management": "admins"},
+            ),
+            (
+                "membership.added",
+                "membership",
+                "member in acme (admin)",
+                "acme",
+                {"user": "member", "role": "admin"},
+            ),
+        ],
     ),
     "project update": (
-        "project_admin", "projects:settings", ["acp"],
+        "project_admin",
+        "projects:settings",
+        ["acp"],
         {"name": "ACP", "description": "Access control", "repo_management": "admins"},
-        [("project.updated", "project", "acp", "acp",
-          {"description": {"from": "", "to": "Access control"},
-           "repo_management": {"from": "members", "to": "admins"}})],
+        [
+            (
+                "project.updated",
+                "project",
+                "acp",
+                "acp",
+                {
+                    "description": {"from": "", "to": "Access control"},
+                    "repo_management": {"from": "members", "to": "admins"},
+                },
+            )
+        ],
     ),
     "member add": (
-        "project_admin", "projects:member-add", ["acp"], {"user": "outsider", "role": "member"},
-        [("membership.added", "membership", "outsider in acp (member)", "acp",
-          {"user": "outsider", "role": "member"})],
+        "project_admin",
+        "projects:member-add",
+        ["acp"],
+        {"user": "outsider", "role": "member"},
+        [
+            (
+                "membership.added",
+                "membership",
+                "outsider in acp (member)",
+                "acp",
+                {"user": "outsider", "role": "member"},
+            )
+        ],
     ),
     "member role change": (
-        "hub_admin", "projects:member-role", ["acp", "member"], {"role": "admin"},
-        [("membership.role_changed", "membership", "member in acp (admin)", "acp",
-          {"user": "member", "from": "member", "to": "admin"})],
+        "hub_admin",
+        "projects:member-role",
+        ["acp", "member"],
+        {"role": "admin"},
+        [
+            (
+                "membership.role_changed",
+                "membership",
+                "member in acp (admin)",
+                "acp",
+                {"user": "member", "from": "member", "to": "admin"},
+            )
+        ],
     ),
     "member remove": (
-        "project_admin", "projects:member-remove", ["acp", "member"], {},
-        [("membership.removed", "membership", "member in acp (member)", "acp",
-          {"user": "member", "role": "member"})],
+        "project_admin",
+        "projects:member-remove",
+        ["acp", "member"],
+        {},
+        [
+            (
+                "membership.removed",
+                "membership",
+                "member in acp (member)",
+                "acp",
+                {"user": "member", "role": "member"},
+            )
+        ],
     ),
     "service create": (
-        "project_admin", "projects:services", ["acp"], {"name": "billing", "description": ""},
+        "project_admin",
+        "projects:services",
+        ["acp"],
+        {"name": "billing", "description": ""},
         [("service.created", "service", "acp/billing", "acp", {"name": "billing"})],
     ),
     "service update": (
-        "project_admin", "projects:service-edit", ["acp", "SERVICE"],
+        "project_admin",
+        "projects:service-edit",
+        ["acp", "SERVICE"],
         {"name": "hello-world", "description": "Hi"},
-        [("service.updated", "service", "acp/hello-world", "acp",
-          {"name": {"from": "hello-world-app", "to": "hello-world"},
-           "description": {"from": "", "to": "Hi"}})],
+        [
+            (
+                "service.updated",
+                "service",
+                "acp/hello-world",
+                "acp",
+                {
+                    "name": {"from": "hello-world-app", "to": "hello-world"},
+                    "description": {"from": "", "to": "Hi"},
+                },
+            )
+        ],
     ),
     "service delete": (
-        "hub_admin", "projects:service-delete", ["acp", "SERVICE"], {},
-        [("service.deleted", "service", "acp/hello-world-app", "acp",
-          {"name": "hello-world-app"})],
+        "hub_admin",
+        "projects:service-delete",
+        ["acp", "SERVICE"],
+        {},
+        [("service.deleted", "service", "acp/hello-world-app", "acp", {"name": "hello-world-app"})],
     ),
 }
 
@@ -94,7 +165,8 @@ def test_every_change_writes_an_audit_event(client, world, change):
     events = new_events(since)
     assert [e.action for e in events] == [action for action, *_ in expected]
     for event, (_action, target_type, target_repr, project, detail) in zip(
-            events, expected, strict=True):
+        events, expected, strict=True
+    ):
         assert event.actor == actor
         assert event.actor_username == actor.username
         assert event.target_type == target_type
@@ -110,8 +182,9 @@ def test_event_targets_point_at_the_changed_rows(client, world):
     client.force_login(world.users["project_admin"])
     since = last_event_id()
     client.post(reverse("projects:services", args=["acp"]), {"name": "billing"})
-    client.post(reverse("projects:member-add", args=["acp"]),
-                {"user": "outsider", "role": "member"})
+    client.post(
+        reverse("projects:member-add", args=["acp"]), {"user": "outsider", "role": "member"}
+    )
     service_event, member_event = new_events(since)
     assert service_event.target_id == str(Service.objects.get(name="billing").pk)
     membership = Membership.objects.get(user=world.users["non_member"])
@@ -123,25 +196,36 @@ def test_refused_and_unchanged_actions_write_no_event(client, world):
     since = last_event_id()
     statuses = [
         # Nothing to change.
-        client.post(reverse("projects:settings", args=["acp"]),
-                    {"name": "ACP", "description": "", "repo_management": "members"}),
+        client.post(
+            reverse("projects:settings", args=["acp"]),
+            {"name": "ACP", "description": "", "repo_management": "members"},
+        ),
         client.post(reverse("projects:member-role", args=["acp", "member"]), {"role": "member"}),
-        client.post(reverse("projects:service-edit", args=["acp", world.service.pk]),
-                    {"name": "hello-world-app", "description": ""}),
+        client.post(
+            reverse("projects:service-edit", args=["acp", world.service.pk]),
+            {"name": "hello-world-app", "description": ""},
+        ),
         # Refused.
         client.post(reverse("projects:member-remove", args=["acp", "padmin"])),
         client.post(reverse("projects:services", args=["acp"]), {"name": "hello-world-app"}),
     ]
     client.force_login(world.users["member"])
-    statuses.append(client.post(reverse("projects:member-add", args=["acp"]),
-                                {"user": "outsider", "role": "member"}))
+    statuses.append(
+        client.post(
+            reverse("projects:member-add", args=["acp"]), {"user": "outsider", "role": "member"}
+        )
+    )
     assert [r.status_code for r in statuses] == [302, 302, 302, 302, 400, 403]
     assert new_events(since) == []
 
 
 def test_the_event_survives_the_actor_and_the_target(world):
-    services.membership_add(actor=world.users["project_admin"], project=world.project,
-                            user=world.users["non_member"], role=Role.MEMBER)
+    services.membership_add(
+        actor=world.users["project_admin"],
+        project=world.project,
+        user=world.users["non_member"],
+        role=Role.MEMBER,
+    )
     event = AuditEvent.objects.get(action="membership.added")
     world.users["project_admin"].delete()
     world.users["non_member"].delete()
@@ -158,12 +242,15 @@ def test_the_event_survives_the_actor_and_the_target(world):
 @pytest.fixture
 def history(world):
     """A few changes in acp by its admin and one in the other project."""
-    services.service_create(actor=world.users["project_admin"], project=world.project,
-                            name="billing-api")
-    services.membership_add(actor=world.users["project_admin"], project=world.project,
-                            user="outsider")
-    services.service_create(actor=world.users["other_admin"], project=world.other,
-                            name="secret-thing")
+    services.service_create(
+        actor=world.users["project_admin"], project=world.project, name="billing-api"
+    )
+    services.membership_add(
+        actor=world.users["project_admin"], project=world.project, user="outsider"
+    )
+    services.service_create(
+        actor=world.users["other_admin"], project=world.other, name="secret-thing"
+    )
     return world
 
 
@@ -179,13 +266,15 @@ def test_project_admins_see_the_activity(client, history, role):
     assert "service.created" not in body.replace('data-action="service.created"', "")
     # Another project's events are not shown.
     assert "secret-thing" not in body
-    assert [e.action for e in response.context["events"]] == [
-        "membership.added", "service.created"]
+    assert [e.action for e in response.context["events"]] == ["membership.added", "service.created"]
 
 
 def test_activity_filters_by_person_object_and_kind_in_words(client, history):
-    services.service_update(actor=history.users["hub_admin"], service=history.service,
-                            description="Renamed by the hub admin")
+    services.service_update(
+        actor=history.users["hub_admin"],
+        service=history.service,
+        description="Renamed by the hub admin",
+    )
     client.force_login(history.users["project_admin"])
     url = reverse("projects:activity", args=["acp"])
     body = page(client.get(url))
@@ -201,8 +290,13 @@ def test_activity_filters_by_person_object_and_kind_in_words(client, history):
     assert actions(person="padmin") == ["membership.added", "service.created"]
     assert actions(person="padmin", object="service", kind="requested") == ["service.created"]
     assert "The hub itself" not in body  # offered once the hub did something here
-    audit(actor=None, action="reconcile.error", target=history.service,
-          project=history.project, detail={"object": "acp/billing-api", "reason": "x"})
+    audit(
+        actor=None,
+        action="reconcile.error",
+        target=history.service,
+        project=history.project,
+        detail={"object": "acp/billing-api", "reason": "x"},
+    )
     assert actions(person="(hub)") == ["reconcile.error"]
     # A value the filter does not offer (e.g. an old action-code prefix) narrows nothing.
     assert len(actions(kind="service")) == 4

@@ -33,11 +33,17 @@ def seed() -> tuple[str, dict[str, str]]:
 
 def demo_state():
     return {
-        "users": list(User.objects.order_by("username").values_list(
-            "pk", "username", "email", "is_staff", "is_superuser", "password")),
+        "users": list(
+            User.objects.order_by("username").values_list(
+                "pk", "username", "email", "is_staff", "is_superuser", "password"
+            )
+        ),
         "projects": list(Project.objects.values_list("pk", "shortname", "name")),
-        "memberships": list(Membership.objects.order_by("pk").values_list(
-            "pk", "project__shortname", "user__username", "role")),
+        "memberships": list(
+            Membership.objects.order_by("pk").values_list(
+                "pk", "project__shortname", "user__username", "role"
+            )
+        ),
         "services": list(Service.objects.values_list("pk", "project__shortname", "name")),
     }
 
@@ -49,7 +55,9 @@ def test_seed_creates_the_demo(db, var_dir):
     assert (developer.is_staff, developer.is_superuser) == (False, False)
     project = Project.objects.get(shortname="demo")
     assert set(project.memberships.values_list("user__username", "role")) == {
-        ("admin", Role.ADMIN), ("developer", Role.MEMBER)}
+        ("admin", Role.ADMIN),
+        ("developer", Role.MEMBER),
+    }
     assert list(project.services.values_list("name", flat=True)) == ["hello-world-app"]
     assert printed.keys() == {"admin", "developer"}
     assert printed["admin"] != printed["developer"]
@@ -62,12 +70,14 @@ def test_printed_passwords_authenticate(client, db, var_dir):
         assert authenticate(username=username, password=password) is not None, username
         assert authenticate(username=username, password=password + "x") is None
     # Through the real sign-in form, as a person following `make run`'s output would.
-    response = client.post(reverse("account_login"),
-                           {"login": "developer", "password": printed["developer"]})
+    response = client.post(
+        reverse("account_login"), {"login": "developer", "password": printed["developer"]}
+    )
     assert response.status_code == 302
     assert response["Location"] == reverse("projects:list")
     assert [p.shortname for p in client.get(reverse("projects:list")).context["projects"]] == [
-        "demo"]
+        "demo"
+    ]
 
 
 def test_seeding_twice_keeps_the_data_and_prints_the_same_passwords(db, var_dir):
@@ -115,8 +125,11 @@ def test_seeding_goes_through_the_services_and_twice_records_nothing_more(db, va
     """Made like any project (validated, audited: the admin's own project with its first
     admin), and a second run finds everything there."""
     seed()
-    actions = list(AuditEvent.objects.order_by("pk").values_list(
-        "action", "actor_username", "project_shortname", "target_repr"))
+    actions = list(
+        AuditEvent.objects.order_by("pk").values_list(
+            "action", "actor_username", "project_shortname", "target_repr"
+        )
+    )
     assert actions == [
         ("project.created", "admin", "demo", "demo"),
         ("membership.added", "admin", "demo", "admin in demo (admin)"),

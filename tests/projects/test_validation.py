@@ -65,9 +65,14 @@ def message_after_redirect(client, response) -> str:
 def test_project_create_refuses_bad_shortname(client, world, unchanged, shortname, message):
     signed_in(client, world.users["hub_admin"])
     with unchanged():
-        response = client.post(reverse("projects:create"), {
-            "shortname": shortname, "name": "Acme", "repo_management": "members",
-        })
+        response = client.post(
+            reverse("projects:create"),
+            {
+                "shortname": shortname,
+                "name": "Acme",
+                "repo_management": "members",
+            },
+        )
     assert response.status_code == 400
     assert_shows(response, message)
 
@@ -76,8 +81,7 @@ def test_project_create_refuses_bad_shortname(client, world, unchanged, shortnam
 def test_project_create_service_refuses_bad_shortname(world, unchanged, shortname):
     """The service (which the API calls too) refuses them with a message on the field."""
     with unchanged(), pytest.raises(InvalidInput) as raised:
-        services.project_create(actor=world.users["hub_admin"], shortname=shortname,
-                                name="Acme")
+        services.project_create(actor=world.users["hub_admin"], shortname=shortname, name="Acme")
     assert raised.value.fields["shortname"]
     assert raised.value.message
 
@@ -91,9 +95,14 @@ def test_project_create_service_refuses_a_duplicate_as_a_conflict(world, unchang
 @pytest.mark.parametrize("shortname", ["ab", "a" * 30, "a1-b2", "team-42"])
 def test_project_create_accepts_good_shortnames(client, world, shortname):
     signed_in(client, world.users["hub_admin"])
-    response = client.post(reverse("projects:create"), {
-        "shortname": shortname, "name": "Acme", "repo_management": "members",
-    })
+    response = client.post(
+        reverse("projects:create"),
+        {
+            "shortname": shortname,
+            "name": "Acme",
+            "repo_management": "members",
+        },
+    )
     assert response.status_code == 302
     assert response["Location"] == reverse("projects:detail", args=[shortname])
     assert Project.objects.filter(shortname=shortname).exists()
@@ -101,10 +110,15 @@ def test_project_create_accepts_good_shortnames(client, world, shortname):
 
 def test_project_create_with_a_first_admin(client, world):
     signed_in(client, world.users["hub_admin"])
-    response = client.post(reverse("projects:create"), {
-        "shortname": "acme", "name": "Acme", "repo_management": "admins",
-        "admin": "OUTSIDER@example.com",
-    })
+    response = client.post(
+        reverse("projects:create"),
+        {
+            "shortname": "acme",
+            "name": "Acme",
+            "repo_management": "admins",
+            "admin": "OUTSIDER@example.com",
+        },
+    )
     assert response.status_code == 302
     project = Project.objects.get(shortname="acme")
     assert project.repo_management == "admins"
@@ -116,10 +130,15 @@ def test_project_create_with_a_first_admin(client, world):
 def test_project_create_with_an_unknown_first_admin_creates_nothing(client, world, unchanged):
     signed_in(client, world.users["hub_admin"])
     with unchanged():
-        response = client.post(reverse("projects:create"), {
-            "shortname": "acme", "name": "Acme", "repo_management": "members",
-            "admin": "ghost",
-        })
+        response = client.post(
+            reverse("projects:create"),
+            {
+                "shortname": "acme",
+                "name": "Acme",
+                "repo_management": "members",
+                "admin": "ghost",
+            },
+        )
     assert response.status_code == 400
     assert_shows(response, "No active user 'ghost' exists in the hub.")
 
@@ -127,23 +146,28 @@ def test_project_create_with_an_unknown_first_admin_creates_nothing(client, worl
 def test_project_create_needs_a_name(client, world, unchanged):
     signed_in(client, world.users["hub_admin"])
     with unchanged():
-        response = client.post(reverse("projects:create"), {
-            "shortname": "acme", "name": "", "repo_management": "members",
-        })
+        response = client.post(
+            reverse("projects:create"),
+            {
+                "shortname": "acme",
+                "name": "",
+                "repo_management": "members",
+            },
+        )
     assert response.status_code == 400
     assert_shows(response, "This field is required.")
 
 
 def test_only_hub_admins_create_projects_in_the_service(world, unchanged):
     with unchanged(), pytest.raises(NotAllowed):
-        services.project_create(actor=world.users["project_admin"], shortname="acme",
-                                name="Acme")
+        services.project_create(actor=world.users["project_admin"], shortname="acme", name="Acme")
 
 
 def test_shortname_cannot_change(world):
     with pytest.raises(InvalidInput, match="Cannot change: shortname"):
-        services.project_update(actor=world.users["hub_admin"], project=world.project,
-                                shortname="renamed")
+        services.project_update(
+            actor=world.users["hub_admin"], project=world.project, shortname="renamed"
+        )
     assert Project.objects.filter(shortname="acp").exists()
 
 
@@ -157,22 +181,35 @@ def assert_refused_to_the_overview(response) -> None:
 def test_project_settings_refuse_an_unknown_repo_management(client, world, unchanged):
     signed_in(client, world.users["project_admin"])
     with unchanged():
-        response = client.post(reverse("projects:settings", args=["acp"]), {
-            "name": "ACP", "repo_management": "everyone",
-        }, follow=True)
+        response = client.post(
+            reverse("projects:settings", args=["acp"]),
+            {
+                "name": "ACP",
+                "repo_management": "everyone",
+            },
+            follow=True,
+        )
     assert_refused_to_the_overview(response)
     assert_shows(response, "Select a valid choice. everyone is not one of the available choices.")
 
 
 def test_project_settings_save(client, world):
     signed_in(client, world.users["project_admin"])
-    response = client.post(reverse("projects:settings", args=["acp"]), {
-        "name": "Access Control", "description": "Gatekeeping", "repo_management": "admins",
-    })
+    response = client.post(
+        reverse("projects:settings", args=["acp"]),
+        {
+            "name": "Access Control",
+            "description": "Gatekeeping",
+            "repo_management": "admins",
+        },
+    )
     assert response.status_code == 302
     world.project.refresh_from_db()
     assert (world.project.name, world.project.description, world.project.repo_management) == (
-        "Access Control", "Gatekeeping", "admins")
+        "Access Control",
+        "Gatekeeping",
+        "admins",
+    )
 
 
 # --- Services -------------------------------------------------------------------------
@@ -181,8 +218,10 @@ def test_project_settings_save(client, world):
 def test_duplicate_service_name_is_refused(client, world, unchanged):
     signed_in(client, world.users["project_admin"])
     with unchanged():
-        response = client.post(reverse("projects:services", args=["acp"]),
-                               {"name": "hello-world-app", "description": "again"})
+        response = client.post(
+            reverse("projects:services", args=["acp"]),
+            {"name": "hello-world-app", "description": "again"},
+        )
     assert response.status_code == 400
     assert_shows(response, "This project already has a service with this name.")
 
@@ -196,16 +235,18 @@ def test_service_names_are_unique_ignoring_case(world):
 def test_uppercase_service_name_is_refused_with_the_rule(client, world, unchanged):
     signed_in(client, world.users["project_admin"])
     with unchanged():
-        response = client.post(reverse("projects:services", args=["acp"]),
-                               {"name": "HELLO-WORLD-APP"})
+        response = client.post(
+            reverse("projects:services", args=["acp"]), {"name": "HELLO-WORLD-APP"}
+        )
     assert response.status_code == 400
     assert_shows(response, "Use lowercase letters and digits, separated by single '.', '_' or '-'.")
 
 
 def test_same_service_name_is_fine_in_another_project(client, world):
     signed_in(client, world.users["other_admin"])
-    response = client.post(reverse("projects:services", args=["other"]),
-                           {"name": "hello-world-app"})
+    response = client.post(
+        reverse("projects:services", args=["other"]), {"name": "hello-world-app"}
+    )
     assert response.status_code == 302
     assert Service.objects.filter(name="hello-world-app").count() == 2
     assert Service.objects.filter(project=world.other, name="hello-world-app").exists()
@@ -240,11 +281,13 @@ def test_deleting_a_service_with_repositories_is_refused(client, world, unchange
     DockerRepo.objects.create(project=world.project, service=world.service, name="web")
     signed_in(client, world.users["project_admin"])
     with unchanged():
-        response = client.post(
-            reverse("projects:service-delete", args=["acp", world.service.pk]))
+        response = client.post(reverse("projects:service-delete", args=["acp", world.service.pk]))
     shown = message_after_redirect(client, response)
-    assert_shows(shown, "Service 'hello-world-app' still has 1 Docker repository. Delete them "
-                 "first, so no ECR repository is left behind.")
+    assert_shows(
+        shown,
+        "Service 'hello-world-app' still has 1 Docker repository. Delete them "
+        "first, so no ECR repository is left behind.",
+    )
 
 
 def test_service_layer_refuses_deleting_a_service_with_repositories(world, unchanged):
@@ -260,8 +303,11 @@ def test_service_layer_refuses_deleting_a_service_with_repositories(world, uncha
 def test_adding_an_unknown_user_is_refused(client, world, unchanged):
     signed_in(client, world.users["project_admin"])
     with unchanged():
-        response = client.post(reverse("projects:member-add", args=["acp"]),
-                               {"user": "ghost", "role": "member"}, follow=True)
+        response = client.post(
+            reverse("projects:member-add", args=["acp"]),
+            {"user": "ghost", "role": "member"},
+            follow=True,
+        )
     assert_refused_to_the_overview(response)
     assert_shows(response, "No active user 'ghost' exists in the hub.")
 
@@ -271,8 +317,11 @@ def test_adding_an_inactive_user_is_refused(client, world, unchanged):
     world.users["non_member"].save()
     signed_in(client, world.users["project_admin"])
     with unchanged():
-        response = client.post(reverse("projects:member-add", args=["acp"]),
-                               {"user": "outsider", "role": "member"}, follow=True)
+        response = client.post(
+            reverse("projects:member-add", args=["acp"]),
+            {"user": "outsider", "role": "member"},
+            follow=True,
+        )
     assert_refused_to_the_overview(response)
     assert_shows(response, "No active user 'outsider' exists in the hub.")
 
@@ -280,34 +329,46 @@ def test_adding_an_inactive_user_is_refused(client, world, unchanged):
 def test_adding_an_existing_member_is_a_conflict(client, world, unchanged):
     signed_in(client, world.users["project_admin"])
     with unchanged():
-        response = client.post(reverse("projects:member-add", args=["acp"]),
-                               {"user": "member", "role": "admin"}, follow=True)
+        response = client.post(
+            reverse("projects:member-add", args=["acp"]),
+            {"user": "member", "role": "admin"},
+            follow=True,
+        )
     assert_refused_to_the_overview(response)
     assert_shows(response, "member is already a member of acp.")
     with unchanged(), pytest.raises(Conflict):
-        services.membership_add(actor=world.users["project_admin"], project=world.project,
-                                user=world.users["member"])
+        services.membership_add(
+            actor=world.users["project_admin"], project=world.project, user=world.users["member"]
+        )
 
 
 def test_adding_with_an_unknown_role_is_refused(client, world, unchanged):
     signed_in(client, world.users["project_admin"])
     with unchanged():
-        response = client.post(reverse("projects:member-add", args=["acp"]),
-                               {"user": "outsider", "role": "owner"}, follow=True)
+        response = client.post(
+            reverse("projects:member-add", args=["acp"]),
+            {"user": "outsider", "role": "owner"},
+            follow=True,
+        )
     assert_refused_to_the_overview(response)
     assert_shows(response, "Select a valid choice. owner is not one of the available choices.")
     with unchanged(), pytest.raises(InvalidInput, match="Role must be one of"):
-        services.membership_add(actor=world.users["project_admin"], project=world.project,
-                                user="outsider", role="owner")
+        services.membership_add(
+            actor=world.users["project_admin"], project=world.project, user="outsider", role="owner"
+        )
 
 
 def test_adding_by_email_works(client, world):
     signed_in(client, world.users["project_admin"])
-    response = client.post(reverse("projects:member-add", args=["acp"]),
-                           {"user": "Outsider@Example.com", "role": "admin"})
+    response = client.post(
+        reverse("projects:member-add", args=["acp"]),
+        {"user": "Outsider@Example.com", "role": "admin"},
+    )
     assert response.status_code == 302
-    assert Membership.objects.get(project=world.project,
-                                  user=world.users["non_member"]).role == Role.ADMIN
+    assert (
+        Membership.objects.get(project=world.project, user=world.users["non_member"]).role
+        == Role.ADMIN
+    )
 
 
 @pytest.mark.parametrize("actor", ["project_admin", "hub_admin"])
@@ -317,43 +378,52 @@ def test_removing_the_last_project_admin_is_refused(client, world, unchanged, ac
         response = client.post(reverse("projects:member-remove", args=["acp", "padmin"]))
     assert response["Location"] == reverse("projects:detail", args=["acp"])
     shown = message_after_redirect(client, response)
-    assert_shows(shown, "padmin is the last project admin of acp: make someone else an admin "
-                 "first.")
+    assert_shows(
+        shown, "padmin is the last project admin of acp: make someone else an admin first."
+    )
 
 
 @pytest.mark.parametrize("actor", ["project_admin", "hub_admin"])
 def test_demoting_the_last_project_admin_is_refused(client, world, unchanged, actor):
     signed_in(client, world.users[actor])
     with unchanged():
-        response = client.post(reverse("projects:member-role", args=["acp", "padmin"]),
-                               {"role": "member"})
+        response = client.post(
+            reverse("projects:member-role", args=["acp", "padmin"]), {"role": "member"}
+        )
     shown = message_after_redirect(client, response)
-    assert_shows(shown, "padmin is the last project admin of acp: make someone else an admin "
-                 "first.")
+    assert_shows(
+        shown, "padmin is the last project admin of acp: make someone else an admin first."
+    )
 
 
 def test_an_admin_may_step_down_once_there_is_another(client, world):
-    services.membership_change_role(actor=world.users["project_admin"], project=world.project,
-                                    user=world.users["member"], role=Role.ADMIN)
+    services.membership_change_role(
+        actor=world.users["project_admin"],
+        project=world.project,
+        user=world.users["member"],
+        role=Role.ADMIN,
+    )
     signed_in(client, world.users["project_admin"])
-    response = client.post(reverse("projects:member-role", args=["acp", "padmin"]),
-                           {"role": "member"})
+    response = client.post(
+        reverse("projects:member-role", args=["acp", "padmin"]), {"role": "member"}
+    )
     assert response.status_code == 302
     assert Membership.objects.get(user=world.users["project_admin"]).role == Role.MEMBER
     # padmin is no admin any more, so they may not manage members...
-    assert client.post(reverse("projects:member-remove", args=["acp", "member"])
-                       ).status_code == 403
+    assert client.post(reverse("projects:member-remove", args=["acp", "member"])).status_code == 403
     # ...and the new admin may not leave either: they are now the last one.
     with pytest.raises(Conflict, match="member is the last project admin of acp"):
-        services.membership_remove(actor=world.users["hub_admin"], project=world.project,
-                                   user=world.users["member"])
+        services.membership_remove(
+            actor=world.users["hub_admin"], project=world.project, user=world.users["member"]
+        )
 
 
 def test_changing_to_an_unknown_role_is_refused(client, world, unchanged):
     signed_in(client, world.users["project_admin"])
     with unchanged():
-        response = client.post(reverse("projects:member-role", args=["acp", "member"]),
-                               {"role": "owner"})
+        response = client.post(
+            reverse("projects:member-role", args=["acp", "member"]), {"role": "owner"}
+        )
     shown = message_after_redirect(client, response)
     assert_shows(shown, "Select a valid choice. owner is not one of the available choices.")
 
@@ -384,8 +454,9 @@ def test_removing_a_user_who_does_not_exist_is_404(client, world, unchanged):
         ("projects:service-delete", ["acp", "SERVICE"], {}),
     ],
 )
-def test_a_member_trying_an_admin_action_is_told_why(client, world, unchanged, url_name, args,
-                                                    data):
+def test_a_member_trying_an_admin_action_is_told_why(
+    client, world, unchanged, url_name, args, data
+):
     args = [world.service.pk if a == "SERVICE" else a for a in args]
     signed_in(client, world.users["member"])
     with unchanged():
@@ -398,12 +469,13 @@ def test_a_member_trying_an_admin_action_in_the_service_layer(world, unchanged):
     member = world.users["member"]
     with unchanged():
         for call in (
-            lambda: services.membership_add(actor=member, project=world.project,
-                                            user="outsider"),
-            lambda: services.membership_remove(actor=member, project=world.project,
-                                               user=world.users["project_admin"]),
-            lambda: services.membership_change_role(actor=member, project=world.project,
-                                                    user=member, role=Role.ADMIN),
+            lambda: services.membership_add(actor=member, project=world.project, user="outsider"),
+            lambda: services.membership_remove(
+                actor=member, project=world.project, user=world.users["project_admin"]
+            ),
+            lambda: services.membership_change_role(
+                actor=member, project=world.project, user=member, role=Role.ADMIN
+            ),
             lambda: services.project_update(actor=member, project=world.project, name="x"),
             lambda: services.service_create(actor=member, project=world.project, name="x"),
             lambda: services.service_update(actor=member, service=world.service, name="y"),
@@ -427,17 +499,19 @@ def test_a_hidden_project_looks_exactly_like_a_missing_one(client, world):
     assert "ACP" not in body("acp")
 
 
-def test_a_refused_settings_form_lives_at_the_overview_not_the_post_address(client, world,
-                                                                           unchanged):
+def test_a_refused_settings_form_lives_at_the_overview_not_the_post_address(
+    client, world, unchanged
+):
     """Post/redirect/get: the errors are shown by the overview (the form as typed, each
     error at its field), once; the POST-only address opened as a page is the hub's own
     page pointing at the overview, not a blank 405."""
     signed_in(client, world.users["project_admin"])
     overview = reverse("projects:detail", args=["acp"])
     with unchanged():
-        response = client.post(reverse("projects:settings", args=["acp"]),
-                               {"name": "", "description": "Kept as typed",
-                                "repo_management": "admins"})
+        response = client.post(
+            reverse("projects:settings", args=["acp"]),
+            {"name": "", "description": "Kept as typed", "repo_management": "admins"},
+        )
     assert response.status_code == 302 and response["Location"] == overview
     body = page(client.get(overview))
     assert "Kept as typed" in body
@@ -455,12 +529,16 @@ def test_a_refused_settings_form_lives_at_the_overview_not_the_post_address(clie
 
 def test_a_refused_person_keeps_the_services_reason_after_the_redirect(client, world):
     signed_in(client, world.users["project_admin"])
-    response = client.post(reverse("projects:member-add", args=["acp"]),
-                           {"user": "ghost", "role": "admin"}, follow=True)
+    response = client.post(
+        reverse("projects:member-add", args=["acp"]),
+        {"user": "ghost", "role": "admin"},
+        follow=True,
+    )
     assert_refused_to_the_overview(response)
     body = page(response)
-    assert re.search(r'<input type="text" name="user" value="ghost"[^>]*aria-invalid="true"',
-                     body), "the field as typed, marked"
+    assert re.search(
+        r'<input type="text" name="user" value="ghost"[^>]*aria-invalid="true"', body
+    ), "the field as typed, marked"
     assert 'value="admin" selected' in body
 
 
@@ -469,38 +547,50 @@ def test_a_role_changes_only_with_its_save_button(client, world):
     admin): each role has its own Save, and the page's script submits nothing by itself."""
     signed_in(client, world.users["project_admin"])
     body = page(client.get(reverse("projects:detail", args=["acp"])))
-    forms = re.findall(r'<form method="post" action="/projects/acp/members/[^/]+/role/".*?</form>',
-                       body, re.S)
+    forms = re.findall(
+        r'<form method="post" action="/projects/acp/members/[^/]+/role/".*?</form>', body, re.S
+    )
     assert len(forms) == Membership.objects.filter(project=world.project).count()
     for form in forms:
-        assert re.search(r'<button type="submit"[^>]*>Save role<span class="visually-hidden">',
-                         form), form
+        assert re.search(
+            r'<button type="submit"[^>]*>Save role<span class="visually-hidden">', form
+        ), form
         assert "data-autosubmit" not in form and "<noscript>" not in form
     script = open(finders.find("hub/hub.js")).read()
     assert "requestSubmit" not in script and ".submit(" not in script
 
 
-def test_too_long_descriptions_and_names_get_a_clear_error_at_the_field(client, world,
-                                                                       unchanged):
+def test_too_long_descriptions_and_names_get_a_clear_error_at_the_field(client, world, unchanged):
 
     signed_in(client, world.users["project_admin"])
     too_long = "x" * (DESCRIPTION_MAX + 1)
     with unchanged():
-        response = client.post(reverse("projects:services", args=["acp"]),
-                               {"name": "s" * 64, "description": too_long})
-        settings_page = client.post(reverse("projects:settings", args=["acp"]),
-                                    {"name": "ACP", "description": too_long,
-                                     "repo_management": "members"}, follow=True)
+        response = client.post(
+            reverse("projects:services", args=["acp"]), {"name": "s" * 64, "description": too_long}
+        )
+        settings_page = client.post(
+            reverse("projects:settings", args=["acp"]),
+            {"name": "ACP", "description": too_long, "repo_management": "members"},
+            follow=True,
+        )
     assert response.status_code == 400
     body = page(response)
-    assert re.search(rf'<textarea name="description"[^>]*maxlength="{DESCRIPTION_MAX}"'
-                     r'[^>]*aria-invalid="true"', body)
-    assert f"Ensure this value has at most {DESCRIPTION_MAX} characters (it has " \
-           f"{DESCRIPTION_MAX + 1})." in body
+    assert re.search(
+        rf'<textarea name="description"[^>]*maxlength="{DESCRIPTION_MAX}"'
+        r'[^>]*aria-invalid="true"',
+        body,
+    )
+    assert (
+        f"Ensure this value has at most {DESCRIPTION_MAX} characters (it has "
+        f"{DESCRIPTION_MAX + 1})." in body
+    )
     assert "Ensure this value has at most 63 characters (it has 64)." in body
     assert_refused_to_the_overview(settings_page)
-    assert re.search(rf'<textarea name="description"[^>]*maxlength="{DESCRIPTION_MAX}"'
-                     r'[^>]*aria-invalid="true"', page(settings_page))
+    assert re.search(
+        rf'<textarea name="description"[^>]*maxlength="{DESCRIPTION_MAX}"'
+        r'[^>]*aria-invalid="true"',
+        page(settings_page),
+    )
 
 
 def test_delete_service_is_disabled_with_the_reason_while_it_has_repositories(client, world):
@@ -512,8 +602,11 @@ def test_delete_service_is_disabled_with_the_reason_while_it_has_repositories(cl
     body = page(client.get(reverse("projects:services", args=["acp"])))
     busy_delete = reverse("projects:service-delete", args=["acp", world.service.pk])
     assert f'href="{busy_delete}"' not in body, "no way to the delete that is refused"
-    assert re.search(rf'<button type="button" class="button small danger" disabled '
-                     rf'aria-describedby="service-delete-why-{world.service.pk}">', body)
+    assert re.search(
+        rf'<button type="button" class="button small danger" disabled '
+        rf'aria-describedby="service-delete-why-{world.service.pk}">',
+        body,
+    )
     assert "Has 2 Docker repositories: delete them first" in body
     assert f'href="{reverse("projects:service-delete", args=["acp", empty.pk])}"' in body
     # The delete page itself (typed in) says so too, its button disabled.

@@ -25,8 +25,10 @@ DEMO_USERS = (
 
 
 class Command(BaseCommand):
-    help = ("Create the demo data (a hub admin, a plain user, project 'demo' with service "
-            "'hello-world-app') if missing, and print the demo sign-in details.")
+    help = (
+        "Create the demo data (a hub admin, a plain user, project 'demo' with service "
+        "'hello-world-app') if missing, and print the demo sign-in details."
+    )
 
     def handle(self, *args, **options):
         passwords = self._passwords()
@@ -44,7 +46,8 @@ class Command(BaseCommand):
                     # The demo's addresses count as verified (nobody can follow a link to
                     # example.com); an address counts only once verified.
                     EmailAddress.objects.get_or_create(
-                        user=user, email=email, defaults={"verified": True, "primary": True})
+                        user=user, email=email, defaults={"verified": True, "primary": True}
+                    )
                 users[username] = user
                 # A user that existed before (e.g. var/ was wiped but the database kept)
                 # may have another password: never print one that does not work.
@@ -62,14 +65,21 @@ class Command(BaseCommand):
         project = Project.objects.filter(shortname=DEMO_PROJECT).first()
         if project is None:
             project = services.project_create(
-                actor=admin, shortname=DEMO_PROJECT, name="Demo project",
-                description="A project to try the hub with.", admin=admin)
+                actor=admin,
+                shortname=DEMO_PROJECT,
+                name="Demo project",
+                description="A project to try the hub with.",
+                admin=admin,
+            )
         if not Membership.objects.filter(project=project, user=developer).exists():
-            services.membership_add(actor=admin, project=project, user=developer,
-                                    role=Role.MEMBER)
+            services.membership_add(actor=admin, project=project, user=developer, role=Role.MEMBER)
         if not Service.objects.filter(project=project, name=DEMO_SERVICE).exists():
-            services.service_create(actor=admin, project=project, name=DEMO_SERVICE,
-                                    description="The guide's example service.")
+            services.service_create(
+                actor=admin,
+                project=project,
+                name=DEMO_SERVICE,
+                description="The guide's example service.",
+            )
 
     def _passwords(self) -> dict[str, str]:
         """Generated once, kept under var/ so every run prints the same ones."""
