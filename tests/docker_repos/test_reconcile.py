@@ -19,7 +19,14 @@ from hub.choices import Status
 from hub.models import AuditEvent
 from identities import services as identity_services
 from identities.models import EcrIdentity
-from tests.access_helpers import active_repo, converging, iam_keys, own_client, policy_grants
+from tests.access_helpers import (
+    active_repo,
+    converging,
+    iam_keys,
+    own_client,
+    policy_grants,
+    send_enqueued,
+)
 
 from .support import aws_error
 
@@ -381,9 +388,7 @@ def test_a_recreated_person_is_named_again_in_every_policy_granting_them(
     )
     for repo in repos:
         assert identity.iam_arn not in policy_grants(repo.full_name)["push"]
-    with converging(django_capture_on_commit_callbacks):
-        for send in queued:
-            send()
+    send_enqueued(django_capture_on_commit_callbacks, queued)
     identity.refresh_from_db()
     assert identity.status == Status.ACTIVE
     for repo in repos:  # the new user (a new unique id) is granted again: policies rewritten

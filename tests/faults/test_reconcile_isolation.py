@@ -20,6 +20,7 @@ from tests.access_helpers import (
     own_client,
     policy_grants,
     repository_policy,
+    send_enqueued,
 )
 from tests.docker_repos.support import aws_error
 
@@ -157,9 +158,7 @@ def test_one_refused_policy_does_not_stop_the_other_repairs(
 
     # The queued recreation runs: the new IAM user is named in app-40's policy again.
     assert len(queued) == 1
-    with converging(django_capture_on_commit_callbacks):
-        for send in queued:
-            send()
+    send_enqueued(django_capture_on_commit_callbacks, queued)
     after = RobotAccount.objects.get()
     assert after.status == Status.ACTIVE, after.status_detail
     assert iam_keys(after.iam_username) == [after.access_key_id] != [robot.access_key_id]
