@@ -50,6 +50,11 @@ def process_env(environ) -> dict[str, str]:
     return env
 
 
+def wants_standin(env: dict[str, str]) -> bool:
+    """The local AWS stand-in runs unless an endpoint is given or real AWS is asked for."""
+    return not env.get("AWS_ENDPOINT_URL") and env.get("HUB_USE_REAL_AWS") != "1"
+
+
 def development_settings(env: dict[str, str], *, aws_port: int) -> dict[str, str]:
     """Complete `env` with the settings every process of `make run` shares (and return
     them, to be recorded): explicit values where the environment has none."""
@@ -59,7 +64,7 @@ def development_settings(env: dict[str, str], *, aws_port: int) -> dict[str, str
     env.setdefault("CELERY_BROKER_URL", "filesystem://")
     env.setdefault("AWS_DEFAULT_REGION", "eu-west-2")
     recorded = ["HUB_VAR_DIR", "DATABASE_URL", "CELERY_BROKER_URL", "AWS_DEFAULT_REGION"]
-    if not env.get("AWS_ENDPOINT_URL") and env.get("HUB_USE_REAL_AWS") != "1":
+    if wants_standin(env):
         env["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{aws_port}"
         # moto accepts any credentials: dummy ones, so no real key is ever sent to the
         # stand-in nor written to var/dev.env, and boto3 never looks for real ones.
@@ -77,7 +82,7 @@ def main() -> int:
     env = process_env(os.environ)
     port = int(env.get("HUB_PORT", "8000"))
     aws_port = int(env.get("HUB_AWS_PORT", "5000"))
-    use_moto = not env.get("AWS_ENDPOINT_URL") and env.get("HUB_USE_REAL_AWS") != "1"
+    use_moto = wants_standin(env)  # before development_settings() points env at it
     recorded = devenv.write(
         development_settings(env, aws_port=aws_port), var_dir=Path(env["HUB_VAR_DIR"])
     )
